@@ -1,0 +1,166 @@
+// Package metrics provides Prometheus collectors for a Covet server: HTTP
+// request counters and latency histograms, and a per-second request series
+// that the studio graphs.
+//
+//	reg := metrics.NewRegistry()
+//	httpm := metrics.NewHTTP()
+//	reg.MustRegister(httpm.Collectors()...)
+//	reg.MustRegister(collectors.NewDBStatsCollector(db, "primary"))
+//	handler := promhttp.HandlerFor(reg, promhttp.HandlerOpts{})
+//
+// Values reach Prometheus through prometheus/client_golang and are exposed
+// in the text format of prometheus/common.
+package metrics
+
+import (
+	"math"
+	"net/http"
+	"strconv"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+)
+
+// latencyBounds are the upper bounds, in seconds, of the request latency
+// histogram. They are finer than Prometheus' defaults below a millisecond,
+// where most API requests of a fast server fall. Read only.
+var latencyBounds = [...]float64{0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10}
+
+// LatencyBuckets returns the bounds of the request latency histogram.
+func LatencyBuckets() []float64 { return append([]float64(nil), latencyBounds[:]...) }
+
+// NewRegistry returns a registry with the Go runtime and process collectors.
+func NewRegistry() *prometheus.Registry {
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(
+		collectors.NewGoCollector(),
+		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+	)
+	return reg
+}
+
+// HTTP records served requests: covet_http_requests_total{method,route,code}
+// and covet_http_request_duration_seconds{method,route}. It also keeps
+// unlabelled totals that Series reads once per second.
+type HTTP struct {
+	requests *prometheus.CounterVec
+	duration *prometheus.HistogramVec
+
+	codes [600]string // status code -> label, precomputed to avoid allocation
+
+	total   atomic.Uint64                         // all requests
+	errors  atomic.Uint64                         // 5xx responses
+	buckets [len(latencyBounds) + 1]atomic.Uint64 // per latency bound, plus +Inf
+}
+
+// NewHTTP returns HTTP metrics; register Collectors with a registry.
+func NewHTTP() *HTTP {
+	m := &HTTP{
+		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "covet_http_requests_total",
+			Help: "HTTP requests served, by method, route pattern and status code.",
+		}, []string{"method", "route", "code"}),
+		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "covet_http_request_duration_seconds",
+			Help:    "Time from reading the request to the handler's return, by method and route pattern.",
+			Buckets: LatencyBuckets(),
+		}, []string{"method", "route"}),
+	}
+	for c := range m.codes {
+		m.codes[c] = strconv.Itoa(c)
+	}
+	return m
+}
+
+// Collectors returns the collectors to register.
+func (m *HTTP) Collectors() []prometheus.Collector {
+	return []prometheus.Collector{m.requests, m.duration}
+}
+
+// Observe records a served request. route is the matched route pattern, or
+// "" for a request that matched none.
+func (m *HTTP) Observe(method, route string, status int, d time.Duration) {
+	method = normalizeMethod(method)
+	if route == "" {
+		route = "unmatched"
+	}
+	code := "other"
+	if status > 0 && status < len(m.codes) {
+		code = m.codes[status]
+	}
+	m.requests.WithLabelValues(method, route, code).Inc()
+	sec := d.Seconds()
+	m.duration.WithLabelValues(method, route).Observe(sec)
+
+	m.total.Add(1)
+	if status >= 500 {
+		m.errors.Add(1)
+	}
+	i := 0
+	for i < len(latencyBounds) && sec > latencyBounds[i] {
+		i++
+	}
+	m.buckets[i].Add(1)
+}
+
+// totals is a snapshot of the unlabelled counters.
+type totals struct {
+	requests, errors uint64
+	buckets          [len(latencyBounds) + 1]uint64
+}
+
+func (m *HTTP) snapshot() totals {
+	var t totals
+	t.requests = m.total.Load()
+	t.errors = m.errors.Load()
+	for i := range m.buckets {
+		t.buckets[i] = m.buckets[i].Load()
+	}
+	return t
+}
+
+// normalizeMethod bounds the method label's cardinality.
+func normalizeMethod(m string) string {
+	switch m {
+	case http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch,
+		http.MethodDelete, http.MethodOptions, http.MethodConnect, http.MethodTrace:
+		return m
+	}
+	return "OTHER"
+}
+
+// quantile estimates the q-quantile (0 < q < 1) of the observations counted
+// in buckets (per latency bound, then +Inf), interpolating linearly
+// inside the bucket that holds it, as Prometheus' histogram_quantile does.
+// It returns seconds, and 0 when there are no observations.
+func quantile(q float64, buckets []uint64) float64 {
+	var n uint64
+	for _, c := range buckets {
+		n += c
+	}
+	if n == 0 {
+		return 0
+	}
+	rank := q * float64(n)
+	var seen float64
+	for i, c := range buckets {
+		if c == 0 {
+			continue
+		}
+		if seen+float64(c) >= rank {
+			if i == len(latencyBounds) {
+				return latencyBounds[len(latencyBounds)-1]
+			}
+			lower := 0.0
+			if i > 0 {
+				lower = latencyBounds[i-1]
+			}
+			upper := latencyBounds[i]
+			return lower + (upper-lower)*math.Max(0, rank-seen)/float64(c)
+		}
+		seen += float64(c)
+	}
+	return latencyBounds[len(latencyBounds)-1]
+}

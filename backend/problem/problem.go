@@ -1,0 +1,72 @@
+// Package problem renders errors as RFC 9457 problem details
+// (application/problem+json), the one error shape Covet puts on the wire.
+//
+// Handlers return errors; one adapter renders them:
+//
+//	func(w http.ResponseWriter, r *http.Request) {
+//		problem.Write(w, problem.New(http.StatusNotFound, "no such route"))
+//	}
+package problem
+
+import (
+	"encoding/json"
+	"errors"
+	"net/http"
+)
+
+// ContentType is the media type of a problem document.
+const ContentType = "application/problem+json"
+
+// Details is an RFC 9457 problem document. It is also an error, so handlers
+// can return it and wrap it.
+type Details struct {
+	Type     string `json:"type,omitempty"`
+	Title    string `json:"title"`
+	Status   int    `json:"status"`
+	Detail   string `json:"detail,omitempty"`
+	Instance string `json:"instance,omitempty"`
+	// Errors lists per-field problems, each naming where the problem is.
+	Errors []FieldError `json:"errors,omitempty"`
+}
+
+// FieldError is one problem with one part of the input, named by Path (a
+// JSON path such as "routes[2].path").
+type FieldError struct {
+	Path    string `json:"path"`
+	Message string `json:"message"`
+}
+
+// New returns a problem with the standard title for status and the given
+// detail.
+func New(status int, detail string) *Details {
+	return &Details{Type: "about:blank", Title: http.StatusText(status), Status: status, Detail: detail}
+}
+
+func (d *Details) Error() string {
+	if d.Detail != "" {
+		return d.Title + ": " + d.Detail
+	}
+	return d.Title
+}
+
+// From converts any error into a problem: a *Details found with errors.As is
+// used as it is; anything else becomes a 500 whose detail does not reveal the
+// error's text, which may hold internals.
+func From(err error) *Details {
+	var d *Details
+	if errors.As(err, &d) {
+		return d
+	}
+	return New(http.StatusInternalServerError, "")
+}
+
+// Write renders err as problem+json with its status code.
+func Write(w http.ResponseWriter, err error) {
+	d := From(err)
+	h := w.Header()
+	h.Set("Content-Type", ContentType)
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Del("Content-Length")
+	w.WriteHeader(d.Status)
+	_ = json.NewEncoder(w).Encode(d)
+}

@@ -1,0 +1,49 @@
+package problem
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+)
+
+func TestWrite(t *testing.T) {
+	tests := []struct {
+		name       string
+		err        error
+		wantStatus int
+		wantDetail string
+	}{
+		{"problem", New(http.StatusNotFound, "no such key"), 404, "no such key"},
+		{"wrapped problem", fmt.Errorf("loading: %w", New(http.StatusConflict, "taken")), 409, "taken"},
+		{"plain error hides its text", errors.New("dial tcp 10.0.0.1: secret internals"), 500, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			rec := httptest.NewRecorder()
+			Write(rec, tt.err)
+			if rec.Code != tt.wantStatus {
+				t.Errorf("status = %d, want %d", rec.Code, tt.wantStatus)
+			}
+			if got := rec.Header().Get("Content-Type"); got != ContentType {
+				t.Errorf("Content-Type = %q, want %q", got, ContentType)
+			}
+			var d Details
+			if err := json.Unmarshal(rec.Body.Bytes(), &d); err != nil {
+				t.Fatalf("body is not JSON: %v: %s", err, rec.Body)
+			}
+			if d.Status != tt.wantStatus || d.Detail != tt.wantDetail || d.Title != http.StatusText(tt.wantStatus) {
+				t.Errorf("body = %+v, want status %d detail %q", d, tt.wantStatus, tt.wantDetail)
+			}
+		})
+	}
+}
+
+func ExampleWrite() {
+	rec := httptest.NewRecorder()
+	Write(rec, New(http.StatusTooManyRequests, "slow down"))
+	fmt.Print(rec.Code, " ", rec.Body.String())
+	// Output: 429 {"type":"about:blank","title":"Too Many Requests","status":429,"detail":"slow down"}
+}
