@@ -1,0 +1,146 @@
+// Command covet is Covet's headless server and tool: it serves a project
+// without the desktop app, and serves the studio UI to a browser.
+//
+//	covet serve [--project DIR] [--listen ADDR] [--studio]
+//	covet version
+//
+// Later commands (migrate, backup, keys, bench) live here too.
+//
+// The admin token is random per launch unless COVET_ADMIN_TOKEN is set; it
+// is written to DIR/covet_data/runtime.json (mode 0600) while serving.
+// Logs go to standard error: text on a terminal, JSON otherwise. Exit codes:
+// 0 success, 1 failure, 2 wrong usage.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"runtime"
+	"syscall"
+	"time"
+
+	embeddedserver "github.com/covetpy/covet/embedded-server"
+	"golang.org/x/term"
+)
+
+// errUsage marks wrong usage; its message has been printed already.
+var errUsage = errors.New("usage")
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+const usage = `Covet: a Go web framework with a desktop studio.
+
+Usage:
+  covet serve [--project DIR] [--listen ADDR] [--studio]   serve a project
+  covet version                                           print the version
+
+Run "covet serve -h" for the flags of serve.
+`
+
+func run(args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return 2
+	}
+	var err error
+	switch args[0] {
+	case "serve":
+		err = serve(args[1:], stdout, stderr)
+	case "version", "--version", "-version":
+		fmt.Fprintf(stdout, "covet %s %s %s/%s\n", embeddedserver.Version, runtime.Version(), runtime.GOOS, runtime.GOARCH)
+	case "help", "-h", "--help":
+		fmt.Fprint(stdout, usage)
+	default:
+		fmt.Fprintf(stderr, "covet: unknown command %q\n\n%s", args[0], usage)
+		return 2
+	}
+	switch {
+	case err == nil:
+		return 0
+	case errors.Is(err, errUsage):
+		return 2
+	default:
+		fmt.Fprintf(stderr, "covet: %v\n", err)
+		return 1
+	}
+}
+
+func serve(args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("covet serve", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	project := fs.String("project", ".", "project `folder` (created with defaults when missing)")
+	listen := fs.String("listen", "", "listen `address` host:port, overriding covet.json (port 0 picks a free one)")
+	studio := fs.Bool("studio", false, "serve the studio UI at /_covet/ and print a one-time login URL")
+	fs.Usage = func() {
+		fmt.Fprintf(stderr, "Usage: covet serve [flags]\n\nServes a Covet project until interrupted (SIGINT or SIGTERM).\n\nFlags:\n")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return nil
+		}
+		return errUsage
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "covet serve: unexpected argument %q\n", fs.Arg(0))
+		fs.Usage()
+		return errUsage
+	}
+
+	log := newLogger(stderr)
+	token := os.Getenv("COVET_ADMIN_TOKEN")
+	if token != "" && len(token) < 32 {
+		log.Warn("COVET_ADMIN_TOKEN is shorter than 32 characters; use a long random token outside tests")
+	}
+	srv, err := embeddedserver.New(embeddedserver.Config{
+		Project: *project, Listen: *listen, AdminToken: token, Studio: *studio, Logger: log,
+	})
+	if err != nil {
+		return err
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := srv.Start(ctx); err != nil {
+		srv.Shutdown(context.Background())
+		return err
+	}
+	info := srv.Info()
+	fmt.Fprintf(stdout, "Covet %s serving %s\n  project: %s\n", info.Version, info.URL, info.Project)
+	if *studio {
+		login, err := srv.LoginURL()
+		if err != nil {
+			srv.Shutdown(context.Background())
+			return err
+		}
+		fmt.Fprintf(stdout, "  studio:  %s\n           (a one-time sign-in link, valid for 10 minutes)\n", login)
+	}
+
+	select {
+	case <-ctx.Done():
+		stop() // a second signal kills the process at once
+		log.Info("shutting down: finishing in-flight requests")
+	case <-srv.Done():
+	}
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	if err := errors.Join(srv.Err(), srv.Shutdown(shutdownCtx)); err != nil {
+		return err
+	}
+	return nil
+}
+
+// newLogger logs text to a terminal and JSON anywhere else.
+func newLogger(w io.Writer) *slog.Logger {
+	if f, ok := w.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
+		return slog.New(slog.NewTextHandler(w, nil))
+	}
+	return slog.New(slog.NewJSONHandler(w, nil))
+}

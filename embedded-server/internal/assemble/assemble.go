@@ -1,0 +1,169 @@
+// Package assemble turns a validated configuration into the http.Handler of
+// the public listener. A Handler holds the current tree behind an atomic
+// pointer, so a new configuration is swapped in without closing the
+// listener, and in-flight requests finish on the tree they started on.
+package assemble
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/covetpy/covet/backend/middleware"
+	"github.com/covetpy/covet/backend/problem"
+	"github.com/covetpy/covet/embedded-server/internal/config"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+)
+
+// Deps are the server's shared pieces that every tree uses.
+type Deps struct {
+	// DB is the primary database, pinged by /readyz.
+	DB *sql.DB
+	// Gatherer is exposed at /metrics.
+	Gatherer prometheus.Gatherer
+	// Report receives every served route request (probes and metrics
+	// excluded).
+	Report middleware.ReportFunc
+	// OnPanic is told about handler panics.
+	OnPanic middleware.PanicFunc
+}
+
+// Handler serves the public listener: probes, metrics and the configured
+// routes. Admin and studio paths are mounted beside it by the server.
+type Handler struct {
+	routes atomic.Pointer[http.Handler]    // the current route tree, behind the stack
+	system *http.ServeMux                  // probes and metrics, fixed
+	stack  func(http.Handler) http.Handler // the middleware around every tree
+}
+
+// New returns a Handler serving cfg.
+func New(cfg *config.Config, d Deps) (*Handler, error) {
+	if d.DB == nil || d.Gatherer == nil || d.Report == nil {
+		return nil, errors.New("assemble: DB, Gatherer and Report are required")
+	}
+	h := &Handler{system: http.NewServeMux()}
+	h.system.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		writeStatus(w, http.StatusOK, "ok")
+	})
+	h.system.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
+		ctx, cancel := context.WithTimeout(r.Context(), time.Second)
+		defer cancel()
+		if err := d.DB.PingContext(ctx); err != nil {
+			problem.Write(w, problem.New(http.StatusServiceUnavailable, "database unreachable: "+err.Error()))
+			return
+		}
+		writeStatus(w, http.StatusOK, "ready")
+	})
+	h.system.Handle("GET /metrics", promhttp.HandlerFor(d.Gatherer, promhttp.HandlerOpts{}))
+
+	h.stack = func(next http.Handler) http.Handler {
+		return middleware.Recoverer(d.OnPanic)(middleware.RequestID()(middleware.Instrument(d.Report)(next)))
+	}
+	if err := h.Apply(cfg); err != nil {
+		return nil, err
+	}
+	return h, nil
+}
+
+// Apply compiles cfg's routes behind the middleware stack and swaps them in.
+// On error the current routes keep serving.
+func (h *Handler) Apply(cfg *config.Config) error {
+	routes, err := compileRoutes(cfg.Routes)
+	if err != nil {
+		return err
+	}
+	tree := h.stack(routes)
+	h.routes.Store(&tree)
+	return nil
+}
+
+// ServeHTTP implements http.Handler.
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if _, pattern := h.system.Handler(r); pattern != "" {
+		h.system.ServeHTTP(w, r)
+		return
+	}
+	(*h.routes.Load()).ServeHTTP(w, r)
+}
+
+// compileRoutes builds the routes of one configuration. Unmatched requests
+// get problem+json 404, or 405 with Allow when another method matches.
+func compileRoutes(routes []config.Route) (http.Handler, error) {
+	mux := http.NewServeMux()
+	for i, rt := range routes {
+		var h http.Handler
+		switch rt.Kind {
+		case "mock":
+			h = mockHandler(rt.Mock)
+		default:
+			return nil, fmt.Errorf("routes[%d].kind: unknown kind %q", i, rt.Kind)
+		}
+		if err := register(mux, rt.Method+" "+rt.Path, h); err != nil {
+			return nil, fmt.Errorf("routes[%d].path: %w", i, err)
+		}
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if _, pattern := mux.Handler(r); pattern != "" {
+			mux.ServeHTTP(w, r) // sets r.Pattern and path values
+			return
+		}
+		if allow := allowedMethods(mux, r); len(allow) > 0 {
+			w.Header().Set("Allow", strings.Join(allow, ", "))
+			problem.Write(w, problem.New(http.StatusMethodNotAllowed, r.Method+" is not allowed on "+r.URL.Path))
+			return
+		}
+		problem.Write(w, problem.New(http.StatusNotFound, "no route matches "+r.URL.Path))
+	}), nil
+}
+
+func register(mux *http.ServeMux, pattern string, h http.Handler) (err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			err = fmt.Errorf("%v", v)
+		}
+	}()
+	mux.Handle(pattern, h)
+	return nil
+}
+
+var probeMethods = []string{http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete, http.MethodOptions}
+
+func allowedMethods(mux *http.ServeMux, r *http.Request) []string {
+	var allow []string
+	probe := *r
+	for _, m := range probeMethods {
+		probe.Method = m
+		if _, pattern := mux.Handler(&probe); pattern != "" {
+			allow = append(allow, m)
+		}
+	}
+	return allow
+}
+
+func mockHandler(m *config.Mock) http.Handler {
+	body := []byte(m.Body)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h := w.Header()
+		for k, v := range m.Headers {
+			h.Set(k, v)
+		}
+		w.WriteHeader(m.Status)
+		if r.Method != http.MethodHead {
+			_, _ = w.Write(body)
+		}
+	})
+}
+
+func writeStatus(w http.ResponseWriter, code int, status string) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(code)
+	_ = json.NewEncoder(w).Encode(map[string]string{"status": status})
+}

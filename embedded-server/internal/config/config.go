@@ -1,0 +1,189 @@
+// Package config is the schema of covet.json: strict decoding that names the
+// JSON path of every problem, defaults for a new project, and Validate.
+//
+//	cfg, err := config.Load("covet.json") // Decode + Validate
+//	var errs config.Errors
+//	if errors.As(err, &errs) {
+//		for _, p := range errs { fmt.Println(p.Path, p.Message) }
+//	}
+package config
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"strings"
+	"time"
+)
+
+// FileName is the name of the configuration file in a project folder.
+const FileName = "covet.json"
+
+// Config is the whole of covet.json.
+type Config struct {
+	Server   Server   `json:"server"`
+	Database Database `json:"database"`
+	Routes   []Route  `json:"routes"`
+}
+
+// Server configures the public listener.
+type Server struct {
+	// Listen is the address to listen on, host:port. Port 0 picks a free one.
+	Listen string `json:"listen"`
+	// ReadHeaderTimeout bounds reading a request's headers (slowloris).
+	ReadHeaderTimeout Duration `json:"readHeaderTimeout,omitzero"`
+	// ReadTimeout bounds reading a whole request, body included.
+	ReadTimeout Duration `json:"readTimeout,omitzero"`
+	// WriteTimeout bounds writing a response.
+	WriteTimeout Duration `json:"writeTimeout,omitzero"`
+	// IdleTimeout bounds how long a keep-alive connection waits for the next
+	// request.
+	IdleTimeout Duration `json:"idleTimeout,omitzero"`
+	// ShutdownTimeout bounds how long a shutdown waits for in-flight requests.
+	ShutdownTimeout Duration `json:"shutdownTimeout,omitzero"`
+	// MaxHeaderBytes bounds the size of a request's headers.
+	MaxHeaderBytes int `json:"maxHeaderBytes,omitzero"`
+}
+
+// Database says where data lives.
+type Database struct {
+	// Primary is the DSN of the primary database: "sqlite:<path>", with a
+	// path relative to the project folder.
+	Primary string `json:"primary"`
+}
+
+// Route is one route of the public listener.
+type Route struct {
+	ID     string `json:"id"`
+	Method string `json:"method"`
+	Path   string `json:"path"`
+	Kind   string `json:"kind"`
+	Mock   *Mock  `json:"mock,omitempty"`
+}
+
+// Mock is a route that answers with a fixed response.
+type Mock struct {
+	Status  int               `json:"status,omitzero"`
+	Headers map[string]string `json:"headers,omitempty"`
+	Body    string            `json:"body,omitempty"`
+}
+
+// Limits of the values Validate accepts.
+const (
+	MaxRoutes        = 10000
+	MaxMockBodyBytes = 1 << 20
+	MaxTimeout       = time.Hour
+	MinHeaderBytes   = 1 << 10
+	MaxHeaderBytes   = 16 << 20
+)
+
+// Default returns the configuration of a new project: SQLite in
+// covet_data/, a listener on 127.0.0.1:8080 and a sample route.
+func Default() *Config {
+	cfg := &Config{
+		Server:   Server{Listen: "127.0.0.1:8080"},
+		Database: Database{Primary: "sqlite:covet_data/covet.db"},
+		Routes: []Route{{
+			ID: "hello", Method: "GET", Path: "/hello", Kind: "mock",
+			Mock: &Mock{Status: 200, Headers: map[string]string{"Content-Type": "text/plain; charset=utf-8"}, Body: "Hello, World!"},
+		}},
+	}
+	cfg.fillDefaults()
+	return cfg
+}
+
+// fillDefaults sets every omitted optional value.
+func (c *Config) fillDefaults() {
+	s := &c.Server
+	setDuration := func(d *Duration, def time.Duration) {
+		if *d == 0 {
+			*d = Duration(def)
+		}
+	}
+	setDuration(&s.ReadHeaderTimeout, 5*time.Second)
+	setDuration(&s.ReadTimeout, 30*time.Second)
+	setDuration(&s.WriteTimeout, 30*time.Second)
+	setDuration(&s.IdleTimeout, 120*time.Second)
+	setDuration(&s.ShutdownTimeout, 15*time.Second)
+	if s.MaxHeaderBytes == 0 {
+		s.MaxHeaderBytes = 1 << 20
+	}
+	for i := range c.Routes {
+		if m := c.Routes[i].Mock; m != nil && m.Status == 0 {
+			m.Status = 200
+		}
+	}
+	if c.Routes == nil {
+		c.Routes = []Route{}
+	}
+}
+
+// Load reads, decodes and validates a covet.json file. Problems come back
+// as Errors wrapped with the file's path.
+func Load(path string) (*Config, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	cfg, err := Decode(data)
+	if err == nil {
+		err = cfg.Validate()
+	}
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return cfg, nil
+}
+
+// Marshal renders c as indented JSON, the form covet.json is saved in.
+func (c *Config) Marshal() ([]byte, error) {
+	data, err := json.MarshalIndent(c, "", "  ")
+	if err != nil {
+		return nil, err
+	}
+	return append(data, '\n'), nil
+}
+
+// Duration is a time.Duration written in JSON as a Go duration string
+// ("250ms", "5s", "1m30s").
+type Duration time.Duration
+
+// Std returns d as a time.Duration.
+func (d Duration) Std() time.Duration { return time.Duration(d) }
+
+// MarshalJSON implements json.Marshaler.
+func (d Duration) MarshalJSON() ([]byte, error) { return json.Marshal(time.Duration(d).String()) }
+
+// UnmarshalJSON implements json.Unmarshaler.
+func (d *Duration) UnmarshalJSON(b []byte) error {
+	var s string
+	if err := json.Unmarshal(b, &s); err != nil {
+		return err
+	}
+	v, err := parseDuration(s)
+	*d = Duration(v)
+	return err
+}
+
+func (*Duration) validateJSON(v any) error {
+	s, ok := v.(string)
+	if !ok {
+		return fmt.Errorf(`expected a duration string such as "5s", got %s`, jsonKind(v))
+	}
+	_, err := parseDuration(s)
+	return err
+}
+
+func parseDuration(s string) (time.Duration, error) {
+	d, err := time.ParseDuration(s)
+	if err != nil {
+		return 0, fmt.Errorf(`%q is not a duration (examples: "250ms", "5s", "1m30s")`, s)
+	}
+	return d, nil
+}
+
+// SQLitePath returns the database path of a "sqlite:" DSN, and whether dsn
+// is one.
+func SQLitePath(dsn string) (string, bool) {
+	return strings.CutPrefix(dsn, "sqlite:")
+}

@@ -1,0 +1,171 @@
+package config
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestDefaultIsValidAndRoundTrips(t *testing.T) {
+	def := Default()
+	if err := def.Validate(); err != nil {
+		t.Fatalf("Default().Validate() = %v", err)
+	}
+	data, err := def.Marshal()
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := Decode(data)
+	if err != nil {
+		t.Fatalf("Decode(Default().Marshal()) = %v\n%s", err, data)
+	}
+	again, _ := got.Marshal()
+	if string(again) != string(data) {
+		t.Errorf("round trip changed the document:\n got %s\nwant %s", again, data)
+	}
+}
+
+func TestDecodeFillsDefaults(t *testing.T) {
+	cfg, err := Decode([]byte(`{"server":{"listen":"127.0.0.1:0"},"database":{"primary":"sqlite:x.db"}}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Server.ReadHeaderTimeout.Std() != 5*time.Second || cfg.Server.MaxHeaderBytes != 1<<20 {
+		t.Errorf("defaults not filled: %+v", cfg.Server)
+	}
+	if cfg.Routes == nil || len(cfg.Routes) != 0 {
+		t.Errorf("routes = %#v, want empty (omitted routes are not the sample route)", cfg.Routes)
+	}
+}
+
+func TestDecodeErrorsNamePaths(t *testing.T) {
+	tests := []struct {
+		name string
+		doc  string
+		want []string // each must appear in the error
+	}{
+		{"syntax error names line and column", "{\n  \"server\": {\n    \"listen\": ,\n  }\n}", []string{"line 3, column 15"}},
+		{"empty document", "", []string{"empty"}},
+		{"trailing data", `{} {}`, []string{"after the top-level value"}},
+		{"unknown top-level field", `{"servre": {}}`, []string{"servre: unknown field", "known: database, routes, server"}},
+		{"unknown nested field with case hint", `{"server": {"Listen": "x"}}`, []string{`server.Listen: unknown field (did you mean "listen"?)`}},
+		{"unknown field in an array item", `{"routes": [{}, {"id": "a", "methd": "GET"}]}`, []string{"routes[1].methd: unknown field"}},
+		{"wrong type", `{"server": {"listen": 8080}}`, []string{"server.listen: expected a string, got the number 8080"}},
+		{"bad duration", `{"server": {"readTimeout": "5 seconds"}}`, []string{`server.readTimeout: "5 seconds" is not a duration`}},
+		{"duration as number", `{"server": {"readTimeout": 5}}`, []string{"server.readTimeout: expected a duration string"}},
+		{"integer overflow", `{"server": {"maxHeaderBytes": 1e100}}`, []string{"server.maxHeaderBytes: expected an integer"}},
+		{"array expected", `{"routes": {}}`, []string{"routes: expected an array, got an object"}},
+		{"all problems at once", `{"server": {"listen": 1, "bogus": true}, "x": 1}`, []string{"server.listen", "server.bogus", "x: unknown"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := Decode([]byte(tt.doc))
+			var errs Errors
+			if !errors.As(err, &errs) {
+				t.Fatalf("Decode error = %v, want Errors", err)
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("error %q\ndoes not contain %q", err, w)
+				}
+			}
+		})
+	}
+}
+
+func TestDecodeRejectsOversizedDocument(t *testing.T) {
+	_, err := Decode(make([]byte, MaxSize+1))
+	if err == nil || !strings.Contains(err.Error(), "larger than the limit") {
+		t.Errorf("Decode(oversized) = %v, want a size error", err)
+	}
+}
+
+func TestValidate(t *testing.T) {
+	route := func(mut func(*Route)) *Config {
+		c := Default()
+		mut(&c.Routes[0])
+		return c
+	}
+	tests := []struct {
+		name string
+		cfg  *Config
+		want []string
+	}{
+		{"bad listen", func() *Config { c := Default(); c.Server.Listen = "localhost"; return c }(), []string{"server.listen: \"localhost\" is not host:port"}},
+		{"bad port", func() *Config { c := Default(); c.Server.Listen = ":99999"; return c }(), []string{"server.listen: port"}},
+		{"zero timeout", func() *Config { c := Default(); c.Server.WriteTimeout = 0; return c }(), []string{"server.writeTimeout: 0s is out of range"}},
+		{"header bytes", func() *Config { c := Default(); c.Server.MaxHeaderBytes = 10; return c }(), []string{"server.maxHeaderBytes"}},
+		{"postgres not yet", func() *Config { c := Default(); c.Database.Primary = "postgres://x"; return c }(), []string{"database.primary: unsupported database \"postgres\""}},
+		{"sqlite without path", func() *Config { c := Default(); c.Database.Primary = "sqlite:"; return c }(), []string{"database.primary: the sqlite: DSN has no path"}},
+		{"missing id", route(func(r *Route) { r.ID = "" }), []string{"routes[0].id: is required"}},
+		{"bad id", route(func(r *Route) { r.ID = "Hello World" }), []string{"routes[0].id"}},
+		{"bad method", route(func(r *Route) { r.Method = "get" }), []string{"routes[0].method: \"get\" is not an HTTP method"}},
+		{"relative path", route(func(r *Route) { r.Path = "hello" }), []string{"routes[0].path: \"hello\" must start with '/'"}},
+		{"dot segment", route(func(r *Route) { r.Path = "/a/../b" }), []string{"contains a \"..\" segment"}},
+		{"param twice", route(func(r *Route) { r.Path = "/users/{id}/x/{id}" }), []string{"routes[0].path: parameter {id} declared twice"}},
+		{"malformed param", route(func(r *Route) { r.Path = "/users/{id" }), []string{"malformed parameter"}},
+		{"query in path", route(func(r *Route) { r.Path = "/a?b=1" }), []string{"query strings"}},
+		{"unknown kind", route(func(r *Route) { r.Kind = "teleport" }), []string{"routes[0].kind: unknown kind \"teleport\""}},
+		{"missing mock", route(func(r *Route) { r.Mock = nil }), []string{"routes[0].mock: is required"}},
+		{"bad status", route(func(r *Route) { r.Mock.Status = 42 }), []string{"routes[0].mock.status: 42"}},
+		{"bad header", route(func(r *Route) { r.Mock.Headers = map[string]string{"X Y": "1", "Z": "a\r\nb"} }), []string{"\"X Y\" is not a valid header name", "routes[0].mock.headers.Z: value contains a line break"}},
+		{"body too big", route(func(r *Route) { r.Mock.Body = strings.Repeat("x", MaxMockBodyBytes+1) }), []string{"routes[0].mock.body"}},
+		{"duplicates and conflicts", func() *Config {
+			c := Default()
+			r := c.Routes[0]
+			r2, r3 := r, r
+			r3.ID, r3.Path = "other", "/{name}"
+			c.Routes = append(c.Routes, r2, r3)
+			return c
+		}(), []string{"routes[1].id: duplicate id \"hello\" (also routes[0])", "routes[1].path: GET /hello is already served by routes[0]"}},
+		{"ambiguous patterns conflict", func() *Config {
+			c := Default()
+			a, b := c.Routes[0], c.Routes[0]
+			a.ID, a.Path = "a", "/x/{id}/y"
+			b.ID, b.Path = "b", "/x/z/{id}"
+			c.Routes = []Route{a, b}
+			return c
+		}(), []string{"routes[1].path: conflicts with the route GET /x/{id}/y"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			err := tt.cfg.Validate()
+			if err == nil {
+				t.Fatalf("Validate() = nil, want errors containing %q", tt.want)
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("error %q\ndoes not contain %q", err, w)
+				}
+			}
+		})
+	}
+}
+
+func TestIssueRouteIsAcceptedVerbatim(t *testing.T) {
+	doc := `{"server": {"listen": "127.0.0.1:0"}, "database": {"primary": "sqlite:x.db"}, "routes": [
+		{"id": "hello", "method": "GET", "path": "/hello", "kind": "mock", "mock": {"status": 200, "headers": {"Content-Type": "text/plain"}, "body": "Hello, World!"}}]}`
+	cfg, err := Decode([]byte(doc))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cfg.Validate(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestLoadPrefixesFile(t *testing.T) {
+	path := filepath.Join(t.TempDir(), FileName)
+	os.WriteFile(path, []byte(`{"server": {"listen": "nope"}}`), 0o600)
+	_, err := Load(path)
+	if err == nil || !strings.HasPrefix(err.Error(), path+": server.listen") {
+		t.Errorf("Load error = %v, want it to start with the file path and the JSON path", err)
+	}
+	var errs Errors
+	if !errors.As(err, &errs) || len(errs) == 0 {
+		t.Errorf("Load error does not unwrap to Errors: %v", err)
+	}
+}

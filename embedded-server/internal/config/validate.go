@@ -1,0 +1,196 @@
+package config
+
+import (
+	"fmt"
+	"net"
+	"net/http"
+	"regexp"
+	"strconv"
+	"strings"
+
+	"github.com/covetpy/covet/backend/problem"
+)
+
+var (
+	routeIDPattern    = regexp.MustCompile(`^[a-z0-9][a-z0-9._-]{0,63}$`)
+	headerNamePattern = regexp.MustCompile("^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")
+)
+
+// routeKinds lists the route kinds this version serves. Read only.
+var routeKinds = []string{"mock"}
+
+// Validate checks every value and returns all problems as Errors, each
+// naming its JSON path, or nil.
+func (c *Config) Validate() error {
+	var errs Errors
+	add := func(path, format string, args ...any) {
+		errs = append(errs, problem.FieldError{Path: path, Message: fmt.Sprintf(format, args...)})
+	}
+
+	s := c.Server
+	if _, port, err := net.SplitHostPort(s.Listen); err != nil {
+		add("server.listen", "%q is not host:port (example: \"127.0.0.1:8080\")", s.Listen)
+	} else if n, err := strconv.Atoi(port); err != nil || n < 0 || n > 65535 {
+		add("server.listen", "port %q is not a number from 0 to 65535", port)
+	}
+	for _, d := range []struct {
+		name string
+		v    Duration
+	}{
+		{"readHeaderTimeout", s.ReadHeaderTimeout}, {"readTimeout", s.ReadTimeout},
+		{"writeTimeout", s.WriteTimeout}, {"idleTimeout", s.IdleTimeout}, {"shutdownTimeout", s.ShutdownTimeout},
+	} {
+		if d.v <= 0 || d.v.Std() > MaxTimeout {
+			add("server."+d.name, "%v is out of range: must be more than 0 and at most %v", d.v.Std(), MaxTimeout)
+		}
+	}
+	if s.MaxHeaderBytes < MinHeaderBytes || s.MaxHeaderBytes > MaxHeaderBytes {
+		add("server.maxHeaderBytes", "%d is out of range: must be from %d to %d", s.MaxHeaderBytes, MinHeaderBytes, MaxHeaderBytes)
+	}
+
+	if path, ok := SQLitePath(c.Database.Primary); !ok {
+		scheme, _, _ := strings.Cut(c.Database.Primary, ":")
+		add("database.primary", "unsupported database %q: this version serves SQLite only (\"sqlite:covet_data/covet.db\")", scheme)
+	} else if path == "" {
+		add("database.primary", "the sqlite: DSN has no path (example: \"sqlite:covet_data/covet.db\")")
+	}
+
+	if len(c.Routes) > MaxRoutes {
+		add("routes", "%d routes is more than the limit of %d", len(c.Routes), MaxRoutes)
+	}
+	ids := make(map[string]int)
+	patterns := make(map[string]int)
+	mux := http.NewServeMux()
+	for i, r := range c.Routes {
+		p := fmt.Sprintf("routes[%d]", i)
+		switch {
+		case r.ID == "":
+			add(p+".id", "is required")
+		case !routeIDPattern.MatchString(r.ID):
+			add(p+".id", "%q must be 1–64 characters of a–z, 0–9, '.', '_' or '-', starting with a letter or digit", r.ID)
+		default:
+			if j, dup := ids[r.ID]; dup {
+				add(p+".id", "duplicate id %q (also routes[%d])", r.ID, j)
+			}
+			ids[r.ID] = i
+		}
+		methodOK := validMethod(r.Method)
+		if !methodOK {
+			add(p+".method", "%q is not an HTTP method (GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS)", r.Method)
+		}
+		pathOK := validatePath(r.Path, p+".path", add)
+		if methodOK && pathOK {
+			pattern := r.Method + " " + r.Path
+			if j, dup := patterns[pattern]; dup {
+				add(p+".path", "%s %s is already served by routes[%d]", r.Method, r.Path, j)
+			} else if err := tryRegister(mux, pattern); err != nil {
+				add(p+".path", "%v", err)
+			}
+			patterns[pattern] = i
+		}
+		switch r.Kind {
+		case "mock":
+			validateMock(r.Mock, p+".mock", add)
+		case "":
+			add(p+".kind", "is required (one of: %s)", strings.Join(routeKinds, ", "))
+		default:
+			add(p+".kind", "unknown kind %q (this version serves: %s)", r.Kind, strings.Join(routeKinds, ", "))
+		}
+	}
+	if len(errs) > 0 {
+		return errs
+	}
+	return nil
+}
+
+func validMethod(m string) bool {
+	switch m {
+	case http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut,
+		http.MethodPatch, http.MethodDelete, http.MethodOptions:
+		return true
+	}
+	return false
+}
+
+// validatePath checks a route path: absolute, clean, with {name} and a final
+// {name...} parameters.
+func validatePath(path, at string, add func(string, string, ...any)) bool {
+	switch {
+	case path == "":
+		add(at, "is required")
+		return false
+	case !strings.HasPrefix(path, "/"):
+		add(at, "%q must start with '/'", path)
+		return false
+	case len(path) > 1024:
+		add(at, "is longer than 1024 characters")
+		return false
+	}
+	seen := map[string]bool{}
+	ok := true
+	for seg := range strings.SplitSeq(path[1:], "/") {
+		if seg == "." || seg == ".." {
+			add(at, "%q contains a %q segment", path, seg)
+			ok = false
+		}
+		if strings.ContainsAny(seg, " \t\r\n?#%") {
+			add(at, "%q contains a space, '?', '#' or '%%'; query strings and escapes do not belong in a route path", path)
+			return false
+		}
+		if name, isParam := strings.CutPrefix(seg, "{"); isParam {
+			name, closed := strings.CutSuffix(name, "}")
+			name = strings.TrimSuffix(name, "...")
+			if !closed || name == "" {
+				add(at, "%q has a malformed parameter %q (use {name} or a final {name...})", path, seg)
+				ok = false
+				continue
+			}
+			if seen[name] {
+				add(at, "parameter {%s} declared twice", name)
+				ok = false
+			}
+			seen[name] = true
+		}
+	}
+	return ok
+}
+
+// tryRegister reports whether pattern is acceptable to a ServeMux that
+// holds the patterns registered before it (conflicts included).
+func tryRegister(mux *http.ServeMux, pattern string) (err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			msg := fmt.Sprint(v)
+			// The standard library's message starts with the pattern and
+			// names the source lines of this package; keep what helps a user.
+			if _, after, found := strings.Cut(msg, "conflicts with pattern"); found {
+				other, _, _ := strings.Cut(strings.TrimSpace(after), " (")
+				msg = "conflicts with the route " + strings.Trim(other, `"`) + ": both match the same requests"
+			}
+			err = fmt.Errorf("%s", msg)
+		}
+	}()
+	mux.Handle(pattern, http.NotFoundHandler())
+	return nil
+}
+
+func validateMock(m *Mock, at string, add func(string, string, ...any)) {
+	if m == nil {
+		add(at, "is required for a route of kind \"mock\"")
+		return
+	}
+	if m.Status < 100 || m.Status > 599 {
+		add(at+".status", "%d is not an HTTP status code (100–599)", m.Status)
+	}
+	for name, value := range m.Headers {
+		if !headerNamePattern.MatchString(name) {
+			add(at+".headers", "%q is not a valid header name", name)
+		}
+		if strings.ContainsAny(value, "\r\n\x00") {
+			add(at+".headers."+name, "value contains a line break or NUL")
+		}
+	}
+	if len(m.Body) > MaxMockBodyBytes {
+		add(at+".body", "is %d bytes, more than the limit of %d", len(m.Body), MaxMockBodyBytes)
+	}
+}

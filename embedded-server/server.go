@@ -1,0 +1,383 @@
+// Package embeddedserver turns a Covet project folder into a running server:
+// it reads covet.json, opens the database in covet_data/, serves the
+// configured routes, probes and metrics on the public listener, and mounts
+// the admin API and studio UI under /_covet/.
+//
+// The desktop app (Wails) runs it in-process; the headless `covet serve`
+// (embedded-server/cmd/covet) runs the very same server.
+//
+//	srv, err := embeddedserver.New(embeddedserver.Config{Project: dir, Listen: "127.0.0.1:0"})
+//	if err != nil { ... }
+//	if err := srv.Start(ctx); err != nil { ... }
+//	fmt.Println("serving on", srv.Info().URL)
+//	defer srv.Shutdown(context.Background())
+package embeddedserver
+
+import (
+	"context"
+	"crypto/rand"
+	"database/sql"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"net"
+	"net/http"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/covetpy/covet/backend/events"
+	"github.com/covetpy/covet/backend/metrics"
+	"github.com/covetpy/covet/backend/middleware"
+	"github.com/covetpy/covet/backend/orm/dialect/sqlite"
+	"github.com/covetpy/covet/embedded-server/internal/admin"
+	"github.com/covetpy/covet/embedded-server/internal/assemble"
+	"github.com/covetpy/covet/embedded-server/internal/config"
+	"github.com/covetpy/covet/frontend"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+)
+
+// Version is the version of Covet.
+const Version = "0.1.0"
+
+// seriesLength is how many per-second samples the dashboard chart gets.
+const seriesLength = 300
+
+// Config says which project to serve and how.
+type Config struct {
+	// Project is the project folder; it is created with defaults if missing.
+	Project string
+	// Listen overrides covet.json's server.listen when non-empty.
+	Listen string
+	// AdminToken is the admin API token; empty means a random 256-bit one.
+	AdminToken string
+	// Studio serves the studio UI at /_covet/.
+	Studio bool
+	// AllowedOrigins are extra origins allowed to call the admin API, such
+	// as the desktop window's.
+	AllowedOrigins []string
+	// Logger receives the server's log; nil discards it.
+	Logger *slog.Logger
+}
+
+// Info describes a running server to its shell.
+type Info struct {
+	URL        string    `json:"url"`
+	Project    string    `json:"project"`
+	AdminToken string    `json:"-"`
+	StartedAt  time.Time `json:"startedAt"`
+	Version    string    `json:"version"`
+}
+
+// Server is one project served. Create it with New, then Start and
+// Shutdown it once each.
+type Server struct {
+	cfg     Config
+	log     *slog.Logger
+	project *project
+	conf    *config.Config
+	token   string
+
+	db       *sql.DB
+	registry *prometheus.Registry
+	httpm    *metrics.HTTP
+	series   *metrics.Series
+	hub      *events.Hub
+	routes   *assemble.Handler
+
+	mu        sync.Mutex // guards the fields below, set by Start
+	started   bool
+	url       string
+	startedAt time.Time
+	admin     *admin.API
+	http      *http.Server
+	stop      context.CancelFunc // stops the sampler
+	done      chan struct{}      // closed when serving and sampling have ended
+	serveErr  error              // why Serve returned, if not by Shutdown
+	shutdown  bool
+}
+
+// New opens the project folder (creating it and its covet.json with
+// defaults when missing), loads and validates the configuration and opens
+// the database. It does not listen yet.
+func New(cfg Config) (*Server, error) {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	proj, err := openProject(cfg.Project, cfg.Logger)
+	if err != nil {
+		return nil, err
+	}
+	conf, err := proj.loadConfig()
+	if err != nil {
+		return nil, err
+	}
+	if cfg.Listen != "" {
+		conf.Server.Listen = cfg.Listen
+		if err := conf.Validate(); err != nil {
+			return nil, fmt.Errorf("--listen: %w", err)
+		}
+	}
+	token := cfg.AdminToken
+	if token == "" {
+		b := make([]byte, 32)
+		_, _ = rand.Read(b) // crypto/rand.Read never fails
+		token = hex.EncodeToString(b)
+	}
+	s := &Server{cfg: cfg, log: cfg.Logger, project: proj, conf: conf, token: token}
+
+	dbPath, _ := config.SQLitePath(conf.Database.Primary)
+	if !filepath.IsAbs(dbPath) {
+		dbPath = filepath.Join(proj.dir, dbPath)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if s.db, err = sqlite.Open(ctx, sqlite.Config{Path: dbPath}); err != nil {
+		return nil, fmt.Errorf("database.primary: %w", err)
+	}
+
+	s.registry = metrics.NewRegistry()
+	s.httpm = metrics.NewHTTP()
+	s.registry.MustRegister(s.httpm.Collectors()...)
+	s.registry.MustRegister(collectors.NewDBStatsCollector(s.db, "primary"))
+	s.series = metrics.NewSeries(s.httpm, seriesLength)
+	s.hub = events.New(events.Config{})
+	s.routes, err = assemble.New(conf, assemble.Deps{
+		DB: s.db, Gatherer: s.registry, Report: s.report, OnPanic: s.onPanic,
+	})
+	if err != nil {
+		s.db.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+// report records a served request in the metrics and, when the studio
+// listens, on the event stream.
+func (s *Server) report(r *http.Request, rec middleware.Record) {
+	s.httpm.Observe(r.Method, r.Pattern, rec.Status, rec.Duration)
+	if !s.hub.Active() {
+		return
+	}
+	s.hub.Publish(admin.EventRequest, admin.RequestEvent{
+		ID:         middleware.GetRequestID(r.Context()),
+		Time:       rec.Start.UTC(),
+		Method:     r.Method,
+		Path:       r.URL.Path,
+		Status:     rec.Status,
+		DurationMs: float64(rec.Duration.Microseconds()) / 1000,
+		Bytes:      rec.Bytes,
+		RemoteAddr: r.RemoteAddr,
+	})
+}
+
+func (s *Server) onPanic(r *http.Request, v any, stack []byte) {
+	s.log.Error("handler panicked", "method", r.Method, "path", r.URL.Path,
+		"request_id", middleware.GetRequestID(r.Context()), "panic", fmt.Sprint(v), "stack", string(stack))
+}
+
+// Start binds the listener, writes covet_data/runtime.json and serves in
+// the background. It returns once the server accepts connections.
+func (s *Server) Start(ctx context.Context) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.started {
+		return errors.New("embeddedserver: Start called twice")
+	}
+	if err := s.project.checkNotRunning(); err != nil {
+		return err
+	}
+	var lc net.ListenConfig
+	ln, err := lc.Listen(ctx, "tcp", s.conf.Server.Listen)
+	if err != nil {
+		return listenError(s.conf.Server.Listen, err)
+	}
+	addr := ln.Addr().(*net.TCPAddr)
+	port := fmt.Sprint(addr.Port)
+	s.url = "http://" + net.JoinHostPort(urlHost(addr.IP), port)
+	s.startedAt = time.Now()
+
+	var studio = frontend.Dist()
+	if !s.cfg.Studio {
+		studio = nil
+	}
+	s.admin, err = admin.New(admin.Config{
+		Token: s.token, Port: port, AllowedOrigins: s.cfg.AllowedOrigins, Studio: studio,
+		Hub: s.hub, Series: s.series, Info: s.adminInfo, Logger: s.log,
+	})
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	root := http.NewServeMux()
+	root.Handle(admin.Prefix, s.admin)
+	root.Handle("/", s.routes)
+	sc := s.conf.Server
+	s.http = &http.Server{
+		Handler:           root,
+		ReadHeaderTimeout: sc.ReadHeaderTimeout.Std(),
+		ReadTimeout:       sc.ReadTimeout.Std(),
+		WriteTimeout:      sc.WriteTimeout.Std(),
+		IdleTimeout:       sc.IdleTimeout.Std(),
+		MaxHeaderBytes:    sc.MaxHeaderBytes,
+		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
+	}
+	if err := s.project.writeRuntime(runtimeFile{URL: s.url, PID: pid(), AdminToken: s.token, StartedAt: s.startedAt.UTC()}); err != nil {
+		ln.Close()
+		return err
+	}
+
+	sampleCtx, stop := context.WithCancel(context.Background())
+	s.stop = stop
+	s.done = make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Go(func() { s.sample(sampleCtx) })
+	wg.Go(func() {
+		err := s.http.Serve(ln)
+		if !errors.Is(err, http.ErrServerClosed) {
+			s.mu.Lock()
+			s.serveErr = err
+			s.mu.Unlock()
+			stop()
+		}
+	})
+	go func() { wg.Wait(); close(s.done) }()
+	s.started = true
+	s.log.Info("serving", "url", s.url, "project", s.project.dir, "database", s.conf.Database.Primary)
+	return nil
+}
+
+// sample closes one per-second request sample each second, on the second,
+// until ctx ends.
+func (s *Server) sample(ctx context.Context) {
+	for {
+		next := time.Now().Truncate(time.Second).Add(time.Second)
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(time.Until(next)):
+		}
+		smp := s.series.Tick(next.Add(-time.Second))
+		if s.hub.Active() {
+			s.hub.Publish(admin.EventMetricSample, smp)
+		}
+	}
+}
+
+// Done is closed when the server has stopped serving, by Shutdown or because
+// the listener failed; Err then says which.
+func (s *Server) Done() <-chan struct{} {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.done
+}
+
+// Err returns why the server stopped serving on its own, or nil.
+func (s *Server) Err() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.serveErr
+}
+
+// Shutdown stops accepting connections, lets in-flight requests finish
+// (bounded by ctx and server.shutdownTimeout), ends event streams, closes
+// the database and removes runtime.json. It is safe to call more than once.
+func (s *Server) Shutdown(ctx context.Context) error {
+	s.mu.Lock()
+	if s.shutdown {
+		s.mu.Unlock()
+		return nil
+	}
+	s.shutdown = true
+	started := s.started
+	s.mu.Unlock()
+
+	var errs []error
+	if started {
+		ctx, cancel := context.WithTimeout(ctx, s.conf.Server.ShutdownTimeout.Std())
+		defer cancel()
+		s.admin.Close()
+		if err := s.http.Shutdown(ctx); err != nil {
+			errs = append(errs, fmt.Errorf("draining requests: %w", err))
+			s.http.Close()
+		}
+		s.stop()
+		<-s.done
+		if err := s.project.removeRuntime(); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if err := s.db.Close(); err != nil {
+		errs = append(errs, fmt.Errorf("closing the database: %w", err))
+	}
+	if started {
+		s.log.Info("stopped", "url", s.url)
+	}
+	return errors.Join(errs...)
+}
+
+// Info describes the server; URL and StartedAt are set once it started.
+func (s *Server) Info() Info {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return Info{URL: s.url, Project: s.project.dir, AdminToken: s.token, StartedAt: s.startedAt, Version: Version}
+}
+
+// LoginURL returns a one-time URL that signs a browser in to the studio.
+// It is valid for 10 minutes.
+func (s *Server) LoginURL() (string, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !s.started {
+		return "", errors.New("embeddedserver: LoginURL before Start")
+	}
+	return s.url + s.admin.LoginPath(), nil
+}
+
+func (s *Server) adminInfo() admin.Info {
+	info := s.Info()
+	return admin.Info{
+		Version:       info.Version,
+		GoVersion:     runtime.Version(),
+		Project:       info.Project,
+		URL:           info.URL,
+		StartedAt:     info.StartedAt.UTC(),
+		UptimeSeconds: time.Since(info.StartedAt).Seconds(),
+		Database:      admin.DatabaseInfo{Driver: "sqlite", DSN: s.conf.Database.Primary},
+		StudioClients: s.hub.Subscribers(),
+	}
+}
+
+// StudioAssets returns the built studio UI, for a shell that serves it
+// itself (the desktop window).
+func StudioAssets() fs.FS { return frontend.Dist() }
+
+// urlHost is the host to put in the server's URL: a wildcard listener is
+// reached through loopback.
+func urlHost(ip net.IP) string {
+	switch {
+	case ip == nil || ip.IsUnspecified() && ip.To4() != nil:
+		return "127.0.0.1"
+	case ip.IsUnspecified():
+		return "::1"
+	}
+	return ip.String()
+}
+
+func listenError(addr string, err error) error {
+	switch {
+	case errors.Is(err, syscall.EADDRINUSE):
+		return fmt.Errorf("listening on %s: the address is already in use; stop the program using it or choose another address with --listen (port 0 picks a free one)", addr)
+	case errors.Is(err, syscall.EACCES):
+		return fmt.Errorf("listening on %s: permission denied; ports below 1024 need privileges, choose another with --listen", addr)
+	case strings.Contains(err.Error(), "assign requested address"):
+		return fmt.Errorf("listening on %s: no network interface has that address; use 127.0.0.1 for local development", addr)
+	}
+	return fmt.Errorf("listening on %s: %w", addr, err)
+}
