@@ -6,9 +6,11 @@ import (
 	"fmt"
 	"io/fs"
 	"log/slog"
+	"net/http"
 	"os"
 	"path/filepath"
 	"runtime"
+	"strings"
 	"time"
 
 	"github.com/covetpy/covet/embedded-server/internal/config"
@@ -82,18 +84,34 @@ type runtimeFile struct {
 	StartedAt  time.Time `json:"startedAt"`
 }
 
-// checkNotRunning fails when another live process serves this project.
+// checkNotRunning fails when a live server serves this project: the
+// process in runtime.json exists and its URL still answers /healthz. A
+// runtime.json left by a crash is stale and gets overwritten.
 func (p *project) checkNotRunning() error {
 	data, err := os.ReadFile(p.path(DataDir, RuntimeFileName))
 	if err != nil {
 		return nil // no runtime file: nobody serves it
 	}
 	var rt runtimeFile
-	if json.Unmarshal(data, &rt) != nil || rt.PID == pid() || !processAlive(rt.PID) {
-		p.log.Warn("removing a stale runtime.json left by a server that did not shut down cleanly", "pid", rt.PID)
-		return nil
+	if json.Unmarshal(data, &rt) == nil && processAlive(rt.PID) && answers(rt.URL) {
+		return fmt.Errorf("project %s is already served by process %d at %s; stop it first or open another project", p.dir, rt.PID, rt.URL)
 	}
-	return fmt.Errorf("project %s is already served by process %d at %s; stop it first or open another project", p.dir, rt.PID, rt.URL)
+	p.log.Warn("replacing a stale runtime.json left by a server that did not shut down cleanly", "pid", rt.PID)
+	return nil
+}
+
+// answers reports whether a server at url answers its liveness probe.
+func answers(url string) bool {
+	if !strings.HasPrefix(url, "http://127.") && !strings.HasPrefix(url, "http://[::1]") {
+		return false // probe only loopback URLs, whatever the file says
+	}
+	client := http.Client{Timeout: time.Second}
+	resp, err := client.Get(url + "/healthz")
+	if err != nil {
+		return false
+	}
+	resp.Body.Close()
+	return resp.StatusCode == http.StatusOK
 }
 
 func (p *project) writeRuntime(rt runtimeFile) error {

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/covetpy/covet/backend/events"
+	"github.com/covetpy/covet/backend/problem"
 	"github.com/gorilla/websocket"
 )
 
@@ -30,7 +31,7 @@ var upgrader = websocket.Upgrader{
 func (a *API) handleEvents(w http.ResponseWriter, r *http.Request) {
 	if !isUpgrade(r) {
 		w.Header().Set("Upgrade", "websocket")
-		http.Error(w, "this endpoint speaks WebSocket only", http.StatusUpgradeRequired)
+		problem.Write(w, problem.New(http.StatusUpgradeRequired, "this endpoint speaks WebSocket only"))
 		return
 	}
 	// Never echo the token subprotocol back: answer covet.v1 only.

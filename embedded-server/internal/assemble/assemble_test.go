@@ -1,0 +1,93 @@
+package assemble
+
+import (
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/covetpy/covet/backend/middleware"
+	"github.com/covetpy/covet/backend/orm/dialect/sqlite"
+	"github.com/covetpy/covet/embedded-server/internal/config"
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+func newHandler(t *testing.T, cfg *config.Config, report middleware.ReportFunc) *Handler {
+	t.Helper()
+	db, err := sqlite.Open(context.Background(), sqlite.Config{Path: filepath.Join(t.TempDir(), "t.db")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	if report == nil {
+		report = func(*http.Request, middleware.Record) {}
+	}
+	h, err := New(cfg, Deps{DB: db, Gatherer: prometheus.NewRegistry(), Report: report})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return h
+}
+
+func TestRoutes(t *testing.T) {
+	var reported []string
+	h := newHandler(t, config.Default(), func(r *http.Request, rec middleware.Record) {
+		reported = append(reported, r.Method+" "+r.URL.Path)
+	})
+	tests := []struct {
+		method, path string
+		wantStatus   int
+		wantBody     string
+		wantHeader   [2]string
+	}{
+		{"GET", "/hello", 200, "Hello, World!", [2]string{"Content-Type", "text/plain; charset=utf-8"}},
+		{"HEAD", "/hello", 200, "", [2]string{"Content-Type", "text/plain; charset=utf-8"}},
+		{"POST", "/hello", 405, `"status":405`, [2]string{"Allow", "GET, HEAD"}},
+		{"GET", "/nope", 404, "no route matches /nope", [2]string{"Content-Type", "application/problem+json"}},
+		{"GET", "/healthz", 200, `"status":"ok"`, [2]string{"Cache-Control", "no-store"}},
+		{"GET", "/readyz", 200, `"status":"ready"`, [2]string{"Content-Type", "application/json"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.method+" "+tt.path, func(t *testing.T) {
+			rec := httptest.NewRecorder()
+			h.ServeHTTP(rec, httptest.NewRequest(tt.method, tt.path, nil))
+			if rec.Code != tt.wantStatus || !strings.Contains(rec.Body.String(), tt.wantBody) {
+				t.Errorf("got %d %q, want %d containing %q", rec.Code, rec.Body, tt.wantStatus, tt.wantBody)
+			}
+			if got := rec.Header().Get(tt.wantHeader[0]); got != tt.wantHeader[1] {
+				t.Errorf("header %s = %q, want %q", tt.wantHeader[0], got, tt.wantHeader[1])
+			}
+		})
+	}
+	want := "GET /hello,HEAD /hello,POST /hello,GET /nope"
+	if got := strings.Join(reported, ","); got != want {
+		t.Errorf("reported %s, want %s (probes are not reported)", got, want)
+	}
+}
+
+func TestApplySwapsAndKeepsOldOnError(t *testing.T) {
+	h := newHandler(t, config.Default(), nil)
+	body := func() string {
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, httptest.NewRequest("GET", "/hello", nil))
+		return rec.Body.String()
+	}
+	next := config.Default()
+	next.Routes[0].Mock.Body = "changed"
+	if err := h.Apply(next); err != nil {
+		t.Fatal(err)
+	}
+	if got := body(); got != "changed" {
+		t.Fatalf("after Apply: %q, want %q", got, "changed")
+	}
+	broken := config.Default()
+	broken.Routes[0].Kind = "teleport"
+	if err := h.Apply(broken); err == nil || !strings.Contains(err.Error(), "routes[0].kind") {
+		t.Errorf("Apply(broken) = %v, want a routes[0].kind error", err)
+	}
+	if got := body(); got != "changed" {
+		t.Errorf("after a failed Apply: %q, want the previous tree's %q", got, "changed")
+	}
+}
