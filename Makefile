@@ -97,8 +97,8 @@ fuzz: ## run every fuzz target for FUZZTIME (default 60s) each
 	go test -run '^$$' -fuzz FuzzDecode -fuzztime $${FUZZTIME:-60s} ./embedded-server/internal/config
 
 .PHONY: bench
-bench: ## run the benchmarks that exist (results in the terminal; see docs/BENCHMARKS.md)
-	go test -run '^$$' -bench . -benchmem -count 5 ./backend/...
+bench: ## run the benchmarks that exist; raw results in tests/bench/results, summary in docs/BENCHMARKS.md
+	scripts/bench
 
 .PHONY: clean
 clean: ## remove build outputs

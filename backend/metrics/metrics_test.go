@@ -86,3 +86,11 @@ covet_http_requests_total{code="418",method="OTHER",route="unmatched"} 1
 		t.Errorf("runtime and process collectors: got %d series (%v), want 2", n, err)
 	}
 }
+
+func BenchmarkObserve(b *testing.B) {
+	m := NewHTTP()
+	b.ReportAllocs()
+	for b.Loop() {
+		m.Observe("GET", "GET /users/{id}", 200, 250*time.Microsecond)
+	}
+}
