@@ -68,9 +68,10 @@ func TestDistHasTheStudio(t *testing.T) {
 	if !strings.Contains(string(index), "Covet Studio") {
 		t.Errorf("dist/index.html does not look like the studio:\n%.300s", index)
 	}
-	for _, bad := range []string{"http://", "https://"} {
+	// The studio loads nothing from the network: no CDN, no remote fonts.
+	for _, bad := range []string{`src="http`, `href="http`, `src="//`, `href="//`, "url(http", "@import"} {
 		if strings.Contains(string(index), bad) {
-			t.Errorf("dist/index.html references %s URLs; the studio loads nothing from the network", bad)
+			t.Errorf("dist/index.html loads %s…; the studio must load nothing from the network", bad)
 		}
 	}
 }

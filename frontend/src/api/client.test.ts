@@ -1,0 +1,48 @@
+import { describe, expect, it, vi } from 'vitest';
+import { ApiClient, ApiError } from './client';
+
+const ok = (body: unknown) => new Response(JSON.stringify(body), { status: 200 });
+
+describe('ApiClient', () => {
+  it('sends the bearer token from the desktop shell', async () => {
+    const f = vi.fn().mockResolvedValue(ok({ version: '0.1.0' }));
+    const c = new ApiClient({ url: 'http://127.0.0.1:4000', token: 'tok' }, f);
+    await c.info();
+    const [url, init] = f.mock.calls[0];
+    expect(url).toBe('http://127.0.0.1:4000/_covet/api/info');
+    expect(new Headers(init.headers).get('Authorization')).toBe('Bearer tok');
+    expect(init.credentials).toBe('omit');
+  });
+
+  it('relies on the cookie in the browser', async () => {
+    const f = vi.fn().mockResolvedValue(ok([]));
+    const c = new ApiClient({ url: 'http://localhost:8080', token: '' }, f);
+    await c.requests(50);
+    const [url, init] = f.mock.calls[0];
+    expect(url).toBe('http://localhost:8080/_covet/api/requests?limit=50');
+    expect(new Headers(init.headers).has('Authorization')).toBe(false);
+    expect(init.credentials).toBe('same-origin');
+  });
+
+  it('turns a problem+json answer into an ApiError with its detail', async () => {
+    const f = vi.fn().mockResolvedValue(new Response(JSON.stringify({ title: 'Unauthorized', status: 401, detail: 'missing token' }), { status: 401 }));
+    const err = await new ApiClient({ url: 'http://x', token: '' }, f).info().catch((e) => e);
+    expect(err).toBeInstanceOf(ApiError);
+    expect(err.status).toBe(401);
+    expect(err.message).toBe('missing token');
+  });
+
+  it('reports an unreachable server as status 0', async () => {
+    const f = vi.fn().mockRejectedValue(new TypeError('Failed to fetch'));
+    const err = await new ApiClient({ url: 'http://127.0.0.1:1', token: '' }, f).series().catch((e) => e);
+    expect(err.status).toBe(0);
+    expect(err.message).toContain('unreachable');
+  });
+
+  it('derives the stream URL and puts the token in a subprotocol, never the URL', () => {
+    const desktop = new ApiClient({ url: 'http://127.0.0.1:4000', token: 'tok' }).streamTarget();
+    expect(desktop).toEqual({ url: 'ws://127.0.0.1:4000/_covet/api/events', protocols: ['covet.v1', 'covet.token.tok'] });
+    const browser = new ApiClient({ url: 'https://studio.localhost:8443', token: '' }).streamTarget();
+    expect(browser).toEqual({ url: 'wss://studio.localhost:8443/_covet/api/events', protocols: ['covet.v1'] });
+  });
+});
