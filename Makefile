@@ -14,7 +14,7 @@ STUDIO     := $(BIN)/covet-studio
 # Wails' build tags: a production desktop build against WebKitGTK 4.1.
 DESKTOP_TAGS := desktop,production,webkit2_41
 GOTESTSUM  := go tool -modfile=scripts/tools/go.mod gotestsum
-GO_SOURCES := $(shell find . -name '*.go' -not -path './tests/bench/*' -not -path '*/node_modules/*') go.mod go.sum
+GO_SOURCES := $(shell find . -name '*.go' -not -name '*_test.go' -not -path './tests/*' -not -path '*/node_modules/*') go.mod go.sum
 UI_DIST    := $(wildcard frontend/dist/*) $(wildcard frontend/dist/assets/*)
 # The project `make run`/`make serve` open: the desktop app's default.
 PROJECT    ?= $${XDG_DATA_HOME:-$$HOME/.local/share}/Covet/default-project
