@@ -90,6 +90,24 @@ func waitRuntime(t *testing.T, path string, timeout time.Duration) runtimeFile {
 	return runtimeFile{}
 }
 
+// waitStudioConnected waits until the window's UI has subscribed to the
+// event stream with the token it got from the Info binding: proof that it
+// reached the admin API, CORS and authentication included.
+func waitStudioConnected(t *testing.T, rt runtimeFile, logs func() string) {
+	t.Helper()
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		n, err := studioClients(rt)
+		if err == nil && n >= 1 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the window's UI never connected to the admin API (studioClients %d, %v); log:\n%s", n, err, logs())
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}
+
 // studioClients asks the admin API how many studios are subscribed.
 func studioClients(rt runtimeFile) (int, error) {
 	req, _ := http.NewRequest("GET", rt.URL+"/_covet/api/info", nil)
@@ -142,20 +160,7 @@ func TestDesktopSmoke(t *testing.T) {
 	}
 	resp.Body.Close()
 
-	// The window's UI subscribes to the event stream with the token it got
-	// from the Info binding: proof that it reached the admin API, CORS and
-	// authentication included.
-	deadline := time.Now().Add(60 * time.Second)
-	for {
-		n, err := studioClients(rt)
-		if err == nil && n >= 1 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("the window's UI never connected to the admin API (studioClients %d, %v); app log:\n%s", n, err, logs.String())
-		}
-		time.Sleep(200 * time.Millisecond)
-	}
+	waitStudioConnected(t, rt, logs.String)
 
 	// Traffic for the dashboard to show, then a moment to render it.
 	for i := range 20 {

@@ -96,17 +96,7 @@ func TestMakeRunDesktop(t *testing.T) {
 
 	rtPath := filepath.Join(home, "data", "Covet", "default-project", "covet_data", "runtime.json")
 	rt := waitRuntime(t, rtPath, 3*time.Minute) // make may still be building
-	deadline := time.Now().Add(60 * time.Second)
-	for {
-		n, err := studioClients(rt)
-		if err == nil && n >= 1 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("the window of the app make run opened never connected (%d clients, %v):\n%s", n, err, out.String())
-		}
-		time.Sleep(200 * time.Millisecond)
-	}
+	waitStudioConnected(t, rt, out.String)
 	syscall.Kill(-cmd.Process.Pid, syscall.SIGTERM)
 	done := make(chan struct{})
 	go func() { cmd.Wait(); close(done) }()
