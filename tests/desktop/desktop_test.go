@@ -14,10 +14,29 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
 )
+
+// lockedBuffer collects a child process's output while the test may read it.
+type lockedBuffer struct {
+	mu sync.Mutex // guards b
+	b  strings.Builder
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
 
 // requireBinary returns the desktop binary to test. Without it the test
 // skips, except in CI, where a skip would hide a broken pipeline.
@@ -140,7 +159,7 @@ func TestDesktopSmoke(t *testing.T) {
 	app := exec.Command(bin, "--project", project)
 	app.Env = append(os.Environ(), "DISPLAY="+display, "HOME="+home,
 		"XDG_CONFIG_HOME="+filepath.Join(home, "config"), "XDG_DATA_HOME="+filepath.Join(home, "data"))
-	var logs strings.Builder
+	var logs lockedBuffer
 	app.Stdout, app.Stderr = &logs, &logs
 	if err := app.Start(); err != nil {
 		t.Fatal(err)

@@ -8,7 +8,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
-	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -33,11 +32,11 @@ func TestMakeRunHeadless(t *testing.T) {
 
 	loginRE := regexp.MustCompile(`http://127\.0\.0\.1:\d+/_covet/login\?code=[A-Za-z0-9_-]+`)
 	found := make(chan string, 1)
-	var printed strings.Builder
+	var printed lockedBuffer
 	go func() {
 		sc := bufio.NewScanner(stdout)
 		for sc.Scan() {
-			printed.WriteString(sc.Text() + "\n")
+			printed.Write([]byte(sc.Text() + "\n"))
 			if u := loginRE.FindString(sc.Text()); u != "" {
 				found <- u
 			}
@@ -87,7 +86,7 @@ func TestMakeRunDesktop(t *testing.T) {
 	cmd.Env = append(os.Environ(), "DISPLAY="+display, "WAYLAND_DISPLAY=", "HOME="+home,
 		"XDG_CONFIG_HOME="+filepath.Join(home, "config"), "XDG_DATA_HOME="+filepath.Join(home, "data"))
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	var out strings.Builder
+	var out lockedBuffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
