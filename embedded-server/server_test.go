@@ -3,6 +3,7 @@ package embeddedserver_test
 import (
 	"context"
 	"encoding/json"
+	"io"
 	"net/http"
 	"net/url"
 	"os"
@@ -459,5 +460,49 @@ func TestProbesAndMetrics(t *testing.T) {
 		if resp.StatusCode != 200 || !strings.Contains(string(resp.Body), tt.want) {
 			t.Errorf("GET %s: %d, body lacks %q", tt.path, resp.StatusCode, tt.want)
 		}
+	}
+}
+
+const slowConfig = `{
+  "server": {"listen": "127.0.0.1:0"},
+  "database": {"primary": "sqlite:covet_data/covet.db"},
+  "routes": [{"id": "slow", "method": "GET", "path": "/slow", "kind": "mock", "mock": {"body": "finally", "delay": "1s"}}]
+}`
+
+// TestShutdownDrainsInFlightRequests: a request in flight when Shutdown
+// starts completes with its full answer, Shutdown waits for it, and new
+// connections are refused meanwhile.
+func TestShutdownDrainsInFlightRequests(t *testing.T) {
+	srv := servertest.Start(t, servertest.Options{Config: slowConfig})
+	type result struct {
+		status int
+		body   string
+		err    error
+	}
+	inflight := make(chan result, 1)
+	go func() {
+		resp, err := http.Get(srv.URL + "/slow")
+		if err != nil {
+			inflight <- result{err: err}
+			return
+		}
+		defer resp.Body.Close()
+		b, err := io.ReadAll(resp.Body)
+		inflight <- result{resp.StatusCode, string(b), err}
+	}()
+	time.Sleep(300 * time.Millisecond) // the request is now waiting in the handler
+
+	shutdownErr := make(chan error, 1)
+	go func() { shutdownErr <- srv.Shutdown(context.Background()) }()
+	time.Sleep(100 * time.Millisecond)
+	if _, err := http.Get(srv.URL + "/hello"); err == nil {
+		t.Error("a new request was accepted during shutdown")
+	}
+	r := <-inflight
+	if r.err != nil || r.status != 200 || r.body != "finally" {
+		t.Errorf("in-flight request: %d %q %v, want 200 \"finally\"", r.status, r.body, r.err)
+	}
+	if err := <-shutdownErr; err != nil {
+		t.Errorf("Shutdown = %v", err)
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -12,10 +13,45 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
 )
+
+var built struct {
+	once sync.Once
+	path string
+	err  error
+}
+
+// buildCovet builds this command once per test binary.
+func buildCovet(t *testing.T) string {
+	t.Helper()
+	built.once.Do(func() {
+		dir, err := os.MkdirTemp("", "covet-bin-")
+		if err != nil {
+			built.err = err
+			return
+		}
+		built.path = filepath.Join(dir, "covet")
+		if out, err := exec.Command("go", "build", "-o", built.path, ".").CombinedOutput(); err != nil {
+			built.err = fmt.Errorf("go build: %v\n%s", err, out)
+		}
+	})
+	if built.err != nil {
+		t.Fatal(built.err)
+	}
+	return built.path
+}
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if built.path != "" {
+		os.RemoveAll(filepath.Dir(built.path))
+	}
+	os.Exit(code)
+}
 
 func TestRunExitCodesAndMessages(t *testing.T) {
 	bad := t.TempDir()
@@ -68,10 +104,7 @@ func TestRunExitCodesAndMessages(t *testing.T) {
 // COVET_ADMIN_TOKEN=t covet serve --project DIR --listen ADDR, the probes
 // and admin rules, runtime.json 0600 while running and gone after SIGTERM.
 func TestServeAcceptance(t *testing.T) {
-	bin := filepath.Join(t.TempDir(), "covet")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
+	bin := buildCovet(t)
 	project := filepath.Join(t.TempDir(), "p")
 	cmd := exec.Command(bin, "serve", "--project", project, "--listen", "127.0.0.1:0", "--studio")
 	cmd.Env = append(os.Environ(), "COVET_ADMIN_TOKEN=t")
@@ -180,5 +213,55 @@ func TestServeAcceptance(t *testing.T) {
 		if !strings.Contains(stderr.String(), want) {
 			t.Errorf("stderr lacks JSON log line %s:\n%s", want, stderr.String())
 		}
+	}
+}
+
+// TestServeDrainsOnSIGTERM: a request in flight when SIGTERM arrives gets its
+// full answer before the process exits 0.
+func TestServeDrainsOnSIGTERM(t *testing.T) {
+	bin := buildCovet(t)
+	project := t.TempDir()
+	os.WriteFile(filepath.Join(project, "covet.json"), []byte(`{
+  "server": {"listen": "127.0.0.1:0"},
+  "database": {"primary": "sqlite:covet_data/covet.db"},
+  "routes": [{"id": "slow", "method": "GET", "path": "/slow", "kind": "mock", "mock": {"body": "done", "delay": "1s"}}]
+}`), 0o644)
+	cmd := exec.Command(bin, "serve", "--project", project)
+	cmd.Stdout, cmd.Stderr = io.Discard, io.Discard
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cmd.Process.Kill() })
+	rtPath := filepath.Join(project, "covet_data", "runtime.json")
+	var rt struct{ URL string }
+	for deadline := time.Now().Add(30 * time.Second); rt.URL == ""; time.Sleep(50 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("no runtime.json within 30 s")
+		}
+		if data, err := os.ReadFile(rtPath); err == nil {
+			json.Unmarshal(data, &rt)
+		}
+	}
+	got := make(chan string, 1)
+	go func() {
+		resp, err := http.Get(rt.URL + "/slow")
+		if err != nil {
+			got <- err.Error()
+			return
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		got <- fmt.Sprint(resp.StatusCode, " ", string(b))
+	}()
+	time.Sleep(300 * time.Millisecond) // the request waits in the handler
+	cmd.Process.Signal(syscall.SIGTERM)
+	if r := <-got; r != "200 done" {
+		t.Errorf("in-flight request during SIGTERM: %q, want \"200 done\"", r)
+	}
+	if err := cmd.Wait(); err != nil {
+		t.Errorf("exit after SIGTERM: %v, want 0", err)
+	}
+	if _, err := os.Stat(rtPath); !os.IsNotExist(err) {
+		t.Errorf("runtime.json left after SIGTERM (%v)", err)
 	}
 }

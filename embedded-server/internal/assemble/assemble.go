@@ -149,7 +149,17 @@ func allowedMethods(mux *http.ServeMux, r *http.Request) []string {
 
 func mockHandler(m *config.Mock) http.Handler {
 	body := []byte(m.Body)
+	delay := m.Delay.Std()
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if delay > 0 {
+			t := time.NewTimer(delay)
+			select {
+			case <-t.C:
+			case <-r.Context().Done():
+				t.Stop()
+				return // the client left; nobody reads an answer
+			}
+		}
 		h := w.Header()
 		for k, v := range m.Headers {
 			h.Set(k, v)

@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/covetpy/covet/backend/middleware"
 	"github.com/covetpy/covet/backend/orm/dialect/sqlite"
@@ -89,5 +90,27 @@ func TestApplySwapsAndKeepsOldOnError(t *testing.T) {
 	}
 	if got := body(); got != "changed" {
 		t.Errorf("after a failed Apply: %q, want the previous tree's %q", got, "changed")
+	}
+}
+
+func TestMockDelayEndsWhenTheClientLeaves(t *testing.T) {
+	cfg := config.Default()
+	cfg.Routes[0].Mock.Delay = config.Duration(time.Hour)
+	h := newHandler(t, cfg, nil)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	rec := httptest.NewRecorder()
+	go func() {
+		h.ServeHTTP(rec, httptest.NewRequest("GET", "/hello", nil).WithContext(ctx))
+		close(done)
+	}()
+	cancel()
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the delayed mock kept waiting after its client left")
+	}
+	if rec.Body.Len() != 0 {
+		t.Errorf("wrote %q to a client that left", rec.Body)
 	}
 }

@@ -66,12 +66,16 @@ type Mock struct {
 	Status  int               `json:"status,omitzero"`
 	Headers map[string]string `json:"headers,omitempty"`
 	Body    string            `json:"body,omitempty"`
+	// Delay holds the response back, to simulate a slow endpoint. It is at
+	// most MaxMockDelay and less than server.writeTimeout.
+	Delay Duration `json:"delay,omitzero"`
 }
 
 // Limits of the values Validate accepts.
 const (
 	MaxRoutes        = 10000
 	MaxMockBodyBytes = 1 << 20
+	MaxMockDelay     = time.Minute
 	MaxTimeout       = time.Hour
 	MinHeaderBytes   = 1 << 10
 	MaxHeaderBytes   = 16 << 20

@@ -112,6 +112,14 @@ func TestValidate(t *testing.T) {
 		{"missing mock", route(func(r *Route) { r.Mock = nil }), []string{"routes[0].mock: is required"}},
 		{"bad status", route(func(r *Route) { r.Mock.Status = 42 }), []string{"routes[0].mock.status: 42"}},
 		{"bad header", route(func(r *Route) { r.Mock.Headers = map[string]string{"X Y": "1", "Z": "a\r\nb"} }), []string{"\"X Y\" is not a valid header name", "routes[0].mock.headers.Z: value contains a line break"}},
+		{"negative delay", route(func(r *Route) { r.Mock.Delay = -1 }), []string{"routes[0].mock.delay: -1ns is out of range"}},
+		{"delay too long", route(func(r *Route) { r.Mock.Delay = Duration(2 * time.Minute) }), []string{"routes[0].mock.delay: 2m0s is out of range"}},
+		{"delay beyond write timeout", func() *Config {
+			c := Default()
+			c.Server.WriteTimeout = Duration(time.Second)
+			c.Routes[0].Mock.Delay = Duration(time.Second)
+			return c
+		}(), []string{"routes[0].mock.delay: 1s is not less than server.writeTimeout (1s)"}},
 		{"body too big", route(func(r *Route) { r.Mock.Body = strings.Repeat("x", MaxMockBodyBytes+1) }), []string{"routes[0].mock.body"}},
 		{"duplicates and conflicts", func() *Config {
 			c := Default()

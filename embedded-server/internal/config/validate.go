@@ -90,7 +90,7 @@ func (c *Config) Validate() error {
 		}
 		switch r.Kind {
 		case "mock":
-			validateMock(r.Mock, p+".mock", add)
+			validateMock(r.Mock, c.Server.WriteTimeout, p+".mock", add)
 		case "":
 			add(p+".kind", "is required (one of: %s)", strings.Join(routeKinds, ", "))
 		default:
@@ -174,7 +174,7 @@ func tryRegister(mux *http.ServeMux, pattern string) (err error) {
 	return nil
 }
 
-func validateMock(m *Mock, at string, add func(string, string, ...any)) {
+func validateMock(m *Mock, writeTimeout Duration, at string, add func(string, string, ...any)) {
 	if m == nil {
 		add(at, "is required for a route of kind \"mock\"")
 		return
@@ -189,6 +189,11 @@ func validateMock(m *Mock, at string, add func(string, string, ...any)) {
 		if strings.ContainsAny(value, "\r\n\x00") {
 			add(at+".headers."+name, "value contains a line break or NUL")
 		}
+	}
+	if m.Delay < 0 || m.Delay.Std() > MaxMockDelay {
+		add(at+".delay", "%v is out of range: must be from 0 to %v", m.Delay.Std(), MaxMockDelay)
+	} else if m.Delay > 0 && m.Delay >= writeTimeout {
+		add(at+".delay", "%v is not less than server.writeTimeout (%v): the response could never be written", m.Delay.Std(), writeTimeout.Std())
 	}
 	if len(m.Body) > MaxMockBodyBytes {
 		add(at+".body", "is %d bytes, more than the limit of %d", len(m.Body), MaxMockBodyBytes)
