@@ -107,6 +107,8 @@ func TestValidate(t *testing.T) {
 		{"dot segment", route(func(r *Route) { r.Path = "/a/../b" }), []string{"contains a \"..\" segment"}},
 		{"param twice", route(func(r *Route) { r.Path = "/users/{id}/x/{id}" }), []string{"routes[0].path: parameter {id} declared twice"}},
 		{"malformed param", route(func(r *Route) { r.Path = "/users/{id" }), []string{"malformed parameter"}},
+		{"reserved probe path", route(func(r *Route) { r.Path = "/healthz" }), []string{"routes[0].path: \"/healthz\" is reserved"}},
+		{"reserved admin prefix", route(func(r *Route) { r.Path = "/_covet/api/info" }), []string{"routes[0].path: \"/_covet/api/info\" is reserved"}},
 		{"query in path", route(func(r *Route) { r.Path = "/a?b=1" }), []string{"query strings"}},
 		{"unknown kind", route(func(r *Route) { r.Kind = "teleport" }), []string{"routes[0].kind: unknown kind \"teleport\""}},
 		{"missing mock", route(func(r *Route) { r.Mock = nil }), []string{"routes[0].mock: is required"}},

@@ -126,6 +126,10 @@ func validatePath(path, at string, add func(string, string, ...any)) bool {
 		add(at, "is longer than 1024 characters")
 		return false
 	}
+	if path == "/_covet" || strings.HasPrefix(path, "/_covet/") || path == "/healthz" || path == "/readyz" || path == "/metrics" {
+		add(at, "%q is reserved for the server's own endpoints (/_covet/, /healthz, /readyz, /metrics)", path)
+		return false
+	}
 	seen := map[string]bool{}
 	ok := true
 	for seg := range strings.SplitSeq(path[1:], "/") {
