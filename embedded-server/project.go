@@ -187,5 +187,3 @@ func DefaultProjectDir() (string, error) {
 	}
 	return filepath.Join(base, "Covet", "default-project"), nil
 }
-
-func pid() int { return os.Getpid() }

@@ -24,6 +24,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
 	"path/filepath"
 	"runtime"
 	"strings"
@@ -68,11 +69,11 @@ type Config struct {
 
 // Info describes a running server to its shell.
 type Info struct {
-	URL        string    `json:"url"`
-	Project    string    `json:"project"`
-	AdminToken string    `json:"-"`
-	StartedAt  time.Time `json:"startedAt"`
-	Version    string    `json:"version"`
+	URL        string // http://127.0.0.1:PORT, once started
+	Project    string // the absolute project folder
+	AdminToken string // the admin API's bearer token
+	StartedAt  time.Time
+	Version    string
 }
 
 // Server is one project served. Create it with New, then Start and
@@ -203,9 +204,9 @@ func (s *Server) Start(ctx context.Context) error {
 	s.url = "http://" + net.JoinHostPort(urlHost(addr.IP), port)
 	s.startedAt = time.Now()
 
-	var studio = frontend.Dist()
-	if !s.cfg.Studio {
-		studio = nil
+	var studio fs.FS
+	if s.cfg.Studio {
+		studio = frontend.Dist()
 	}
 	s.admin, err = admin.New(admin.Config{
 		Token: s.token, Port: port, AllowedOrigins: s.cfg.AllowedOrigins, Studio: studio,
@@ -228,7 +229,7 @@ func (s *Server) Start(ctx context.Context) error {
 		MaxHeaderBytes:    sc.MaxHeaderBytes,
 		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
 	}
-	if err := s.project.writeRuntime(runtimeFile{URL: s.url, PID: pid(), AdminToken: s.token, StartedAt: s.startedAt.UTC()}); err != nil {
+	if err := s.project.writeRuntime(runtimeFile{URL: s.url, PID: os.Getpid(), AdminToken: s.token, StartedAt: s.startedAt.UTC()}); err != nil {
 		ln.Close()
 		return err
 	}
