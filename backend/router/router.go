@@ -1,0 +1,427 @@
+// Package router is Covet's HTTP router: a trie of path segments with
+// {name} parameters, {name:regexp} patterned parameters and a final
+// {name...} catch-all; method routing with 405 and Allow; automatic HEAD
+// and OPTIONS; a trailing-slash policy; groups with shared middleware;
+// named routes with reverse URLs; and conflicts reported when the table is
+// built. A built Router is immutable, so a server can swap in a new one
+// atomically while requests run on the old one. Lookups allocate nothing.
+//
+//	b := router.New(router.Options{})
+//	b.Get("/users/{id:[0-9]+}", showUser).Name("user")
+//	api := b.Group("/api", auth)
+//	api.Post("/users", createUser)
+//	r, err := b.Build()
+//	if err != nil { ... } // every conflict and syntax error, each named
+//	http.ListenAndServe(addr, r)
+//
+// Handlers read parameters with the standard r.PathValue("id"), and
+// r.Pattern holds the matched route ("GET /users/{id:[0-9]+}").
+package router
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"runtime"
+	"slices"
+	"sort"
+	"strings"
+	"sync"
+
+	"github.com/covetpy/covet/backend/problem"
+)
+
+// TrailingSlash is what happens to a request whose path differs from a
+// route's only by a trailing slash.
+type TrailingSlash uint8
+
+const (
+	// RedirectSlash answers with a redirect to the route's form: 301 for
+	// GET and HEAD, 308 (which keeps the method and body) otherwise.
+	RedirectSlash TrailingSlash = iota
+	// StrictSlash treats the two paths as different: 404.
+	StrictSlash
+)
+
+// Options configure a router. The zero value is ready to use.
+type Options struct {
+	TrailingSlash TrailingSlash
+	// NotFound answers requests that match no route; nil means a
+	// problem+json 404.
+	NotFound http.Handler
+}
+
+// Middleware wraps a handler.
+type Middleware = func(http.Handler) http.Handler
+
+// Route is one registered route.
+type Route struct {
+	Method  string // an HTTP method
+	Path    string // the full path as registered, group prefix included
+	Pattern string // Method + " " + Path, the value of r.Pattern
+	Source  string // file:line of the registration
+
+	name    string
+	handler http.Handler // with its middleware applied at Build
+	segs    []segment
+	params  []string // parameter names in path order
+}
+
+// Name gives the route a name for reverse URLs (Router.URL).
+func (rt *Route) Name(name string) *Route {
+	rt.name = name
+	return rt
+}
+
+// Builder collects routes; Build turns them into a Router. A Builder is not
+// safe for concurrent use.
+type Builder struct {
+	opts   Options
+	prefix string
+	mws    []Middleware
+	routes *[]*Route // shared by a builder and its groups
+	used   bool      // a route was registered: Use is no longer allowed
+}
+
+// New returns an empty Builder.
+func New(opts Options) *Builder {
+	return &Builder{opts: opts, routes: new([]*Route)}
+}
+
+// Use appends middleware for the routes of this builder and of the groups
+// made from it later. It panics when routes or groups were made already,
+// since they would silently miss it.
+func (b *Builder) Use(mw ...Middleware) {
+	if b.used {
+		panic("router: Use after routes were registered on this builder; call Use first")
+	}
+	b.mws = append(b.mws, mw...)
+}
+
+// Group returns a builder whose routes get prefix prepended and mw applied
+// after this builder's middleware.
+func (b *Builder) Group(prefix string, mw ...Middleware) *Builder {
+	b.used = true // the group copies this builder's middleware now
+	return &Builder{
+		opts: b.opts, prefix: b.prefix + strings.TrimSuffix(prefix, "/"),
+		mws: append(slices.Clip(b.mws), mw...), routes: b.routes,
+	}
+}
+
+// Handle registers h for method and path. Problems with the path are
+// reported by Build, all at once.
+func (b *Builder) Handle(method, path string, h http.Handler) *Route {
+	b.used = true
+	_, file, line, _ := runtime.Caller(1)
+	if strings.HasSuffix(file, "/router/router.go") { // called through Get, Post, …
+		_, file, line, _ = runtime.Caller(2)
+	}
+	full := b.prefix + path
+	if b.prefix != "" && path == "/" {
+		full = b.prefix
+	}
+	rt := &Route{Method: method, Path: full, Pattern: method + " " + full, Source: fmt.Sprintf("%s:%d", file, line)}
+	if h != nil { // a nil handler is reported by Build
+		for i := len(b.mws) - 1; i >= 0; i-- {
+			h = b.mws[i](h)
+		}
+		rt.handler = h
+	}
+	*b.routes = append(*b.routes, rt)
+	return rt
+}
+
+// Get registers h for GET (and so HEAD) requests to path.
+func (b *Builder) Get(path string, h http.HandlerFunc) *Route {
+	return b.Handle(http.MethodGet, path, handlerOf(h))
+}
+
+// Post registers h for POST requests to path.
+func (b *Builder) Post(path string, h http.HandlerFunc) *Route {
+	return b.Handle(http.MethodPost, path, handlerOf(h))
+}
+
+// Put registers h for PUT requests to path.
+func (b *Builder) Put(path string, h http.HandlerFunc) *Route {
+	return b.Handle(http.MethodPut, path, handlerOf(h))
+}
+
+// Patch registers h for PATCH requests to path.
+func (b *Builder) Patch(path string, h http.HandlerFunc) *Route {
+	return b.Handle(http.MethodPatch, path, handlerOf(h))
+}
+
+// Delete registers h for DELETE requests to path.
+func (b *Builder) Delete(path string, h http.HandlerFunc) *Route {
+	return b.Handle(http.MethodDelete, path, handlerOf(h))
+}
+
+// handlerOf keeps a nil func a nil Handler, so Build reports it.
+func handlerOf(f http.HandlerFunc) http.Handler {
+	if f == nil {
+		return nil
+	}
+	return f
+}
+
+// Router is a built, immutable route table. It is safe for concurrent use.
+type Router struct {
+	opts      Options
+	root      *node
+	routes    []*Route
+	names     map[string]*Route
+	maxParams int
+	pool      sync.Pool // *Params with room for maxParams values
+}
+
+// Build checks every route and returns the router, or an error listing
+// every problem: bad syntax, invalid methods, duplicate names, and routes
+// that would match the same requests.
+func (b *Builder) Build() (*Router, error) {
+	r := &Router{opts: b.opts, root: &node{}, names: map[string]*Route{}}
+	var errs []error
+	for _, rt := range *b.routes {
+		segs, err := parsePath(rt.Path)
+		switch {
+		case err != nil:
+			errs = append(errs, fmt.Errorf("%s (%s): %w", rt.Pattern, rt.Source, err))
+			continue
+		case !validMethod(rt.Method):
+			errs = append(errs, fmt.Errorf("%s (%s): %q is not an HTTP method token", rt.Pattern, rt.Source, rt.Method))
+			continue
+		case rt.handler == nil:
+			errs = append(errs, fmt.Errorf("%s (%s): nil handler", rt.Pattern, rt.Source))
+			continue
+		}
+		rt.segs = segs
+		for _, s := range segs {
+			if s.kind != segStatic {
+				rt.params = append(rt.params, s.text)
+			}
+		}
+		r.maxParams = max(r.maxParams, len(rt.params))
+		n := r.root
+		for _, s := range segs {
+			n = n.child(s)
+		}
+		if n.end == nil {
+			n.end = &endpoint{routes: map[string]*Route{}}
+		}
+		if prev, dup := n.end.routes[rt.Method]; dup {
+			errs = append(errs, fmt.Errorf("%s (%s) conflicts with %s (%s): both match the same requests", rt.Pattern, rt.Source, prev.Pattern, prev.Source))
+			continue
+		}
+		n.end.routes[rt.Method] = rt
+		if rt.name != "" {
+			if prev, dup := r.names[rt.name]; dup {
+				errs = append(errs, fmt.Errorf("%s (%s): name %q is already used by %s (%s)", rt.Pattern, rt.Source, rt.name, prev.Pattern, prev.Source))
+				continue
+			}
+			r.names[rt.name] = rt
+		}
+		r.routes = append(r.routes, rt)
+	}
+	if len(errs) > 0 {
+		return nil, errors.Join(errs...)
+	}
+	r.root.finish()
+	setAllow(r.root)
+	n := r.maxParams
+	r.pool.New = func() any { return &Params{values: make([]string, 0, n)} }
+	return r, nil
+}
+
+func setAllow(n *node) {
+	if n.end != nil {
+		methods := make([]string, 0, len(n.end.routes)+2)
+		for m := range n.end.routes {
+			methods = append(methods, m)
+		}
+		if n.end.routes[http.MethodGet] != nil && n.end.routes[http.MethodHead] == nil {
+			methods = append(methods, http.MethodHead)
+		}
+		if n.end.routes[http.MethodOptions] == nil {
+			methods = append(methods, http.MethodOptions)
+		}
+		sort.Strings(methods)
+		n.end.allow = strings.Join(methods, ", ")
+	}
+	for _, c := range n.static {
+		setAllow(c)
+	}
+	for _, c := range n.patterns {
+		setAllow(c)
+	}
+	if n.param != nil {
+		setAllow(n.param)
+	}
+	if n.catchAll != nil {
+		setAllow(n.catchAll)
+	}
+}
+
+func validMethod(m string) bool {
+	if m == "" {
+		return false
+	}
+	for i := 0; i < len(m); i++ {
+		c := m[i]
+		if !('A' <= c && c <= 'Z') && !('a' <= c && c <= 'z') && !('0' <= c && c <= '9') && !strings.ContainsRune("!#$%&'*+-.^_`|~", rune(c)) {
+			return false
+		}
+	}
+	return true
+}
+
+// Routes returns the registered routes in registration order.
+func (r *Router) Routes() []*Route { return slices.Clone(r.routes) }
+
+// Params are the parameter values of a match, in path order.
+type Params struct {
+	values []string
+}
+
+func (ps *Params) push(v string) { ps.values = append(ps.values, v) }
+func (ps *Params) pop()          { ps.values = ps.values[:len(ps.values)-1] }
+
+// Len returns the number of values.
+func (ps *Params) Len() int { return len(ps.values) }
+
+// Value returns the i-th value in path order.
+func (ps *Params) Value(i int) string { return ps.values[i] }
+
+// Reset empties ps for reuse.
+func (ps *Params) Reset() { ps.values = ps.values[:0] }
+
+// Match is the result of a lookup.
+type Match struct {
+	// Route is the matched route, or nil.
+	Route *Route
+	// Allow lists the methods the path supports when Route is nil because
+	// of the method (405); empty when no route has the path (404).
+	Allow string
+}
+
+// Lookup finds the route for method and path and records parameter values
+// in ps (reset first). It allocates nothing when ps has room for the
+// router's largest parameter count.
+func (r *Router) Lookup(method, path string, ps *Params) Match {
+	ps.Reset()
+	if path == "" || path[0] != '/' {
+		return Match{}
+	}
+	e := r.root.match(path[1:], ps)
+	if e == nil {
+		return Match{}
+	}
+	if rt := e.routes[method]; rt != nil {
+		return Match{Route: rt}
+	}
+	if method == http.MethodHead {
+		if rt := e.routes[http.MethodGet]; rt != nil {
+			return Match{Route: rt}
+		}
+	}
+	return Match{Allow: e.allow}
+}
+
+// ServeHTTP routes a request.
+func (r *Router) ServeHTTP(w http.ResponseWriter, req *http.Request) {
+	ps := r.pool.Get().(*Params)
+	defer r.pool.Put(ps)
+	path := req.URL.Path
+	m := r.Lookup(req.Method, path, ps)
+	switch {
+	case m.Route != nil:
+		rt := m.Route
+		for i, name := range rt.params {
+			req.SetPathValue(name, ps.values[i])
+		}
+		req.Pattern = rt.Pattern
+		rt.handler.ServeHTTP(w, req)
+	case m.Allow != "":
+		w.Header().Set("Allow", m.Allow)
+		if req.Method == http.MethodOptions {
+			w.WriteHeader(http.StatusNoContent)
+			return
+		}
+		problem.Write(w, problem.New(http.StatusMethodNotAllowed, req.Method+" is not allowed on "+path+"; allowed: "+m.Allow))
+	default:
+		if r.opts.TrailingSlash == RedirectSlash && path != "/" {
+			if alt := toggleSlash(path); r.Lookup(req.Method, alt, ps).Route != nil {
+				u := *req.URL
+				u.Path, u.RawPath = alt, ""
+				code := http.StatusPermanentRedirect
+				if req.Method == http.MethodGet || req.Method == http.MethodHead {
+					code = http.StatusMovedPermanently
+				}
+				http.Redirect(w, req, u.String(), code)
+				return
+			}
+		}
+		if r.opts.NotFound != nil {
+			r.opts.NotFound.ServeHTTP(w, req)
+			return
+		}
+		problem.Write(w, problem.New(http.StatusNotFound, "no route matches "+path))
+	}
+}
+
+func toggleSlash(path string) string {
+	if strings.HasSuffix(path, "/") {
+		return strings.TrimSuffix(path, "/")
+	}
+	return path + "/"
+}
+
+// URL builds the path of the route named name, with the parameters given
+// as name, value pairs. Values are escaped; a catch-all value keeps its
+// slashes. Patterned parameters must match their pattern.
+func (r *Router) URL(name string, pairs ...string) (string, error) {
+	rt := r.names[name]
+	if rt == nil {
+		return "", fmt.Errorf("router: no route named %q", name)
+	}
+	if len(pairs)%2 != 0 {
+		return "", fmt.Errorf("router: URL(%q): parameters must be name, value pairs", name)
+	}
+	vals := make(map[string]string, len(pairs)/2)
+	for i := 0; i < len(pairs); i += 2 {
+		vals[pairs[i]] = pairs[i+1]
+	}
+	var b strings.Builder
+	for _, s := range rt.segs {
+		b.WriteByte('/')
+		if s.kind == segStatic {
+			b.WriteString(s.text)
+			continue
+		}
+		v, ok := vals[s.text]
+		if !ok {
+			return "", fmt.Errorf("router: URL(%q): missing parameter %q", name, s.text)
+		}
+		delete(vals, s.text)
+		switch s.kind {
+		case segCatchAll:
+			parts := strings.Split(v, "/")
+			for i, p := range parts {
+				parts[i] = url.PathEscape(p)
+			}
+			b.WriteString(strings.Join(parts, "/"))
+			continue
+		case segPattern:
+			if !s.pattern.MatchString(v) {
+				return "", fmt.Errorf("router: URL(%q): %s=%q does not match %s", name, s.text, v, s.pattern)
+			}
+		}
+		if v == "" {
+			return "", fmt.Errorf("router: URL(%q): parameter %q is empty", name, s.text)
+		}
+		b.WriteString(url.PathEscape(v))
+	}
+	for k := range vals {
+		return "", fmt.Errorf("router: URL(%q): the route has no parameter %q", name, k)
+	}
+	return b.String(), nil
+}

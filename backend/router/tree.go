@@ -1,0 +1,226 @@
+package router
+
+import (
+	"fmt"
+	"regexp"
+	"strings"
+)
+
+// segKind orders the ways a path segment can match; lower kinds are tried
+// first, so a static segment beats a patterned parameter, which beats a
+// plain parameter, which beats a catch-all.
+type segKind uint8
+
+const (
+	segStatic segKind = iota
+	segPattern
+	segParam
+	segCatchAll
+)
+
+// segment is one parsed piece of a route path.
+type segment struct {
+	kind    segKind
+	text    string         // static text, or the parameter's name
+	pattern *regexp.Regexp // segPattern only, anchored
+}
+
+// parsePath splits a route path into segments, checking its syntax.
+func parsePath(path string) ([]segment, error) {
+	if path == "" || path[0] != '/' {
+		return nil, fmt.Errorf("path %q must start with '/'", path)
+	}
+	parts := strings.Split(path[1:], "/")
+	segs := make([]segment, 0, len(parts))
+	names := map[string]bool{}
+	for i, p := range parts {
+		if !strings.HasPrefix(p, "{") {
+			if strings.ContainsAny(p, "{}") {
+				return nil, fmt.Errorf("path %q: segment %q mixes text and a parameter; a parameter must be a whole segment", path, p)
+			}
+			if p == "" && i != len(parts)-1 {
+				return nil, fmt.Errorf("path %q has an empty segment", path)
+			}
+			segs = append(segs, segment{kind: segStatic, text: p})
+			continue
+		}
+		if !strings.HasSuffix(p, "}") {
+			return nil, fmt.Errorf("path %q: parameter %q is not closed with '}'", path, p)
+		}
+		inner := p[1 : len(p)-1]
+		name, expr, hasExpr := strings.Cut(inner, ":")
+		s := segment{kind: segParam, text: name}
+		if rest, ok := strings.CutSuffix(name, "..."); ok && !hasExpr {
+			if i != len(parts)-1 {
+				return nil, fmt.Errorf("path %q: catch-all {%s} must be the last segment", path, inner)
+			}
+			s = segment{kind: segCatchAll, text: rest}
+		}
+		if !validName(s.text) {
+			return nil, fmt.Errorf("path %q: parameter name %q must be a Go-style identifier", path, s.text)
+		}
+		if names[s.text] {
+			return nil, fmt.Errorf("path %q: parameter {%s} declared twice", path, s.text)
+		}
+		names[s.text] = true
+		if hasExpr {
+			if expr == "" {
+				return nil, fmt.Errorf("path %q: parameter {%s} has an empty pattern", path, name)
+			}
+			re, err := regexp.Compile("^(?:" + expr + ")$")
+			if err != nil {
+				return nil, fmt.Errorf("path %q: parameter {%s}: invalid pattern: %v", path, name, err)
+			}
+			s.kind, s.pattern = segPattern, re
+		}
+		segs = append(segs, s)
+	}
+	return segs, nil
+}
+
+func validName(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i, c := range s {
+		if c != '_' && !('a' <= c && c <= 'z') && !('A' <= c && c <= 'Z') && !(i > 0 && '0' <= c && c <= '9') {
+			return false
+		}
+	}
+	return true
+}
+
+// node is one segment position in the trie. After Build it is never
+// modified, so lookups need no locks.
+type node struct {
+	static    []*node          // static children, by text
+	staticIdx map[string]*node // index of static when it is large
+	patterns  []*node          // patterned parameter children, in registration order
+	param     *node            // plain parameter child
+	catchAll  *node            // catch-all child
+
+	seg segment
+	end *endpoint // routes ending here, or nil
+}
+
+// endpoint holds the routes that end at one node, by method.
+type endpoint struct {
+	routes map[string]*Route // by method
+	allow  string            // the Allow header for this path
+}
+
+// staticIndexThreshold is the number of static children from which a map
+// beats a linear scan.
+const staticIndexThreshold = 8
+
+func (n *node) child(s segment) *node {
+	switch s.kind {
+	case segStatic:
+		for _, c := range n.static {
+			if c.seg.text == s.text {
+				return c
+			}
+		}
+		c := &node{seg: s}
+		n.static = append(n.static, c)
+		return c
+	case segPattern:
+		for _, c := range n.patterns {
+			// The same pattern under another name matches the same
+			// segments: one node, and a conflict if both end a route.
+			if c.seg.pattern.String() == s.pattern.String() {
+				return c
+			}
+		}
+		c := &node{seg: s}
+		n.patterns = append(n.patterns, c)
+		return c
+	case segParam:
+		if n.param == nil {
+			n.param = &node{seg: s}
+		}
+		return n.param
+	default:
+		if n.catchAll == nil {
+			n.catchAll = &node{seg: s}
+		}
+		return n.catchAll
+	}
+}
+
+// finish builds the lookup indexes once the tree is complete.
+func (n *node) finish() {
+	if len(n.static) >= staticIndexThreshold {
+		n.staticIdx = make(map[string]*node, len(n.static))
+		for _, c := range n.static {
+			n.staticIdx[c.seg.text] = c
+		}
+	}
+	for _, c := range n.static {
+		c.finish()
+	}
+	for _, c := range n.patterns {
+		c.finish()
+	}
+	if n.param != nil {
+		n.param.finish()
+	}
+	if n.catchAll != nil {
+		n.catchAll.finish()
+	}
+}
+
+// match finds the endpoint for path (without its leading '/'), trying
+// static, patterned, plain and catch-all children in that order and
+// backtracking when a branch fails. It records parameter values in ps. It
+// allocates nothing.
+func (n *node) match(path string, ps *Params) *endpoint {
+	seg, rest, more := strings.Cut(path, "/")
+	var c *node
+	if n.staticIdx != nil {
+		c = n.staticIdx[seg]
+	} else {
+		for _, s := range n.static {
+			if s.seg.text == seg {
+				c = s
+				break
+			}
+		}
+	}
+	if c != nil {
+		if e := c.next(rest, more, ps); e != nil {
+			return e
+		}
+	}
+	if seg != "" {
+		for _, p := range n.patterns {
+			if p.seg.pattern.MatchString(seg) {
+				ps.push(seg)
+				if e := p.next(rest, more, ps); e != nil {
+					return e
+				}
+				ps.pop()
+			}
+		}
+		if n.param != nil {
+			ps.push(seg)
+			if e := n.param.next(rest, more, ps); e != nil {
+				return e
+			}
+			ps.pop()
+		}
+	}
+	if n.catchAll != nil {
+		ps.push(path)
+		return n.catchAll.end
+	}
+	return nil
+}
+
+// next continues matching below n with the rest of the path.
+func (n *node) next(rest string, more bool, ps *Params) *endpoint {
+	if !more {
+		return n.end
+	}
+	return n.match(rest, ps)
+}
