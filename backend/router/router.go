@@ -206,13 +206,13 @@ func (b *Builder) Build() (*Router, error) {
 			n = n.child(s)
 		}
 		if n.end == nil {
-			n.end = &endpoint{routes: map[string]*Route{}}
+			n.end = &endpoint{}
 		}
-		if prev, dup := n.end.routes[rt.Method]; dup {
+		if prev := n.end.route(rt.Method); prev != nil {
 			errs = append(errs, fmt.Errorf("%s (%s) conflicts with %s (%s): both match the same requests", rt.Pattern, rt.Source, prev.Pattern, prev.Source))
 			continue
 		}
-		n.end.routes[rt.Method] = rt
+		n.end.routes = append(n.end.routes, rt)
 		if rt.name != "" {
 			if prev, dup := r.names[rt.name]; dup {
 				errs = append(errs, fmt.Errorf("%s (%s): name %q is already used by %s (%s)", rt.Pattern, rt.Source, rt.name, prev.Pattern, prev.Source))
@@ -235,13 +235,13 @@ func (b *Builder) Build() (*Router, error) {
 func setAllow(n *node) {
 	if n.end != nil {
 		methods := make([]string, 0, len(n.end.routes)+2)
-		for m := range n.end.routes {
-			methods = append(methods, m)
+		for _, rt := range n.end.routes {
+			methods = append(methods, rt.Method)
 		}
-		if n.end.routes[http.MethodGet] != nil && n.end.routes[http.MethodHead] == nil {
+		if n.end.route(http.MethodGet) != nil && n.end.route(http.MethodHead) == nil {
 			methods = append(methods, http.MethodHead)
 		}
-		if n.end.routes[http.MethodOptions] == nil {
+		if n.end.route(http.MethodOptions) == nil {
 			methods = append(methods, http.MethodOptions)
 		}
 		sort.Strings(methods)
@@ -315,11 +315,11 @@ func (r *Router) Lookup(method, path string, ps *Params) Match {
 	if e == nil {
 		return Match{}
 	}
-	if rt := e.routes[method]; rt != nil {
+	if rt := e.route(method); rt != nil {
 		return Match{Route: rt}
 	}
 	if method == http.MethodHead {
-		if rt := e.routes[http.MethodGet]; rt != nil {
+		if rt := e.route(http.MethodGet); rt != nil {
 			return Match{Route: rt}
 		}
 	}
@@ -329,17 +329,19 @@ func (r *Router) Lookup(method, path string, ps *Params) Match {
 // ServeHTTP routes a request.
 func (r *Router) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	ps := r.pool.Get().(*Params)
-	defer r.pool.Put(ps)
 	path := req.URL.Path
 	m := r.Lookup(req.Method, path, ps)
-	switch {
-	case m.Route != nil:
-		rt := m.Route
+	if rt := m.Route; rt != nil {
 		for i, name := range rt.params {
 			req.SetPathValue(name, ps.values[i])
 		}
+		r.pool.Put(ps) // the values now live in req
 		req.Pattern = rt.Pattern
 		rt.handler.ServeHTTP(w, req)
+		return
+	}
+	defer r.pool.Put(ps)
+	switch {
 	case m.Allow != "":
 		w.Header().Set("Allow", m.Allow)
 		if req.Method == http.MethodOptions {

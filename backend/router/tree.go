@@ -103,10 +103,21 @@ type node struct {
 	end *endpoint // routes ending here, or nil
 }
 
-// endpoint holds the routes that end at one node, by method.
+// endpoint holds the routes that end at one node. Paths have few
+// methods, so a slice scan beats a map.
 type endpoint struct {
-	routes map[string]*Route // by method
-	allow  string            // the Allow header for this path
+	routes []*Route // one per method
+	allow  string   // the Allow header for this path
+}
+
+// route returns the route for method, or nil.
+func (e *endpoint) route(method string) *Route {
+	for _, rt := range e.routes {
+		if rt.Method == method {
+			return rt
+		}
+	}
+	return nil
 }
 
 // staticIndexThreshold is the number of static children from which a map
