@@ -19,7 +19,6 @@
 package router
 
 import (
-	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -175,23 +174,47 @@ type Router struct {
 	pool      sync.Pool // *Params with room for maxParams values
 }
 
-// Build checks every route and returns the router, or an error listing
-// every problem: bad syntax, invalid methods, duplicate names, and routes
-// that would match the same requests.
+// BuildError lists every problem Build found, each with its route.
+type BuildError struct {
+	Problems []Problem
+}
+
+// Problem is one route's problem.
+type Problem struct {
+	Route *Route
+	// Field is what is wrong: "path", "method", "handler" or "name".
+	Field string
+	Err   error
+}
+
+func (e *BuildError) Error() string {
+	msgs := make([]string, len(e.Problems))
+	for i, p := range e.Problems {
+		msgs[i] = fmt.Sprintf("%s (%s): %v", p.Route.Pattern, p.Route.Source, p.Err)
+	}
+	return strings.Join(msgs, "\n")
+}
+
+// Build checks every route and returns the router, or a *BuildError
+// listing every problem: bad syntax, invalid methods, duplicate names, and
+// routes that would match the same requests.
 func (b *Builder) Build() (*Router, error) {
 	r := &Router{opts: b.opts, root: &node{}, names: map[string]*Route{}}
-	var errs []error
+	var errs []Problem
+	fail := func(rt *Route, field string, format string, args ...any) {
+		errs = append(errs, Problem{Route: rt, Field: field, Err: fmt.Errorf(format, args...)})
+	}
 	for _, rt := range *b.routes {
 		segs, err := parsePath(rt.Path)
 		switch {
 		case err != nil:
-			errs = append(errs, fmt.Errorf("%s (%s): %w", rt.Pattern, rt.Source, err))
+			fail(rt, "path", "%w", err)
 			continue
 		case !validMethod(rt.Method):
-			errs = append(errs, fmt.Errorf("%s (%s): %q is not an HTTP method token", rt.Pattern, rt.Source, rt.Method))
+			fail(rt, "method", "%q is not an HTTP method token", rt.Method)
 			continue
 		case rt.handler == nil:
-			errs = append(errs, fmt.Errorf("%s (%s): nil handler", rt.Pattern, rt.Source))
+			fail(rt, "handler", "nil handler")
 			continue
 		}
 		rt.segs = segs
@@ -209,13 +232,13 @@ func (b *Builder) Build() (*Router, error) {
 			n.end = &endpoint{}
 		}
 		if prev := n.end.route(rt.Method); prev != nil {
-			errs = append(errs, fmt.Errorf("%s (%s) conflicts with %s (%s): both match the same requests", rt.Pattern, rt.Source, prev.Pattern, prev.Source))
+			fail(rt, "path", "conflicts with %s (%s): both match the same requests", prev.Pattern, prev.Source)
 			continue
 		}
 		n.end.routes = append(n.end.routes, rt)
 		if rt.name != "" {
 			if prev, dup := r.names[rt.name]; dup {
-				errs = append(errs, fmt.Errorf("%s (%s): name %q is already used by %s (%s)", rt.Pattern, rt.Source, rt.name, prev.Pattern, prev.Source))
+				fail(rt, "name", "name %q is already used by %s (%s)", rt.name, prev.Pattern, prev.Source)
 				continue
 			}
 			r.names[rt.name] = rt
@@ -223,7 +246,7 @@ func (b *Builder) Build() (*Router, error) {
 		r.routes = append(r.routes, rt)
 	}
 	if len(errs) > 0 {
-		return nil, errors.Join(errs...)
+		return nil, &BuildError{Problems: errs}
 	}
 	r.root.finish()
 	setAllow(r.root)

@@ -1,7 +1,9 @@
 package router
 
 import (
+	"errors"
 	"io"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -215,11 +217,19 @@ func TestBuildErrors(t *testing.T) {
 	b.Get("/one", echo()).Name("dup")       //
 	b.Get("/two", echo()).Name("dup")       //
 	_, err := b.Build()
-	if err == nil {
-		t.Fatal("Build succeeded, want errors")
+	var be *BuildError
+	if !errors.As(err, &be) {
+		t.Fatalf("Build error = %v, want a *BuildError", err)
+	}
+	fields := map[string]int{}
+	for _, p := range be.Problems {
+		fields[p.Field]++
+	}
+	if want := map[string]int{"path": 7, "method": 1, "handler": 1, "name": 1}; !maps.Equal(fields, want) {
+		t.Errorf("problems by field = %v, want %v", fields, want)
 	}
 	for _, want := range []string{
-		"GET /a/{y} (", "conflicts with GET /a/{x} (", "router_test.go:",
+		"GET /a/{y} (", ": conflicts with GET /a/{x} (", "router_test.go:",
 		"GET /n/{b:[0-9]+}", "must start with '/'", "parameter {id} declared twice",
 		"catch-all {rest...} must be the last segment", "invalid pattern", "mixes text and a parameter",
 		"GET /nil", "nil handler", `"GE T" is not an HTTP method`, `name "dup" is already used by GET /one`,

@@ -28,7 +28,7 @@ type segment struct {
 // parsePath splits a route path into segments, checking its syntax.
 func parsePath(path string) ([]segment, error) {
 	if path == "" || path[0] != '/' {
-		return nil, fmt.Errorf("path %q must start with '/'", path)
+		return nil, fmt.Errorf("%q must start with '/'", path)
 	}
 	parts := strings.Split(path[1:], "/")
 	segs := make([]segment, 0, len(parts))
@@ -36,40 +36,40 @@ func parsePath(path string) ([]segment, error) {
 	for i, p := range parts {
 		if !strings.HasPrefix(p, "{") {
 			if strings.ContainsAny(p, "{}") {
-				return nil, fmt.Errorf("path %q: segment %q mixes text and a parameter; a parameter must be a whole segment", path, p)
+				return nil, fmt.Errorf("segment %q mixes text and a parameter; a parameter must be a whole segment", p)
 			}
 			if p == "" && i != len(parts)-1 {
-				return nil, fmt.Errorf("path %q has an empty segment", path)
+				return nil, fmt.Errorf("%q has an empty segment", path)
 			}
 			segs = append(segs, segment{kind: segStatic, text: p})
 			continue
 		}
 		if !strings.HasSuffix(p, "}") {
-			return nil, fmt.Errorf("path %q: parameter %q is not closed with '}'", path, p)
+			return nil, fmt.Errorf("parameter %q is not closed with '}'", p)
 		}
 		inner := p[1 : len(p)-1]
 		name, expr, hasExpr := strings.Cut(inner, ":")
 		s := segment{kind: segParam, text: name}
 		if rest, ok := strings.CutSuffix(name, "..."); ok && !hasExpr {
 			if i != len(parts)-1 {
-				return nil, fmt.Errorf("path %q: catch-all {%s} must be the last segment", path, inner)
+				return nil, fmt.Errorf("catch-all {%s} must be the last segment", inner)
 			}
 			s = segment{kind: segCatchAll, text: rest}
 		}
 		if !validName(s.text) {
-			return nil, fmt.Errorf("path %q: parameter name %q must be a Go-style identifier", path, s.text)
+			return nil, fmt.Errorf("parameter name %q must be a Go-style identifier", s.text)
 		}
 		if names[s.text] {
-			return nil, fmt.Errorf("path %q: parameter {%s} declared twice", path, s.text)
+			return nil, fmt.Errorf("parameter {%s} declared twice", s.text)
 		}
 		names[s.text] = true
 		if hasExpr {
 			if expr == "" {
-				return nil, fmt.Errorf("path %q: parameter {%s} has an empty pattern", path, name)
+				return nil, fmt.Errorf("parameter {%s} has an empty pattern", name)
 			}
 			re, err := regexp.Compile("^(?:" + expr + ")$")
 			if err != nil {
-				return nil, fmt.Errorf("path %q: parameter {%s}: invalid pattern: %v", path, name, err)
+				return nil, fmt.Errorf("parameter {%s}: invalid pattern: %v", name, err)
 			}
 			s.kind, s.pattern = segPattern, re
 		}

@@ -11,12 +11,12 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"strings"
 	"sync/atomic"
 	"time"
 
 	"github.com/covetpy/covet/backend/middleware"
 	"github.com/covetpy/covet/backend/problem"
+	"github.com/covetpy/covet/backend/router"
 	"github.com/covetpy/covet/embedded-server/internal/config"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -75,7 +75,7 @@ func New(cfg *config.Config, d Deps) (*Handler, error) {
 // Apply compiles cfg's routes behind the middleware stack and swaps them in.
 // On error the current routes keep serving.
 func (h *Handler) Apply(cfg *config.Config) error {
-	routes, err := compileRoutes(cfg.Routes)
+	routes, err := compileRoutes(cfg)
 	if err != nil {
 		return err
 	}
@@ -93,11 +93,16 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	(*h.routes.Load()).ServeHTTP(w, r)
 }
 
-// compileRoutes builds the routes of one configuration. Unmatched requests
-// get problem+json 404, or 405 with Allow when another method matches.
-func compileRoutes(routes []config.Route) (http.Handler, error) {
-	mux := http.NewServeMux()
-	for i, rt := range routes {
+// compileRoutes builds the routes of one configuration on Covet's router:
+// unmatched requests get problem+json 404, or 405 with Allow when another
+// method matches; GET routes answer HEAD, and every path answers OPTIONS.
+func compileRoutes(cfg *config.Config) (http.Handler, error) {
+	policy := router.RedirectSlash
+	if cfg.Server.TrailingSlash == "strict" {
+		policy = router.StrictSlash
+	}
+	b := router.New(router.Options{TrailingSlash: policy})
+	for i, rt := range cfg.Routes {
 		var h http.Handler
 		switch rt.Kind {
 		case "mock":
@@ -105,46 +110,9 @@ func compileRoutes(routes []config.Route) (http.Handler, error) {
 		default:
 			return nil, fmt.Errorf("routes[%d].kind: unknown kind %q", i, rt.Kind)
 		}
-		if err := register(mux, rt.Method+" "+rt.Path, h); err != nil {
-			return nil, fmt.Errorf("routes[%d].path: %w", i, err)
-		}
+		b.Handle(rt.Method, rt.Path, h).Source = fmt.Sprintf("routes[%d]", i)
 	}
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if _, pattern := mux.Handler(r); pattern != "" {
-			mux.ServeHTTP(w, r) // sets r.Pattern and path values
-			return
-		}
-		if allow := allowedMethods(mux, r); len(allow) > 0 {
-			w.Header().Set("Allow", strings.Join(allow, ", "))
-			problem.Write(w, problem.New(http.StatusMethodNotAllowed, r.Method+" is not allowed on "+r.URL.Path))
-			return
-		}
-		problem.Write(w, problem.New(http.StatusNotFound, "no route matches "+r.URL.Path))
-	}), nil
-}
-
-func register(mux *http.ServeMux, pattern string, h http.Handler) (err error) {
-	defer func() {
-		if v := recover(); v != nil {
-			err = fmt.Errorf("%v", v)
-		}
-	}()
-	mux.Handle(pattern, h)
-	return nil
-}
-
-var probeMethods = []string{http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete, http.MethodOptions}
-
-func allowedMethods(mux *http.ServeMux, r *http.Request) []string {
-	var allow []string
-	probe := *r
-	for _, m := range probeMethods {
-		probe.Method = m
-		if _, pattern := mux.Handler(&probe); pattern != "" {
-			allow = append(allow, m)
-		}
-	}
-	return allow
+	return b.Build()
 }
 
 func mockHandler(m *config.Mock) http.Handler {

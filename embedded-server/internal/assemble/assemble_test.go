@@ -45,7 +45,9 @@ func TestRoutes(t *testing.T) {
 	}{
 		{"GET", "/hello", 200, "Hello, World!", [2]string{"Content-Type", "text/plain; charset=utf-8"}},
 		{"HEAD", "/hello", 200, "", [2]string{"Content-Type", "text/plain; charset=utf-8"}},
-		{"POST", "/hello", 405, `"status":405`, [2]string{"Allow", "GET, HEAD"}},
+		{"POST", "/hello", 405, `"status":405`, [2]string{"Allow", "GET, HEAD, OPTIONS"}},
+		{"OPTIONS", "/hello", 204, "", [2]string{"Allow", "GET, HEAD, OPTIONS"}},
+		{"GET", "/hello/", 301, "", [2]string{"Location", "/hello"}},
 		{"GET", "/nope", 404, "no route matches /nope", [2]string{"Content-Type", "application/problem+json"}},
 		{"GET", "/healthz", 200, `"status":"ok"`, [2]string{"Cache-Control", "no-store"}},
 		{"GET", "/readyz", 200, `"status":"ready"`, [2]string{"Content-Type", "application/json"}},
@@ -62,7 +64,7 @@ func TestRoutes(t *testing.T) {
 			}
 		})
 	}
-	want := "GET /hello,HEAD /hello,POST /hello,GET /nope"
+	want := "GET /hello,HEAD /hello,POST /hello,OPTIONS /hello,GET /hello/,GET /nope"
 	if got := strings.Join(reported, ","); got != want {
 		t.Errorf("reported %s, want %s (probes are not reported)", got, want)
 	}

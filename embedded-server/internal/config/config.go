@@ -43,6 +43,9 @@ type Server struct {
 	ShutdownTimeout Duration `json:"shutdownTimeout,omitzero"`
 	// MaxHeaderBytes bounds the size of a request's headers.
 	MaxHeaderBytes int `json:"maxHeaderBytes,omitzero"`
+	// TrailingSlash is "redirect" (default: /a/ and /a redirect to the form
+	// a route has) or "strict" (they are different paths).
+	TrailingSlash string `json:"trailingSlash,omitempty"`
 }
 
 // Database says where data lives.
@@ -111,6 +114,9 @@ func (c *Config) fillDefaults() {
 	setDuration(&s.ShutdownTimeout, 15*time.Second)
 	if s.MaxHeaderBytes == 0 {
 		s.MaxHeaderBytes = 1 << 20
+	}
+	if s.TrailingSlash == "" {
+		s.TrailingSlash = "redirect"
 	}
 	for i := range c.Routes {
 		if m := c.Routes[i].Mock; m != nil && m.Status == 0 {

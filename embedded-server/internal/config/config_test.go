@@ -106,7 +106,7 @@ func TestValidate(t *testing.T) {
 		{"relative path", route(func(r *Route) { r.Path = "hello" }), []string{"routes[0].path: \"hello\" must start with '/'"}},
 		{"dot segment", route(func(r *Route) { r.Path = "/a/../b" }), []string{"contains a \"..\" segment"}},
 		{"param twice", route(func(r *Route) { r.Path = "/users/{id}/x/{id}" }), []string{"routes[0].path: parameter {id} declared twice"}},
-		{"malformed param", route(func(r *Route) { r.Path = "/users/{id" }), []string{"malformed parameter"}},
+		{"malformed param", route(func(r *Route) { r.Path = "/users/{id" }), []string{`routes[0].path: parameter "{id" is not closed with '}'`}},
 		{"reserved probe path", route(func(r *Route) { r.Path = "/healthz" }), []string{"routes[0].path: \"/healthz\" is reserved"}},
 		{"reserved admin prefix", route(func(r *Route) { r.Path = "/_covet/api/info" }), []string{"routes[0].path: \"/_covet/api/info\" is reserved"}},
 		{"query in path", route(func(r *Route) { r.Path = "/a?b=1" }), []string{"query strings"}},
@@ -130,15 +130,17 @@ func TestValidate(t *testing.T) {
 			r3.ID, r3.Path = "other", "/{name}"
 			c.Routes = append(c.Routes, r2, r3)
 			return c
-		}(), []string{"routes[1].id: duplicate id \"hello\" (also routes[0])", "routes[1].path: GET /hello is already served by routes[0]"}},
-		{"ambiguous patterns conflict", func() *Config {
+		}(), []string{"routes[1].id: duplicate id \"hello\" (also routes[0])", "routes[1].path: conflicts with GET /hello (routes[0]): both match the same requests"}},
+		{"same requests under other parameter names", func() *Config {
 			c := Default()
 			a, b := c.Routes[0], c.Routes[0]
-			a.ID, a.Path = "a", "/x/{id}/y"
-			b.ID, b.Path = "b", "/x/z/{id}"
+			a.ID, a.Path = "a", "/x/{id}"
+			b.ID, b.Path = "b", "/x/{name}"
 			c.Routes = []Route{a, b}
 			return c
-		}(), []string{"routes[1].path: conflicts with the route GET /x/{id}/y"}},
+		}(), []string{"routes[1].path: conflicts with GET /x/{id} (routes[0])"}},
+		{"bad parameter pattern", route(func(r *Route) { r.Path = "/u/{id:[0-9}" }), []string{"routes[0].path: parameter {id}: invalid pattern"}},
+		{"bad trailing slash policy", func() *Config { c := Default(); c.Server.TrailingSlash = "loose"; return c }(), []string{`server.trailingSlash: "loose" is not a policy`}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -152,6 +154,18 @@ func TestValidate(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+func TestOverlappingButOrderedRoutesAreValid(t *testing.T) {
+	c := Default()
+	a, b, d := c.Routes[0], c.Routes[0], c.Routes[0]
+	a.ID, a.Path = "a", "/x/{id}/y"
+	b.ID, b.Path = "b", "/x/z/{id}"
+	d.ID, d.Path = "d", "/x/{id:[0-9]+}/y"
+	c.Routes = []Route{a, b, d}
+	if err := c.Validate(); err != nil {
+		t.Errorf("Validate() = %v; the most specific route wins, so these do not conflict", err)
 	}
 }
 

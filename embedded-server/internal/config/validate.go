@@ -1,6 +1,7 @@
 package config
 
 import (
+	"errors"
 	"fmt"
 	"net"
 	"net/http"
@@ -9,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/covetpy/covet/backend/problem"
+	"github.com/covetpy/covet/backend/router"
 )
 
 var (
@@ -47,6 +49,9 @@ func (c *Config) Validate() error {
 	if s.MaxHeaderBytes < MinHeaderBytes || s.MaxHeaderBytes > MaxHeaderBytes {
 		add("server.maxHeaderBytes", "%d is out of range: must be from %d to %d", s.MaxHeaderBytes, MinHeaderBytes, MaxHeaderBytes)
 	}
+	if s.TrailingSlash != "redirect" && s.TrailingSlash != "strict" {
+		add("server.trailingSlash", "%q is not a policy: use \"redirect\" or \"strict\"", s.TrailingSlash)
+	}
 
 	if path, ok := SQLitePath(c.Database.Primary); !ok {
 		scheme, _, _ := strings.Cut(c.Database.Primary, ":")
@@ -59,8 +64,8 @@ func (c *Config) Validate() error {
 		add("routes", "%d routes is more than the limit of %d", len(c.Routes), MaxRoutes)
 	}
 	ids := make(map[string]int)
-	patterns := make(map[string]int)
-	mux := http.NewServeMux()
+	table := router.New(router.Options{})
+	index := map[*router.Route]int{}
 	for i, r := range c.Routes {
 		p := fmt.Sprintf("routes[%d]", i)
 		switch {
@@ -78,15 +83,10 @@ func (c *Config) Validate() error {
 		if !methodOK {
 			add(p+".method", "%q is not an HTTP method (GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS)", r.Method)
 		}
-		pathOK := validatePath(r.Path, p+".path", add)
-		if methodOK && pathOK {
-			pattern := r.Method + " " + r.Path
-			if j, dup := patterns[pattern]; dup {
-				add(p+".path", "%s %s is already served by routes[%d]", r.Method, r.Path, j)
-			} else if err := tryRegister(mux, pattern); err != nil {
-				add(p+".path", "%v", err)
-			}
-			patterns[pattern] = i
+		if validatePath(r.Path, p+".path", add) && methodOK {
+			rt := table.Handle(r.Method, r.Path, http.NotFoundHandler())
+			rt.Source = p
+			index[rt] = i
 		}
 		switch r.Kind {
 		case "mock":
@@ -95,6 +95,17 @@ func (c *Config) Validate() error {
 			add(p+".kind", "is required (one of: %s)", strings.Join(routeKinds, ", "))
 		default:
 			add(p+".kind", "unknown kind %q (this version serves: %s)", r.Kind, strings.Join(routeKinds, ", "))
+		}
+	}
+	// The router's own build finds parameter syntax errors and routes that
+	// would match the same requests.
+	if _, err := table.Build(); err != nil {
+		var be *router.BuildError
+		if !errors.As(err, &be) {
+			return append(errs, problem.FieldError{Path: "routes", Message: err.Error()})
+		}
+		for _, prob := range be.Problems {
+			add(fmt.Sprintf("routes[%d].path", index[prob.Route]), "%v", prob.Err)
 		}
 	}
 	if len(errs) > 0 {
@@ -112,8 +123,9 @@ func validMethod(m string) bool {
 	return false
 }
 
-// validatePath checks a route path: absolute, clean, with {name} and a final
-// {name...} parameters.
+// validatePath checks what the router does not: presence, length, reserved
+// paths, and static segments free of dot segments, spaces, '?', '#' and '%'.
+// Parameters ({name}, {name:regexp}, {name...}) are checked by the router.
 func validatePath(path, at string, add func(string, string, ...any)) bool {
 	switch {
 	case path == "":
@@ -125,14 +137,15 @@ func validatePath(path, at string, add func(string, string, ...any)) bool {
 	case len(path) > 1024:
 		add(at, "is longer than 1024 characters")
 		return false
-	}
-	if path == "/_covet" || strings.HasPrefix(path, "/_covet/") || path == "/healthz" || path == "/readyz" || path == "/metrics" {
+	case path == "/_covet" || strings.HasPrefix(path, "/_covet/") || path == "/healthz" || path == "/readyz" || path == "/metrics":
 		add(at, "%q is reserved for the server's own endpoints (/_covet/, /healthz, /readyz, /metrics)", path)
 		return false
 	}
-	seen := map[string]bool{}
 	ok := true
 	for seg := range strings.SplitSeq(path[1:], "/") {
+		if strings.HasPrefix(seg, "{") {
+			continue
+		}
 		if seg == "." || seg == ".." {
 			add(at, "%q contains a %q segment", path, seg)
 			ok = false
@@ -141,41 +154,8 @@ func validatePath(path, at string, add func(string, string, ...any)) bool {
 			add(at, "%q contains a space, '?', '#' or '%%'; query strings and escapes do not belong in a route path", path)
 			return false
 		}
-		if name, isParam := strings.CutPrefix(seg, "{"); isParam {
-			name, closed := strings.CutSuffix(name, "}")
-			name = strings.TrimSuffix(name, "...")
-			if !closed || name == "" {
-				add(at, "%q has a malformed parameter %q (use {name} or a final {name...})", path, seg)
-				ok = false
-				continue
-			}
-			if seen[name] {
-				add(at, "parameter {%s} declared twice", name)
-				ok = false
-			}
-			seen[name] = true
-		}
 	}
 	return ok
-}
-
-// tryRegister reports whether pattern is acceptable to a ServeMux that
-// holds the patterns registered before it (conflicts included).
-func tryRegister(mux *http.ServeMux, pattern string) (err error) {
-	defer func() {
-		if v := recover(); v != nil {
-			msg := fmt.Sprint(v)
-			// The standard library's message starts with the pattern and
-			// names the source lines of this package; keep what helps a user.
-			if _, after, found := strings.Cut(msg, "conflicts with pattern"); found {
-				other, _, _ := strings.Cut(strings.TrimSpace(after), " (")
-				msg = "conflicts with the route " + strings.Trim(other, `"`) + ": both match the same requests"
-			}
-			err = fmt.Errorf("%s", msg)
-		}
-	}()
-	mux.Handle(pattern, http.NotFoundHandler())
-	return nil
 }
 
 func validateMock(m *Mock, writeTimeout Duration, at string, add func(string, string, ...any)) {
