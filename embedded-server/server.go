@@ -82,8 +82,10 @@ type Server struct {
 	cfg     Config
 	log     *slog.Logger
 	project *project
-	conf    *config.Config
+	conf    *config.Config // as the process started: covet.json
+	listen  string         // conf's listen address, or the Listen override
 	token   string
+	store   *configStore
 
 	db       *sql.DB
 	registry *prometheus.Registry
@@ -98,7 +100,7 @@ type Server struct {
 	startedAt time.Time
 	admin     *admin.API
 	http      *http.Server
-	stop      context.CancelFunc // stops the sampler
+	stop      context.CancelFunc // stops the sampler and the covet.json watcher
 	done      chan struct{}      // closed when serving and sampling have ended
 	serveErr  error              // why Serve returned, if not by Shutdown
 	shutdown  bool
@@ -119,11 +121,14 @@ func New(cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
+	listen := conf.Server.Listen
 	if cfg.Listen != "" {
-		conf.Server.Listen = cfg.Listen
-		if err := conf.Validate(); err != nil {
+		probe := *conf
+		probe.Server.Listen = cfg.Listen
+		if err := probe.Validate(); err != nil {
 			return nil, fmt.Errorf("--listen: %w", err)
 		}
+		listen = cfg.Listen
 	}
 	token := cfg.AdminToken
 	if token == "" {
@@ -131,7 +136,7 @@ func New(cfg Config) (*Server, error) {
 		_, _ = rand.Read(b) // crypto/rand.Read never fails
 		token = hex.EncodeToString(b)
 	}
-	s := &Server{cfg: cfg, log: cfg.Logger, project: proj, conf: conf, token: token}
+	s := &Server{cfg: cfg, log: cfg.Logger, project: proj, conf: conf, listen: listen, token: token}
 
 	dbPath, _ := config.SQLitePath(conf.Database.Primary)
 	if !filepath.IsAbs(dbPath) {
@@ -152,6 +157,9 @@ func New(cfg Config) (*Server, error) {
 	s.routes, err = assemble.New(conf, assemble.Deps{
 		DB: s.db, Gatherer: s.registry, Report: s.report, OnPanic: s.onPanic,
 	})
+	if err == nil {
+		s.store, err = newConfigStore(proj.path(config.FileName), proj.path(DataDir), conf, s.routes, s.hub, s.log)
+	}
 	if err != nil {
 		s.db.Close()
 		return nil, err
@@ -195,9 +203,9 @@ func (s *Server) Start(ctx context.Context) error {
 		return err
 	}
 	var lc net.ListenConfig
-	ln, err := lc.Listen(ctx, "tcp", s.conf.Server.Listen)
+	ln, err := lc.Listen(ctx, "tcp", s.listen)
 	if err != nil {
-		return listenError(s.conf.Server.Listen, err)
+		return listenError(s.listen, err)
 	}
 	addr := ln.Addr().(*net.TCPAddr)
 	port := fmt.Sprint(addr.Port)
@@ -210,7 +218,7 @@ func (s *Server) Start(ctx context.Context) error {
 	}
 	s.admin, err = admin.New(admin.Config{
 		Token: s.token, Port: port, AllowedOrigins: s.cfg.AllowedOrigins, Studio: studio,
-		Hub: s.hub, Series: s.series, Info: s.adminInfo, Logger: s.log,
+		Hub: s.hub, Series: s.series, Info: s.adminInfo, Config: s.store, Logger: s.log,
 	})
 	if err != nil {
 		ln.Close()
@@ -239,6 +247,7 @@ func (s *Server) Start(ctx context.Context) error {
 	s.done = make(chan struct{})
 	var wg sync.WaitGroup
 	wg.Go(func() { s.sample(sampleCtx) })
+	wg.Go(func() { s.store.watch(sampleCtx) })
 	wg.Go(func() {
 		err := s.http.Serve(ln)
 		if !errors.Is(err, http.ErrServerClosed) {

@@ -38,6 +38,9 @@ type Config struct {
 	Series *metrics.Series
 	// Info describes the server. Required.
 	Info func() Info
+	// Config reads and applies the configuration; nil serves no config
+	// endpoints.
+	Config ConfigStore
 	// Logger receives the API's own log lines; nil discards them.
 	Logger *slog.Logger
 	// Now returns the time; nil means time.Now.
@@ -69,6 +72,7 @@ type API struct {
 	hub            *events.Hub
 	series         *metrics.Series
 	info           func() Info
+	config         ConfigStore
 	log            *slog.Logger
 
 	codes    *secrets // one-time login codes
@@ -91,7 +95,7 @@ func New(cfg Config) (*API, error) {
 		cfg.Now = time.Now
 	}
 	a := &API{
-		token: cfg.Token, port: cfg.Port, hub: cfg.Hub, series: cfg.Series, info: cfg.Info, log: cfg.Logger,
+		token: cfg.Token, port: cfg.Port, hub: cfg.Hub, series: cfg.Series, info: cfg.Info, config: cfg.Config, log: cfg.Logger,
 		allowedOrigins: make(map[string]bool),
 		codes:          newSecrets(loginCodeTTL, maxLoginCodes, true, cfg.Now),
 		sessions:       newSecrets(sessionTTL, maxSessions, false, cfg.Now),
@@ -107,6 +111,15 @@ func New(cfg Config) (*API, error) {
 	api("GET /_covet/api/requests", a.handleRequests)
 	api("GET /_covet/api/metrics/series", a.handleSeries)
 	api("GET /_covet/api/events", a.handleEvents)
+	if a.config != nil {
+		for _, m := range []string{"GET", "PUT", "PATCH", "DELETE", "POST"} {
+			api(m+" /_covet/api/config", a.handleConfig)
+			api(m+" /_covet/api/config/{path...}", a.handleConfig)
+		}
+		api("POST /_covet/api/config/validate", a.handleValidate)
+		api("GET /_covet/api/config/history", a.handleHistory)
+		api("POST /_covet/api/config/undo", a.handleUndo)
+	}
 	api("/_covet/api/", func(w http.ResponseWriter, r *http.Request) {
 		problem.Write(w, problem.New(http.StatusNotFound, "no admin API endpoint "+r.Method+" "+r.URL.Path))
 	})

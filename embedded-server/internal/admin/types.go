@@ -4,13 +4,16 @@ import (
 	"time"
 
 	"github.com/covetpy/covet/backend/metrics"
+	"github.com/covetpy/covet/backend/problem"
 )
 
 // Event types on the stream (docs/admin-api.md).
 const (
-	EventRequest      = "request"
-	EventMetricSample = "metric.sample"
-	EventDropped      = "dropped"
+	EventRequest       = "request"
+	EventMetricSample  = "metric.sample"
+	EventDropped       = "dropped"
+	EventConfigChanged = "config.changed"
+	EventConfigError   = "config.error"
 )
 
 // Info describes the running server (GET /_covet/api/info).
@@ -51,14 +54,50 @@ type DroppedEvent struct {
 	Count uint64 `json:"count"`
 }
 
+// ConfigChange is the answer to a configuration write, and the data of a
+// config.changed event.
+type ConfigChange struct {
+	Version int    `json:"version"`
+	ETag    string `json:"etag"`
+	Source  string `json:"source"` // "api", "undo", "file" or "start"
+	// RestartRequired names the sections that changed but take effect only
+	// when the server restarts (the listener and the database).
+	RestartRequired []string `json:"restartRequired"`
+	// DryRun is true when nothing was applied (validate).
+	DryRun bool `json:"dryRun"`
+}
+
+// ConfigVersion is one applied configuration in the history.
+type ConfigVersion struct {
+	Version int       `json:"version"`
+	Time    time.Time `json:"time"`
+	ETag    string    `json:"etag"`
+	Source  string    `json:"source"`
+	// Parent is the version this one replaced; undo goes back to it.
+	Parent int `json:"parent"`
+	// Routes is the number of routes, for a glance at the history.
+	Routes int `json:"routes"`
+}
+
+// ConfigError is the data of a config.error event: covet.json was edited
+// on disk and is invalid; the previous configuration keeps serving.
+type ConfigError struct {
+	Source string               `json:"source"`
+	Errors []problem.FieldError `json:"errors"`
+}
+
 // APITypes lists the types the studio's TypeScript definitions are
 // generated from, by the name they get there.
 func APITypes() map[string]any {
 	return map[string]any{
-		"Info":         Info{},
-		"DatabaseInfo": DatabaseInfo{},
-		"RequestEvent": RequestEvent{},
-		"MetricSample": MetricSample{},
-		"DroppedEvent": DroppedEvent{},
+		"Info":          Info{},
+		"DatabaseInfo":  DatabaseInfo{},
+		"RequestEvent":  RequestEvent{},
+		"MetricSample":  MetricSample{},
+		"DroppedEvent":  DroppedEvent{},
+		"ConfigChange":  ConfigChange{},
+		"ConfigVersion": ConfigVersion{},
+		"ConfigError":   ConfigError{},
+		"FieldError":    problem.FieldError{},
 	}
 }

@@ -72,15 +72,32 @@ func New(cfg *config.Config, d Deps) (*Handler, error) {
 	return h, nil
 }
 
-// Apply compiles cfg's routes behind the middleware stack and swaps them in.
-// On error the current routes keep serving.
-func (h *Handler) Apply(cfg *config.Config) error {
+// Tree is a compiled route table behind the middleware stack, ready to be
+// swapped in.
+type Tree struct{ h http.Handler }
+
+// Compile builds cfg's routes behind the middleware stack without serving
+// them.
+func (h *Handler) Compile(cfg *config.Config) (Tree, error) {
 	routes, err := compileRoutes(cfg)
+	if err != nil {
+		return Tree{}, err
+	}
+	return Tree{h.stack(routes)}, nil
+}
+
+// Swap serves t from now on. Requests already running finish on the tree
+// they started on.
+func (h *Handler) Swap(t Tree) { h.routes.Store(&t.h) }
+
+// Apply compiles cfg and swaps it in. On error the current routes keep
+// serving.
+func (h *Handler) Apply(cfg *config.Config) error {
+	t, err := h.Compile(cfg)
 	if err != nil {
 		return err
 	}
-	tree := h.stack(routes)
-	h.routes.Store(&tree)
+	h.Swap(t)
 	return nil
 }
 

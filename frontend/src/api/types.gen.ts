@@ -1,6 +1,28 @@
 // Code generated from the Go types of embedded-server/internal/admin by `make types`; DO NOT EDIT.
 // The admin API contract is docs/admin-api.md.
 
+export interface ConfigChange {
+  version: number;
+  etag: string;
+  source: string;
+  restartRequired: string[];
+  dryRun: boolean;
+}
+
+export interface ConfigError {
+  source: string;
+  errors: FieldError[];
+}
+
+export interface ConfigVersion {
+  version: number;
+  time: string /* RFC 3339 */;
+  etag: string;
+  source: string;
+  parent: number;
+  routes: number;
+}
+
 export interface DatabaseInfo {
   driver: string;
   dsn: string;
@@ -15,6 +37,11 @@ export interface Event {
   seq: number;
   time: string /* RFC 3339 */;
   data: unknown;
+}
+
+export interface FieldError {
+  path: string;
+  message: string;
 }
 
 export interface Info {
