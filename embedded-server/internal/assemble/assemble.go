@@ -11,11 +11,14 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/covetpy/covet/backend/middleware"
 	"github.com/covetpy/covet/backend/problem"
+	"github.com/covetpy/covet/backend/ratelimit"
 	"github.com/covetpy/covet/backend/router"
 	"github.com/covetpy/covet/embedded-server/internal/config"
 	"github.com/prometheus/client_golang/prometheus"
@@ -41,6 +44,9 @@ type Handler struct {
 	routes atomic.Pointer[http.Handler]    // the current route tree, behind the stack
 	system *http.ServeMux                  // probes and metrics, fixed
 	stack  func(http.Handler) http.Handler // the middleware around every tree
+
+	mu       sync.Mutex                   // guards limiters
+	limiters map[string]*ratelimit.Memory // by route id and limit, kept across compiles
 }
 
 // New returns a Handler serving cfg.
@@ -48,7 +54,7 @@ func New(cfg *config.Config, d Deps) (*Handler, error) {
 	if d.DB == nil || d.Gatherer == nil || d.Report == nil {
 		return nil, errors.New("assemble: DB, Gatherer and Report are required")
 	}
-	h := &Handler{system: http.NewServeMux()}
+	h := &Handler{system: http.NewServeMux(), limiters: map[string]*ratelimit.Memory{}}
 	h.system.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		writeStatus(w, http.StatusOK, "ok")
 	})
@@ -79,7 +85,7 @@ type Tree struct{ h http.Handler }
 // Compile builds cfg's routes behind the middleware stack without serving
 // them.
 func (h *Handler) Compile(cfg *config.Config) (Tree, error) {
-	routes, err := compileRoutes(cfg)
+	routes, err := h.compileRoutes(cfg)
 	if err != nil {
 		return Tree{}, err
 	}
@@ -112,24 +118,96 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 // compileRoutes builds the routes of one configuration on Covet's router:
 // unmatched requests get problem+json 404, or 405 with Allow when another
-// method matches; GET routes answer HEAD, and every path answers OPTIONS.
-func compileRoutes(cfg *config.Config) (http.Handler, error) {
+// method matches; GET routes answer HEAD, and every path answers OPTIONS
+// (a CORS preflight when a route of the path has a CORS policy).
+func (h *Handler) compileRoutes(cfg *config.Config) (http.Handler, error) {
 	policy := router.RedirectSlash
 	if cfg.Server.TrailingSlash == "strict" {
 		policy = router.StrictSlash
 	}
 	b := router.New(router.Options{TrailingSlash: policy})
+	used := map[string]bool{}
+	preflight := map[string]bool{} // paths with an OPTIONS route already
+	for _, rt := range cfg.Routes {
+		if rt.Method == http.MethodOptions {
+			preflight[rt.Path] = true
+		}
+	}
 	for i, rt := range cfg.Routes {
-		var h http.Handler
+		var handler http.Handler
 		switch rt.Kind {
 		case "mock":
-			h = mockHandler(rt.Mock)
+			handler = mockHandler(rt.Mock)
 		default:
 			return nil, fmt.Errorf("routes[%d].kind: unknown kind %q", i, rt.Kind)
 		}
-		b.Handle(rt.Method, rt.Path, h).Source = fmt.Sprintf("routes[%d]", i)
+		handler = h.withPolicy(rt, handler, used)
+		b.Handle(rt.Method, rt.Path, handler).Source = fmt.Sprintf("routes[%d]", i)
+		if rt.Policy != nil && rt.Policy.CORS != nil && !preflight[rt.Path] {
+			preflight[rt.Path] = true
+			b.Handle(http.MethodOptions, rt.Path, corsMiddleware(rt.Policy.CORS)(http.NotFoundHandler())).Source = fmt.Sprintf("routes[%d].policy.cors", i)
+		}
 	}
-	return b.Build()
+	r, err := b.Build()
+	if err != nil {
+		return nil, err
+	}
+	h.mu.Lock()
+	for k := range h.limiters {
+		if !used[k] {
+			delete(h.limiters, k)
+		}
+	}
+	h.mu.Unlock()
+	return r, nil
+}
+
+// withPolicy wraps a route's handler in its policy, outermost first: CORS,
+// rate limit, body limit, timeout, cache headers.
+func (h *Handler) withPolicy(rt config.Route, next http.Handler, used map[string]bool) http.Handler {
+	p := rt.Policy
+	if p == nil {
+		return next
+	}
+	if p.Cache != nil {
+		next = middleware.CacheControl(p.Cache.CacheControl())(next)
+	}
+	if p.Timeout > 0 {
+		next = middleware.Timeout(p.Timeout.Std())(next)
+	}
+	if p.BodyLimit > 0 {
+		next = middleware.BodyLimit(p.BodyLimit)(next)
+	}
+	if rl := p.RateLimit; rl != nil {
+		key := fmt.Sprintf("%s|%d|%v|%d|%s", rt.ID, rl.Rate, rl.Per, rl.Burst, rl.Key)
+		used[key] = true
+		h.mu.Lock()
+		lim := h.limiters[key]
+		if lim == nil {
+			lim = ratelimit.NewMemory(ratelimit.Config{Rate: rl.Rate, Per: rl.Per.Std(), Burst: rl.Burst})
+			h.limiters[key] = lim
+		}
+		h.mu.Unlock()
+		keyFn := middleware.KeyByIP
+		switch header, isHeader := strings.CutPrefix(rl.Key, "header:"); {
+		case rl.Key == "route":
+			keyFn = middleware.KeyGlobal
+		case isHeader:
+			keyFn = middleware.KeyByHeader(header)
+		}
+		next = middleware.RateLimit(lim, keyFn)(next)
+	}
+	if p.CORS != nil {
+		next = corsMiddleware(p.CORS)(next)
+	}
+	return next
+}
+
+func corsMiddleware(c *config.CORS) func(http.Handler) http.Handler {
+	return middleware.CORS(middleware.CORSOptions{
+		AllowOrigins: c.AllowOrigins, AllowMethods: c.AllowMethods, AllowHeaders: c.AllowHeaders,
+		ExposeHeaders: c.ExposeHeaders, AllowCredentials: c.AllowCredentials, MaxAge: c.MaxAge.Std(),
+	})
 }
 
 func mockHandler(m *config.Mock) http.Handler {

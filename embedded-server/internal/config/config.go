@@ -57,11 +57,66 @@ type Database struct {
 
 // Route is one route of the public listener.
 type Route struct {
-	ID     string `json:"id"`
-	Method string `json:"method"`
-	Path   string `json:"path"`
-	Kind   string `json:"kind"`
-	Mock   *Mock  `json:"mock,omitempty"`
+	ID     string  `json:"id"`
+	Method string  `json:"method"`
+	Path   string  `json:"path"`
+	Kind   string  `json:"kind"`
+	Mock   *Mock   `json:"mock,omitempty"`
+	Policy *Policy `json:"policy,omitempty"`
+}
+
+// Policy is what a route enforces around its handler, in this order:
+// CORS, rate limit, body limit, timeout, cache headers.
+type Policy struct {
+	// Timeout bounds the handler: 503 problem+json at the deadline.
+	Timeout Duration `json:"timeout,omitzero"`
+	// RateLimit admits Rate requests per Per (plus Burst) per key.
+	RateLimit *RateLimit `json:"rateLimit,omitempty"`
+	// BodyLimit refuses request bodies over this many bytes with 413.
+	BodyLimit int64 `json:"bodyLimit,omitzero"`
+	// CORS allows cross-origin requests.
+	CORS *CORS `json:"cors,omitempty"`
+	// Cache sets Cache-Control on answers.
+	Cache *Cache `json:"cache,omitempty"`
+}
+
+// RateLimit is a GCRA limit.
+type RateLimit struct {
+	Rate  int      `json:"rate"`
+	Per   Duration `json:"per"`
+	Burst int      `json:"burst,omitzero"`
+	// Key is "ip" (default), "route" (one bucket for the route) or
+	// "header:<Name>".
+	Key string `json:"key,omitempty"`
+}
+
+// CORS is a route's cross-origin policy.
+type CORS struct {
+	AllowOrigins     []string `json:"allowOrigins"`
+	AllowMethods     []string `json:"allowMethods,omitempty"`
+	AllowHeaders     []string `json:"allowHeaders,omitempty"`
+	ExposeHeaders    []string `json:"exposeHeaders,omitempty"`
+	AllowCredentials bool     `json:"allowCredentials,omitempty"`
+	MaxAge           Duration `json:"maxAge,omitzero"`
+}
+
+// Cache says how clients may cache a route's answers.
+type Cache struct {
+	MaxAge  Duration `json:"maxAge,omitzero"`
+	Public  bool     `json:"public,omitempty"`
+	NoStore bool     `json:"noStore,omitempty"`
+}
+
+// CacheControl renders c as a Cache-Control value.
+func (c *Cache) CacheControl() string {
+	if c.NoStore {
+		return "no-store"
+	}
+	scope := "private"
+	if c.Public {
+		scope = "public"
+	}
+	return fmt.Sprintf("%s, max-age=%d", scope, int(c.MaxAge.Std()/time.Second))
 }
 
 // Mock is a route that answers with a fixed response.
@@ -79,6 +134,8 @@ const (
 	MaxRoutes        = 10000
 	MaxMockBodyBytes = 1 << 20
 	MaxMockDelay     = time.Minute
+	MaxBodyLimit     = 1 << 30
+	MaxRatePerPeriod = 1_000_000
 	MaxTimeout       = time.Hour
 	MinHeaderBytes   = 1 << 10
 	MaxHeaderBytes   = 16 << 20

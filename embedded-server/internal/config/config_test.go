@@ -122,6 +122,21 @@ func TestValidate(t *testing.T) {
 			c.Routes[0].Mock.Delay = Duration(time.Second)
 			return c
 		}(), []string{"routes[0].mock.delay: 1s is not less than server.writeTimeout (1s)"}},
+		{"policy problems", route(func(r *Route) {
+			r.Policy = &Policy{
+				Timeout:   Duration(time.Hour),
+				RateLimit: &RateLimit{Rate: 0, Per: 0, Burst: -1, Key: "cookie"},
+				BodyLimit: -1,
+				CORS:      &CORS{AllowOrigins: []string{"*", "ftp//x"}, AllowCredentials: true, AllowMethods: []string{"get me"}, AllowHeaders: []string{"bad header"}},
+				Cache:     &Cache{MaxAge: -1},
+			}
+		}), []string{
+			"routes[0].policy.timeout: 1h0m0s is out of range", "routes[0].policy.rateLimit.rate: 0 is out of range",
+			"routes[0].policy.rateLimit.per", "routes[0].policy.rateLimit.burst", `routes[0].policy.rateLimit.key: "cookie" is not a key`,
+			"routes[0].policy.bodyLimit", `routes[0].policy.cors.allowOrigins[0]: "*" cannot be combined with allowCredentials`,
+			`routes[0].policy.cors.allowOrigins[1]: "ftp//x" is not an origin`, "routes[0].policy.cors.allowMethods[0]",
+			`routes[0].policy.cors.allowHeaders[0]: "bad header" is not a header name`, "routes[0].policy.cache.maxAge",
+		}},
 		{"body too big", route(func(r *Route) { r.Mock.Body = strings.Repeat("x", MaxMockBodyBytes+1) }), []string{"routes[0].mock.body"}},
 		{"duplicates and conflicts", func() *Config {
 			c := Default()
@@ -171,7 +186,7 @@ func TestOverlappingButOrderedRoutesAreValid(t *testing.T) {
 
 func TestIssueRouteIsAcceptedVerbatim(t *testing.T) {
 	doc := `{"server": {"listen": "127.0.0.1:0"}, "database": {"primary": "sqlite:x.db"}, "routes": [
-		{"id": "hello", "method": "GET", "path": "/hello", "kind": "mock", "mock": {"status": 200, "headers": {"Content-Type": "text/plain"}, "body": "Hello, World!"}}]}`
+		{"id": "hello", "method": "GET", "path": "/hello", "kind": "mock", "mock": {"status": 200, "headers": {"Content-Type": "text/plain"}, "body": "Hello, World!"}, "policy": {"timeout": "2s", "rateLimit": {"rate": 100, "per": "1s", "burst": 20, "key": "ip"}}}]}`
 	cfg, err := Decode([]byte(doc))
 	if err != nil {
 		t.Fatal(err)

@@ -5,9 +5,11 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"net/url"
 	"regexp"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/covetpy/covet/backend/problem"
 	"github.com/covetpy/covet/backend/router"
@@ -88,6 +90,9 @@ func (c *Config) Validate() error {
 			rt.Source = p
 			index[rt] = i
 		}
+		if r.Policy != nil {
+			validatePolicy(r.Policy, c.Server.WriteTimeout, p+".policy", add)
+		}
 		switch r.Kind {
 		case "mock":
 			validateMock(r.Mock, c.Server.WriteTimeout, p+".mock", add)
@@ -156,6 +161,67 @@ func validatePath(path, at string, add func(string, string, ...any)) bool {
 		}
 	}
 	return ok
+}
+
+func validatePolicy(pol *Policy, writeTimeout Duration, at string, add func(string, string, ...any)) {
+	if pol.Timeout < 0 || pol.Timeout > writeTimeout {
+		add(at+".timeout", "%v is out of range: must be from 0 to server.writeTimeout (%v)", pol.Timeout.Std(), writeTimeout.Std())
+	}
+	if rl := pol.RateLimit; rl != nil {
+		if rl.Rate <= 0 || rl.Rate > MaxRatePerPeriod {
+			add(at+".rateLimit.rate", "%d is out of range: must be from 1 to %d", rl.Rate, MaxRatePerPeriod)
+		}
+		if rl.Per <= 0 || rl.Per.Std() > 24*time.Hour {
+			add(at+".rateLimit.per", "%v is out of range: must be more than 0 and at most 24h", rl.Per.Std())
+		}
+		if rl.Burst < 0 || rl.Burst > MaxRatePerPeriod {
+			add(at+".rateLimit.burst", "%d is out of range: must be from 0 to %d", rl.Burst, MaxRatePerPeriod)
+		}
+		header, isHeader := strings.CutPrefix(rl.Key, "header:")
+		switch {
+		case rl.Key == "" || rl.Key == "ip" || rl.Key == "route":
+		case isHeader && headerNamePattern.MatchString(header):
+		default:
+			add(at+".rateLimit.key", "%q is not a key: use \"ip\", \"route\" or \"header:<Name>\"", rl.Key)
+		}
+	}
+	if pol.BodyLimit < 0 || pol.BodyLimit > MaxBodyLimit {
+		add(at+".bodyLimit", "%d is out of range: must be from 0 to %d bytes", pol.BodyLimit, MaxBodyLimit)
+	}
+	if c := pol.CORS; c != nil {
+		if len(c.AllowOrigins) == 0 {
+			add(at+".cors.allowOrigins", "is required: list the origins, or \"*\"")
+		}
+		for i, o := range c.AllowOrigins {
+			if o == "*" {
+				if c.AllowCredentials {
+					add(fmt.Sprintf("%s.cors.allowOrigins[%d]", at, i), "\"*\" cannot be combined with allowCredentials")
+				}
+				continue
+			}
+			if u, err := url.Parse(o); err != nil || u.Scheme == "" || u.Host == "" || u.Path != "" {
+				add(fmt.Sprintf("%s.cors.allowOrigins[%d]", at, i), "%q is not an origin (scheme://host[:port])", o)
+			}
+		}
+		for i, m := range c.AllowMethods {
+			if !validMethod(m) {
+				add(fmt.Sprintf("%s.cors.allowMethods[%d]", at, i), "%q is not an HTTP method", m)
+			}
+		}
+		for field, names := range map[string][]string{"allowHeaders": c.AllowHeaders, "exposeHeaders": c.ExposeHeaders} {
+			for i, h := range names {
+				if !headerNamePattern.MatchString(h) {
+					add(fmt.Sprintf("%s.cors.%s[%d]", at, field, i), "%q is not a header name", h)
+				}
+			}
+		}
+		if c.MaxAge < 0 || c.MaxAge.Std() > 24*time.Hour {
+			add(at+".cors.maxAge", "%v is out of range: must be from 0 to 24h", c.MaxAge.Std())
+		}
+	}
+	if c := pol.Cache; c != nil && (c.MaxAge < 0 || c.MaxAge.Std() > 365*24*time.Hour) {
+		add(at+".cache.maxAge", "%v is out of range: must be from 0 to 8760h", c.MaxAge.Std())
+	}
 }
 
 func validateMock(m *Mock, writeTimeout Duration, at string, add func(string, string, ...any)) {
