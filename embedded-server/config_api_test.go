@@ -282,3 +282,40 @@ func TestLiveApplyUnderLoad(t *testing.T) {
 	}
 	t.Logf("%d requests served during 100 changes", served.Load())
 }
+
+func TestTryIt(t *testing.T) {
+	srv := servertest.Start(t, servertest.Options{})
+	try := func(body string) (*servertest.Response, map[string]any) {
+		req := srv.Request(t, "POST", "/_covet/api/try", strings.NewReader(body))
+		req.Header.Set("Content-Type", "application/json")
+		r := srv.Do(t, req)
+		var m map[string]any
+		json.Unmarshal(r.Body, &m)
+		return r, m
+	}
+	tests := []struct {
+		name       string
+		body       string
+		wantStatus int
+		check      func(m map[string]any) bool
+	}{
+		{"a route through the whole stack", `{"method": "GET", "path": "/hello?x=1", "headers": {"X-Request-Id": "try-1"}}`, 200,
+			func(m map[string]any) bool {
+				return m["status"] == 200.0 && m["body"] == "Hello, World!" && m["requestId"] == "try-1" && m["durationMs"].(float64) > 0
+			}},
+		{"a 404 is an answer, not an error", `{"method": "GET", "path": "/nope"}`, 200, func(m map[string]any) bool { return m["status"] == 404.0 }},
+		{"the admin API cannot be tried", `{"method": "GET", "path": "/_covet/api/info"}`, 400, nil},
+		{"a path must be absolute", `{"method": "GET", "path": "//evil.example/x"}`, 400, nil},
+		{"a method must be a token", `{"method": "GE T", "path": "/hello"}`, 400, nil},
+		{"a header must be valid", `{"method": "GET", "path": "/hello", "headers": {"X": "a\r\nb"}}`, 400, nil},
+		{"invalid JSON", `{`, 400, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r, m := try(tt.body)
+			if r.StatusCode != tt.wantStatus || (tt.check != nil && !tt.check(m)) {
+				t.Errorf("got %d %s", r.StatusCode, r.Body)
+			}
+		})
+	}
+}

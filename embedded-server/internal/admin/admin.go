@@ -111,6 +111,7 @@ func New(cfg Config) (*API, error) {
 	api("GET /_covet/api/requests", a.handleRequests)
 	api("GET /_covet/api/metrics/series", a.handleSeries)
 	api("GET /_covet/api/events", a.handleEvents)
+	api("POST /_covet/api/try", a.handleTry)
 	if a.config != nil {
 		for _, m := range []string{"GET", "PUT", "PATCH", "DELETE", "POST"} {
 			api(m+" /_covet/api/config", a.handleConfig)

@@ -2,6 +2,7 @@ package admin
 
 import (
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"strings"
@@ -118,14 +119,19 @@ func writeEditError(w http.ResponseWriter, err error) {
 
 // readBody reads a JSON request body of at most config.MaxSize bytes.
 func readBody(w http.ResponseWriter, r *http.Request) ([]byte, error) {
+	return readLimited(w, r, config.MaxSize)
+}
+
+// readLimited reads a JSON request body of at most limit bytes.
+func readLimited(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, error) {
 	if ct := r.Header.Get("Content-Type"); ct != "" && !strings.HasPrefix(ct, "application/json") {
-		return nil, problem.New(http.StatusUnsupportedMediaType, "send the configuration as application/json")
+		return nil, problem.New(http.StatusUnsupportedMediaType, "send the body as application/json")
 	}
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, config.MaxSize))
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
 	var tooBig *http.MaxBytesError
 	switch {
 	case errors.As(err, &tooBig):
-		return nil, problem.New(http.StatusRequestEntityTooLarge, "the body is larger than the limit of 4 MiB")
+		return nil, problem.New(http.StatusRequestEntityTooLarge, fmt.Sprintf("the body is larger than the limit of %d bytes", limit))
 	case err != nil:
 		return nil, problem.New(http.StatusBadRequest, "reading the body: "+err.Error())
 	}

@@ -99,5 +99,7 @@ func APITypes() map[string]any {
 		"ConfigVersion": ConfigVersion{},
 		"ConfigError":   ConfigError{},
 		"FieldError":    problem.FieldError{},
+		"TryRequest":    TryRequest{},
+		"TryResponse":   TryResponse{},
 	}
 }

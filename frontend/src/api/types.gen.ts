@@ -73,3 +73,20 @@ export interface RequestEvent {
   bytes: number;
   remoteAddr: string;
 }
+
+export interface TryRequest {
+  method: string;
+  path: string;
+  headers: Record<string, string>;
+  body: string;
+}
+
+export interface TryResponse {
+  status: number;
+  headers: Record<string, string[]>;
+  body: string;
+  truncated: boolean;
+  binary: boolean;
+  durationMs: number;
+  requestId: string;
+}
