@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/covetpy/covet/backend/events"
+	"github.com/covetpy/covet/embedded-server/internal/config"
 )
 
 var update = flag.Bool("update", false, "rewrite frontend/src/api/types.gen.ts from the Go types")
@@ -78,8 +79,11 @@ func tsType(t *testing.T, typ reflect.Type, named map[reflect.Type]string) strin
 	if name, ok := named[typ]; ok {
 		return name
 	}
-	if typ == reflect.TypeFor[time.Time]() {
+	switch typ {
+	case reflect.TypeFor[time.Time]():
 		return "string /* RFC 3339 */"
+	case reflect.TypeFor[config.Duration]():
+		return `string /* Go duration: "250ms", "5s" */`
 	}
 	switch typ.Kind() {
 	case reflect.String:

@@ -5,6 +5,7 @@ import (
 
 	"github.com/covetpy/covet/backend/metrics"
 	"github.com/covetpy/covet/backend/problem"
+	"github.com/covetpy/covet/embedded-server/internal/config"
 )
 
 // Event types on the stream (docs/admin-api.md).
@@ -101,5 +102,15 @@ func APITypes() map[string]any {
 		"FieldError":    problem.FieldError{},
 		"TryRequest":    TryRequest{},
 		"TryResponse":   TryResponse{},
+		// covet.json, for the studio's editors.
+		"Config":          config.Config{},
+		"ServerConfig":    config.Server{},
+		"DatabaseConfig":  config.Database{},
+		"Route":           config.Route{},
+		"Mock":            config.Mock{},
+		"Policy":          config.Policy{},
+		"RateLimitPolicy": config.RateLimit{},
+		"CORSPolicy":      config.CORS{},
+		"CachePolicy":     config.Cache{},
 	}
 }

@@ -46,3 +46,33 @@ describe('ApiClient', () => {
     expect(browser).toEqual({ url: 'wss://studio.localhost:8443/_covet/api/events', protocols: ['covet.v1'] });
   });
 });
+
+describe('ApiClient writes', () => {
+  it('sends JSON with If-Match and returns the change', async () => {
+    const f = vi.fn().mockResolvedValue(new Response(JSON.stringify({ version: 3, etag: '"b"' }), { status: 200, headers: { ETag: '"b"' } }));
+    const c = new ApiClient({ url: 'http://x', token: 't' }, f);
+    const change = await c.putRoute('a b', { id: 'a b', method: 'GET', path: '/a', kind: 'mock' }, '"a"');
+    const [url, init] = f.mock.calls[0];
+    expect(url).toBe('http://x/_covet/api/config/routes/a%20b');
+    expect(init.method).toBe('PUT');
+    expect(new Headers(init.headers).get('If-Match')).toBe('"a"');
+    expect(new Headers(init.headers).get('Content-Type')).toBe('application/json');
+    expect(JSON.parse(init.body).path).toBe('/a');
+    expect(change.version).toBe(3);
+  });
+
+  it('carries every field error of a 400', async () => {
+    const problem = { status: 400, detail: 'invalid', errors: [{ path: 'routes[0].path', message: 'must start with /' }] };
+    const f = vi.fn().mockResolvedValue(new Response(JSON.stringify(problem), { status: 400 }));
+    const err = await new ApiClient({ url: 'http://x', token: '' }, f).validate({} as never).catch((e) => e);
+    expect(err.status).toBe(400);
+    expect(err.fieldErrors).toEqual(problem.errors);
+  });
+
+  it('reads the ETag of the configuration', async () => {
+    const f = vi.fn().mockResolvedValue(new Response('{"routes": []}', { status: 200, headers: { ETag: '"e1"' } }));
+    const { config, etag } = await new ApiClient({ url: 'http://x', token: '' }, f).config();
+    expect(etag).toBe('"e1"');
+    expect(config.routes).toEqual([]);
+  });
+});

@@ -1,12 +1,25 @@
 // The only code that calls the admin API over HTTP (docs/admin-api.md).
 import type { Connection } from '../platform';
-import type { Info, MetricSample, RequestEvent } from './types.gen';
+import type {
+  Config,
+  ConfigChange,
+  ConfigVersion,
+  FieldError,
+  Info,
+  MetricSample,
+  RequestEvent,
+  Route,
+  TryRequest,
+  TryResponse,
+} from './types.gen';
 
-/** An admin API answer other than 2xx, with the problem's detail. */
+/** An admin API answer other than 2xx, with the problem's detail and, for
+ * invalid input, every problem with its JSON path. */
 export class ApiError extends Error {
   constructor(
     readonly status: number,
     message: string,
+    readonly fieldErrors: FieldError[] = [],
   ) {
     super(message);
     this.name = 'ApiError';
@@ -29,29 +42,59 @@ export class ApiClient {
     return { ...extra, headers, credentials: this.conn.token ? 'omit' : 'same-origin' };
   }
 
-  private async get<T>(path: string): Promise<T> {
+  private async send<T>(method: string, path: string, body?: unknown, etag?: string): Promise<{ data: T; etag: string }> {
+    const headers: Record<string, string> = {};
+    if (body !== undefined) headers['Content-Type'] = 'application/json';
+    if (etag) headers['If-Match'] = etag;
     let res: Response;
     try {
-      res = await this.fetcher(this.conn.url + path, this.init());
-    } catch (e) {
+      res = await this.fetcher(
+        this.conn.url + path,
+        this.init({ method, headers, body: body === undefined ? undefined : JSON.stringify(body) }),
+      );
+    } catch {
       throw new ApiError(0, `the server at ${this.conn.url} is unreachable`);
     }
     if (!res.ok) {
       let detail = res.statusText;
+      let errors: FieldError[] = [];
       try {
         const p = await res.json();
         detail = p.detail || p.title || detail;
+        errors = p.errors ?? [];
       } catch {
         /* not problem+json */
       }
-      throw new ApiError(res.status, detail);
+      throw new ApiError(res.status, detail, errors);
     }
-    return (await res.json()) as T;
+    return { data: (await res.json()) as T, etag: res.headers.get('ETag') ?? '' };
+  }
+
+  private async get<T>(path: string): Promise<T> {
+    return (await this.send<T>('GET', path)).data;
   }
 
   info = () => this.get<Info>('/_covet/api/info');
   requests = (limit: number) => this.get<RequestEvent[]>(`/_covet/api/requests?limit=${limit}`);
   series = () => this.get<MetricSample[]>('/_covet/api/metrics/series');
+
+  /** The whole configuration and its ETag. */
+  async config(): Promise<{ config: Config; etag: string }> {
+    const { data, etag } = await this.send<Config>('GET', '/_covet/api/config');
+    return { config: data, etag };
+  }
+  addRoute = async (route: Route, etag: string) =>
+    (await this.send<ConfigChange>('POST', '/_covet/api/config/routes', route, etag)).data;
+  putRoute = async (id: string, route: Route, etag: string) =>
+    (await this.send<ConfigChange>('PUT', `/_covet/api/config/routes/${encodeURIComponent(id)}`, route, etag)).data;
+  deleteRoute = async (id: string, etag: string) =>
+    (await this.send<ConfigChange>('DELETE', `/_covet/api/config/routes/${encodeURIComponent(id)}`, undefined, etag)).data;
+  /** Dry run of a whole configuration: resolves when valid, throws an
+   * ApiError with fieldErrors when not. */
+  validate = async (config: Config) => (await this.send<ConfigChange>('POST', '/_covet/api/config/validate', config)).data;
+  history = () => this.get<ConfigVersion[]>('/_covet/api/config/history');
+  undo = async () => (await this.send<ConfigChange>('POST', '/_covet/api/config/undo', undefined)).data;
+  tryIt = async (req: TryRequest) => (await this.send<TryResponse>('POST', '/_covet/api/try', req)).data;
 
   /** The event stream's URL and WebSocket subprotocols. */
   streamTarget(): { url: string; protocols: string[] } {

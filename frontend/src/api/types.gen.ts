@@ -1,6 +1,27 @@
 // Code generated from the Go types of embedded-server/internal/admin by `make types`; DO NOT EDIT.
 // The admin API contract is docs/admin-api.md.
 
+export interface CORSPolicy {
+  allowOrigins: string[];
+  allowMethods?: string[];
+  allowHeaders?: string[];
+  exposeHeaders?: string[];
+  allowCredentials?: boolean;
+  maxAge?: string /* Go duration: "250ms", "5s" */;
+}
+
+export interface CachePolicy {
+  maxAge?: string /* Go duration: "250ms", "5s" */;
+  public?: boolean;
+  noStore?: boolean;
+}
+
+export interface Config {
+  server: ServerConfig;
+  database: DatabaseConfig;
+  routes: Route[];
+}
+
 export interface ConfigChange {
   version: number;
   etag: string;
@@ -21,6 +42,10 @@ export interface ConfigVersion {
   source: string;
   parent: number;
   routes: number;
+}
+
+export interface DatabaseConfig {
+  primary: string;
 }
 
 export interface DatabaseInfo {
@@ -63,6 +88,28 @@ export interface MetricSample {
   p99Ms: number;
 }
 
+export interface Mock {
+  status?: number;
+  headers?: Record<string, string>;
+  body?: string;
+  delay?: string /* Go duration: "250ms", "5s" */;
+}
+
+export interface Policy {
+  timeout?: string /* Go duration: "250ms", "5s" */;
+  rateLimit?: RateLimitPolicy | null;
+  bodyLimit?: number;
+  cors?: CORSPolicy | null;
+  cache?: CachePolicy | null;
+}
+
+export interface RateLimitPolicy {
+  rate: number;
+  per: string /* Go duration: "250ms", "5s" */;
+  burst?: number;
+  key?: string;
+}
+
 export interface RequestEvent {
   id: string;
   time: string /* RFC 3339 */;
@@ -72,6 +119,26 @@ export interface RequestEvent {
   durationMs: number;
   bytes: number;
   remoteAddr: string;
+}
+
+export interface Route {
+  id: string;
+  method: string;
+  path: string;
+  kind: string;
+  mock?: Mock | null;
+  policy?: Policy | null;
+}
+
+export interface ServerConfig {
+  listen: string;
+  readHeaderTimeout?: string /* Go duration: "250ms", "5s" */;
+  readTimeout?: string /* Go duration: "250ms", "5s" */;
+  writeTimeout?: string /* Go duration: "250ms", "5s" */;
+  idleTimeout?: string /* Go duration: "250ms", "5s" */;
+  shutdownTimeout?: string /* Go duration: "250ms", "5s" */;
+  maxHeaderBytes?: number;
+  trailingSlash?: string;
 }
 
 export interface TryRequest {

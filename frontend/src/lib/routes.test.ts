@@ -1,0 +1,67 @@
+import { describe, expect, it } from 'vitest';
+import type { Route } from '../api/types.gen';
+import { fieldErrorsFor, formFromRoute, policySummary, routeFromForm, samplePath } from './routes';
+
+const issueRoute: Route = {
+  id: 'hello',
+  method: 'GET',
+  path: '/hello',
+  kind: 'mock',
+  mock: { status: 200, headers: { 'Content-Type': 'text/plain' }, body: 'Hello, World!' },
+  policy: { timeout: '2s', rateLimit: { rate: 100, per: '1s', burst: 20, key: 'ip' } },
+};
+
+describe('route form', () => {
+  it('round-trips a route through the form', () => {
+    expect(routeFromForm(formFromRoute(issueRoute), issueRoute)).toEqual(issueRoute);
+  });
+
+  it('keeps CORS details the form does not edit', () => {
+    const r: Route = { ...issueRoute, policy: { cors: { allowOrigins: ['https://a.example'], maxAge: '10m' } } };
+    const f = { ...formFromRoute(r), corsOrigins: 'https://a.example, https://b.example' };
+    expect(routeFromForm(f, r).policy?.cors).toEqual({ allowOrigins: ['https://a.example', 'https://b.example'], maxAge: '10m' });
+  });
+
+  it('leaves out an empty policy and parses header lines', () => {
+    const f = { ...formFromRoute(), id: 'x', path: '/x', headers: 'X-A: 1\nbroken line\nX-B:  two ', body: 'hi' };
+    const r = routeFromForm(f);
+    expect(r.policy).toBeUndefined();
+    expect(r.mock).toEqual({ status: 200, headers: { 'X-A': '1', 'X-B': 'two' }, body: 'hi' });
+  });
+});
+
+describe('fieldErrorsFor', () => {
+  it('puts each error next to its field', () => {
+    const { fields, other } = fieldErrorsFor(
+      [
+        { path: 'routes[2].path', message: 'parameter {id} declared twice' },
+        { path: 'routes[2].mock.headers.X', message: 'value contains a line break' },
+        { path: 'routes[2].policy.rateLimit.rate', message: '0 is out of range' },
+        { path: 'routes[2].policy.cors.allowOrigins[1]', message: 'not an origin' },
+        { path: 'routes[0].path', message: 'conflicts' },
+        { path: '', message: 'invalid JSON' },
+      ],
+      2,
+    );
+    expect(fields).toEqual({
+      path: 'parameter {id} declared twice',
+      headers: 'value contains a line break',
+      rateRate: '0 is out of range',
+      corsOrigins: 'not an origin',
+    });
+    expect(other).toEqual(['routes[0].path: conflicts', 'invalid JSON']);
+  });
+});
+
+describe('summaries', () => {
+  it('describes policies', () => {
+    expect(policySummary(issueRoute)).toEqual(['timeout 2s', '100/1s +20 per ip']);
+    expect(policySummary({ ...issueRoute, policy: undefined })).toEqual([]);
+  });
+  it.each([
+    ['/users/{id}', '/users/1'],
+    ['/users/{id:[0-9]+}/x', '/users/1/x'],
+    ['/files/{rest...}', '/files/example'],
+    ['/plain', '/plain'],
+  ])('samplePath(%s)', (p, want) => expect(samplePath(p)).toBe(want));
+});

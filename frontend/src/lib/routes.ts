@@ -1,0 +1,141 @@
+// The Routes page's model: a flat form for one route, and the mapping of
+// the server's validation errors (JSON paths) onto its fields.
+import type { FieldError, Route } from '../api/types.gen';
+
+export const METHODS = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'HEAD', 'OPTIONS'];
+
+export interface RouteForm {
+  id: string;
+  method: string;
+  path: string;
+  status: string;
+  headers: string; // "Name: value" lines
+  body: string;
+  delay: string;
+  timeout: string;
+  rateRate: string;
+  ratePer: string;
+  rateBurst: string;
+  rateKey: string;
+  bodyLimit: string;
+  cacheMaxAge: string;
+  cachePublic: boolean;
+  corsOrigins: string; // comma-separated
+}
+
+export function formFromRoute(r?: Route): RouteForm {
+  const p = r?.policy ?? undefined;
+  return {
+    id: r?.id ?? '',
+    method: r?.method ?? 'GET',
+    path: r?.path ?? '/',
+    status: String(r?.mock?.status ?? 200),
+    headers: Object.entries(r?.mock?.headers ?? {})
+      .map(([k, v]) => `${k}: ${v}`)
+      .join('\n'),
+    body: r?.mock?.body ?? '',
+    delay: r?.mock?.delay ?? '',
+    timeout: p?.timeout ?? '',
+    rateRate: p?.rateLimit ? String(p.rateLimit.rate) : '',
+    ratePer: p?.rateLimit?.per ?? '1s',
+    rateBurst: p?.rateLimit?.burst ? String(p.rateLimit.burst) : '',
+    rateKey: p?.rateLimit?.key ?? 'ip',
+    bodyLimit: p?.bodyLimit ? String(p.bodyLimit) : '',
+    cacheMaxAge: p?.cache?.maxAge ?? '',
+    cachePublic: p?.cache?.public ?? false,
+    corsOrigins: (p?.cors?.allowOrigins ?? []).join(', '),
+  };
+}
+
+/** Builds the route a form describes; what the form does not edit (CORS
+ * details, say) is kept from the original route. Numbers the user typed
+ * badly are sent as they are, so the server's validator names them. */
+export function routeFromForm(f: RouteForm, original?: Route): Route {
+  const num = (s: string) => (s.trim() === '' ? undefined : Number(s.trim()));
+  const headers: Record<string, string> = {};
+  for (const line of f.headers.split('\n')) {
+    const i = line.indexOf(':');
+    if (i > 0) headers[line.slice(0, i).trim()] = line.slice(i + 1).trim();
+  }
+  const route: Route = {
+    id: f.id.trim(),
+    method: f.method,
+    path: f.path.trim(),
+    kind: 'mock',
+    mock: {
+      status: num(f.status),
+      ...(Object.keys(headers).length ? { headers } : {}),
+      ...(f.body ? { body: f.body } : {}),
+      ...(f.delay.trim() ? { delay: f.delay.trim() } : {}),
+    },
+  };
+  const policy: NonNullable<Route['policy']> = {};
+  if (f.timeout.trim()) policy.timeout = f.timeout.trim();
+  if (f.rateRate.trim())
+    policy.rateLimit = {
+      rate: num(f.rateRate) as number,
+      per: f.ratePer.trim() || '1s',
+      ...(f.rateBurst.trim() ? { burst: num(f.rateBurst) } : {}),
+      key: f.rateKey || 'ip',
+    };
+  if (f.bodyLimit.trim()) policy.bodyLimit = num(f.bodyLimit);
+  if (f.cacheMaxAge.trim()) policy.cache = { maxAge: f.cacheMaxAge.trim(), public: f.cachePublic };
+  const origins = f.corsOrigins
+    .split(',')
+    .map((o) => o.trim())
+    .filter(Boolean);
+  if (origins.length) policy.cors = { ...(original?.policy?.cors ?? {}), allowOrigins: origins };
+  if (Object.keys(policy).length) route.policy = policy;
+  return route;
+}
+
+const FIELD_OF: [string, keyof RouteForm][] = [
+  ['mock.status', 'status'],
+  ['mock.headers', 'headers'],
+  ['mock.body', 'body'],
+  ['mock.delay', 'delay'],
+  ['policy.timeout', 'timeout'],
+  ['policy.rateLimit.rate', 'rateRate'],
+  ['policy.rateLimit.per', 'ratePer'],
+  ['policy.rateLimit.burst', 'rateBurst'],
+  ['policy.rateLimit.key', 'rateKey'],
+  ['policy.bodyLimit', 'bodyLimit'],
+  ['policy.cache', 'cacheMaxAge'],
+  ['policy.cors', 'corsOrigins'],
+  ['id', 'id'],
+  ['method', 'method'],
+  ['path', 'path'],
+];
+
+/** Sorts the server's errors for route number index onto form fields; the
+ * rest (other routes, the document) come back in `other`. */
+export function fieldErrorsFor(errors: FieldError[], index: number): { fields: Partial<Record<keyof RouteForm, string>>; other: string[] } {
+  const fields: Partial<Record<keyof RouteForm, string>> = {};
+  const other: string[] = [];
+  const prefix = `routes[${index}].`;
+  for (const e of errors) {
+    const rest = e.path.startsWith(prefix) ? e.path.slice(prefix.length) : null;
+    const hit = rest === null ? undefined : FIELD_OF.find(([p]) => rest === p || rest.startsWith(p + '.') || rest.startsWith(p + '['));
+    if (hit && !fields[hit[1]]) fields[hit[1]] = e.message;
+    else other.push(e.path ? `${e.path}: ${e.message}` : e.message);
+  }
+  return { fields, other };
+}
+
+/** Short labels for a route's policy, for the table. */
+export function policySummary(r: Route): string[] {
+  const p = r.policy;
+  if (!p) return [];
+  const out: string[] = [];
+  if (p.timeout) out.push(`timeout ${p.timeout}`);
+  if (p.rateLimit) out.push(`${p.rateLimit.rate}/${p.rateLimit.per}${p.rateLimit.burst ? ` +${p.rateLimit.burst}` : ''} per ${p.rateLimit.key || 'ip'}`);
+  if (p.bodyLimit) out.push(`body ≤ ${p.bodyLimit} B`);
+  if (p.cors) out.push('CORS');
+  if (p.cache) out.push(p.cache.noStore ? 'no-store' : `cache ${p.cache.maxAge}`);
+  return out;
+}
+
+/** A concrete path to try a route with: parameters get sample values. */
+export function samplePath(path: string): string {
+  return path.replace(/\{([A-Za-z_][A-Za-z0-9_]*)(\.\.\.)?(:[^}]*)?\}/g, (_m, _name, rest) => (rest ? 'example' : '1'));
+}
