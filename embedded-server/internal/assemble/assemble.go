@@ -10,6 +10,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
+	"math"
 	"net/http"
 	"strings"
 	"sync"
@@ -36,6 +38,8 @@ type Deps struct {
 	Report middleware.ReportFunc
 	// OnPanic is told about handler panics.
 	OnPanic middleware.PanicFunc
+	// Logger receives the access log; nil discards it.
+	Logger *slog.Logger
 }
 
 // Handler serves the public listener: probes, metrics and the configured
@@ -69,13 +73,41 @@ func New(cfg *config.Config, d Deps) (*Handler, error) {
 	})
 	h.system.Handle("GET /metrics", promhttp.HandlerFor(d.Gatherer, promhttp.HandlerOpts{}))
 
-	h.stack = func(next http.Handler) http.Handler {
-		return middleware.Recoverer(d.OnPanic)(middleware.RequestID()(middleware.Instrument(d.Report)(next)))
-	}
+	h.stack = defaultStack(cfg.Server, d)
 	if err := h.Apply(cfg); err != nil {
 		return nil, err
 	}
 	return h, nil
+}
+
+// defaultStack is the middleware every configured route runs behind,
+// outermost first: recover, request id, real IP (trusted proxies only),
+// access log, security headers, instrumentation (metrics and studio events).
+// It is fixed for the life of the server, like the rest of the server
+// section.
+func defaultStack(s config.Server, d Deps) func(http.Handler) http.Handler {
+	log := d.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	layers := []func(http.Handler) http.Handler{
+		middleware.Recoverer(d.OnPanic),
+		middleware.RequestID(),
+		middleware.RealIP(s.TrustedPrefixes()),
+	}
+	switch s.AccessLog {
+	case "all":
+		layers = append(layers, middleware.AccessLog(log, 1))
+	case "errors":
+		layers = append(layers, middleware.AccessLog(log, math.MaxInt))
+	}
+	layers = append(layers, middleware.SecurityHeaders(), middleware.Instrument(d.Report))
+	return func(next http.Handler) http.Handler {
+		for i := len(layers) - 1; i >= 0; i-- {
+			next = layers[i](next)
+		}
+		return next
+	}
 }
 
 // Tree is a compiled route table behind the middleware stack, ready to be

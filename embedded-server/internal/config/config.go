@@ -11,6 +11,7 @@ package config
 import (
 	"encoding/json"
 	"fmt"
+	"net/netip"
 	"os"
 	"strings"
 	"time"
@@ -46,6 +47,34 @@ type Server struct {
 	// TrailingSlash is "redirect" (default: /a/ and /a redirect to the form
 	// a route has) or "strict" (they are different paths).
 	TrailingSlash string `json:"trailingSlash,omitempty"`
+	// TrustedProxies are the addresses (CIDR or single IP) of proxies whose
+	// X-Forwarded-For is believed; empty means none.
+	TrustedProxies []string `json:"trustedProxies,omitempty"`
+	// AccessLog is "all" (default), "errors" (4xx and 5xx only) or "off".
+	AccessLog string `json:"accessLog,omitempty"`
+}
+
+// TrustedPrefixes parses TrustedProxies (valid after Validate).
+func (s Server) TrustedPrefixes() []netip.Prefix {
+	out := make([]netip.Prefix, 0, len(s.TrustedProxies))
+	for _, p := range s.TrustedProxies {
+		if pre, err := parsePrefix(p); err == nil {
+			out = append(out, pre)
+		}
+	}
+	return out
+}
+
+func parsePrefix(s string) (netip.Prefix, error) {
+	if strings.Contains(s, "/") {
+		p, err := netip.ParsePrefix(s)
+		return p.Masked(), err
+	}
+	a, err := netip.ParseAddr(s)
+	if err != nil {
+		return netip.Prefix{}, err
+	}
+	return netip.PrefixFrom(a, a.BitLen()), nil
 }
 
 // Database says where data lives.
@@ -174,6 +203,9 @@ func (c *Config) fillDefaults() {
 	}
 	if s.TrailingSlash == "" {
 		s.TrailingSlash = "redirect"
+	}
+	if s.AccessLog == "" {
+		s.AccessLog = "all"
 	}
 	for i := range c.Routes {
 		if m := c.Routes[i].Mock; m != nil && m.Status == 0 {

@@ -155,6 +155,13 @@ func TestValidate(t *testing.T) {
 			return c
 		}(), []string{"routes[1].path: conflicts with GET /x/{id} (routes[0])"}},
 		{"bad parameter pattern", route(func(r *Route) { r.Path = "/u/{id:[0-9}" }), []string{"routes[0].path: parameter {id}: invalid pattern"}},
+		{"bad trusted proxy", func() *Config {
+			c := Default()
+			c.Server.TrustedProxies = []string{"10.0.0.0/8", "10.0.0.0/99", "proxy.local"}
+			return c
+		}(),
+			[]string{`server.trustedProxies[1]: "10.0.0.0/99" is not an IP address or CIDR prefix`, "server.trustedProxies[2]"}},
+		{"bad access log mode", func() *Config { c := Default(); c.Server.AccessLog = "some"; return c }(), []string{`server.accessLog: "some" is not a mode`}},
 		{"bad trailing slash policy", func() *Config { c := Default(); c.Server.TrailingSlash = "loose"; return c }(), []string{`server.trailingSlash: "loose" is not a policy`}},
 	}
 	for _, tt := range tests {

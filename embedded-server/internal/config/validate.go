@@ -51,6 +51,16 @@ func (c *Config) Validate() error {
 	if s.MaxHeaderBytes < MinHeaderBytes || s.MaxHeaderBytes > MaxHeaderBytes {
 		add("server.maxHeaderBytes", "%d is out of range: must be from %d to %d", s.MaxHeaderBytes, MinHeaderBytes, MaxHeaderBytes)
 	}
+	for i, p := range s.TrustedProxies {
+		if _, err := parsePrefix(p); err != nil {
+			add(fmt.Sprintf("server.trustedProxies[%d]", i), "%q is not an IP address or CIDR prefix (examples: \"10.0.0.0/8\", \"192.0.2.7\")", p)
+		}
+	}
+	switch s.AccessLog {
+	case "all", "errors", "off":
+	default:
+		add("server.accessLog", "%q is not a mode: use \"all\", \"errors\" or \"off\"", s.AccessLog)
+	}
 	if s.TrailingSlash != "redirect" && s.TrailingSlash != "strict" {
 		add("server.trailingSlash", "%q is not a policy: use \"redirect\" or \"strict\"", s.TrailingSlash)
 	}

@@ -139,6 +139,8 @@ export interface ServerConfig {
   shutdownTimeout?: string /* Go duration: "250ms", "5s" */;
   maxHeaderBytes?: number;
   trailingSlash?: string;
+  trustedProxies?: string[];
+  accessLog?: string;
 }
 
 export interface TryRequest {
