@@ -13,7 +13,8 @@ import (
 const maxRecent = 10
 
 // recentList is the persisted list of recently opened project folders,
-// most recent first.
+// most recent first: a JSON array of absolute paths in
+// <user config dir>/covet-studio/recent.json.
 type recentList struct {
 	path string // the JSON file
 }
@@ -26,11 +27,11 @@ func (r recentList) load() ([]string, error) {
 		return nil, nil
 	}
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("reading recent projects: %w", err)
 	}
 	var dirs []string
 	if err := json.Unmarshal(data, &dirs); err != nil {
-		return nil, fmt.Errorf("recent projects file %s is corrupt (starting an empty list): %w", r.path, err)
+		return nil, fmt.Errorf("reading recent projects: %s is corrupt (starting an empty list): %w", r.path, err)
 	}
 	kept := dirs[:0]
 	for _, d := range dirs {
@@ -46,17 +47,32 @@ func (r recentList) add(dir string) ([]string, error) {
 	dirs, loadErr := r.load()
 	dirs = dedupe(append([]string{dir}, dirs...))
 	if err := os.MkdirAll(filepath.Dir(r.path), 0o700); err != nil {
-		return dirs, err
+		return dirs, fmt.Errorf("saving recent projects: %w", err)
 	}
-	data, _ := json.MarshalIndent(dirs, "", "  ")
-	tmp := r.path + ".tmp"
-	if err := os.WriteFile(tmp, data, 0o600); err != nil {
-		return dirs, err
-	}
-	if err := os.Rename(tmp, r.path); err != nil {
-		return dirs, err
+	data, _ := json.MarshalIndent(dirs, "", "  ") // a []string always marshals
+	if err := writeAtomic(r.path, append(data, '\n')); err != nil {
+		return dirs, fmt.Errorf("saving recent projects: %w", err)
 	}
 	return dirs, loadErr
+}
+
+// writeAtomic replaces path with data (mode 0600) through a temporary file
+// and a rename, so a crash or a second app instance never leaves half a
+// file.
+func writeAtomic(path string, data []byte) error {
+	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp.Name()) // after a successful rename, a no-op
+	if _, err := tmp.Write(data); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	return os.Rename(tmp.Name(), path)
 }
 
 func dedupe(dirs []string) []string {

@@ -391,3 +391,23 @@ func listenError(addr string, err error) error {
 	}
 	return fmt.Errorf("listening on %s: %w", addr, err)
 }
+
+// Problem is one problem with a project's covet.json, at a JSON path.
+type Problem struct {
+	Path    string
+	Message string
+}
+
+// ConfigProblems lists the problems err reports about covet.json (from New
+// on an invalid project), or returns nil when err is of another kind.
+func ConfigProblems(err error) []Problem {
+	var errs config.Errors
+	if !errors.As(err, &errs) {
+		return nil
+	}
+	out := make([]Problem, len(errs))
+	for i, e := range errs {
+		out[i] = Problem{Path: e.Path, Message: e.Message}
+	}
+	return out
+}

@@ -3,11 +3,13 @@ package embeddedserver_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"io"
 	"net/http"
 	"net/url"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -425,6 +427,23 @@ func TestNewReportsProblems(t *testing.T) {
 				t.Errorf("New error = %q, want it to contain %q", err, tt.want)
 			}
 		})
+	}
+}
+
+func TestConfigProblems(t *testing.T) {
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "covet.json"), []byte(`{"server": {"listen": 1, "tls": true}}`), 0o644)
+	_, err := embeddedserver.New(embeddedserver.Config{Project: dir})
+	got := embeddedserver.ConfigProblems(err)
+	want := []embeddedserver.Problem{
+		{Path: "server.listen", Message: "expected a string, got the number 1"},
+		{Path: "server.tls", Message: `unknown field (known: accessLog, idleTimeout, listen, maxHeaderBytes, readHeaderTimeout, readTimeout, shutdownTimeout, trailingSlash, trustedProxies, writeTimeout)`},
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("ConfigProblems = %+v\nwant %+v", got, want)
+	}
+	if embeddedserver.ConfigProblems(errors.New("other")) != nil {
+		t.Error("ConfigProblems of an unrelated error is not nil")
 	}
 }
 

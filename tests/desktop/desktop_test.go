@@ -1,10 +1,15 @@
-// Package desktop is the smoke test of Covet Studio's desktop app: the real
-// binary, in a real window, on an X server (Xvfb) the test starts itself.
+// Package desktop holds the smoke tests of Covet Studio's desktop app: the
+// real binary, in a real window, on an X server (Xvfb) the tests start
+// themselves. They need COVET_STUDIO_BIN, the built app (`make test` sets
+// it), and Xvfb, xwininfo and ImageMagick's import (scripts/setup installs
+// them). WebKitGTK needs no special environment under Xvfb.
 package desktop
 
 import (
 	"bufio"
+	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"image"
 	"image/png"
@@ -58,10 +63,16 @@ func requireBinary(t *testing.T) string {
 // startXvfb starts an X server on a free display and returns its name.
 func startXvfb(t *testing.T) string {
 	t.Helper()
+	for _, tool := range []string{"Xvfb", "xwininfo", "import"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			t.Fatalf("%s is needed for the desktop tests (scripts/setup installs it): %v", tool, err)
+		}
+	}
 	r, w, err := os.Pipe()
 	if err != nil {
 		t.Fatal(err)
 	}
+	defer r.Close()
 	cmd := exec.Command("Xvfb", "-displayfd", "3", "-screen", "0", "1400x900x24", "-nolisten", "tcp")
 	cmd.ExtraFiles = []*os.File{w}
 	if err := cmd.Start(); err != nil {
@@ -84,6 +95,86 @@ func startXvfb(t *testing.T) string {
 		t.Fatal("Xvfb did not report its display within 15 s")
 	}
 	return ""
+}
+
+// studio is a running desktop app.
+type studio struct {
+	cmd     *exec.Cmd
+	display string
+	logs    lockedBuffer
+	exited  chan struct{} // closed when the process has exited
+	err     error         // how it exited, once exited is closed
+}
+
+// launch starts the app on project, on display, with a home folder of its
+// own (so recent projects and the default project start empty).
+func launch(t *testing.T, bin, display, project string) *studio {
+	t.Helper()
+	home := t.TempDir()
+	s := &studio{display: display, exited: make(chan struct{})}
+	s.cmd = exec.Command(bin, "--project", project)
+	s.cmd.Env = append(os.Environ(), "DISPLAY="+display, "WAYLAND_DISPLAY=", "HOME="+home,
+		"XDG_CONFIG_HOME="+filepath.Join(home, "config"), "XDG_DATA_HOME="+filepath.Join(home, "data"))
+	s.cmd.Stdout, s.cmd.Stderr = &s.logs, &s.logs
+	if err := s.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() { s.err = s.cmd.Wait(); close(s.exited) }()
+	t.Cleanup(func() {
+		s.cmd.Process.Kill()
+		<-s.exited
+		if t.Failed() {
+			t.Logf("the app's log:\n%s", s.logs.String())
+		}
+	})
+	return s
+}
+
+// waitExit fails unless the app exits with status 0 within timeout.
+func (s *studio) waitExit(t *testing.T, timeout time.Duration) {
+	t.Helper()
+	select {
+	case <-s.exited:
+		if s.err != nil {
+			t.Errorf("the app exited with %v", s.err)
+		}
+	case <-time.After(timeout):
+		t.Fatalf("the app did not exit within %v", timeout)
+	}
+}
+
+// window waits for a window titled title and returns its id.
+func (s *studio) window(t *testing.T, title string, timeout time.Duration) uint32 {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for {
+		find := exec.Command("xwininfo", "-name", title)
+		find.Env = append(os.Environ(), "DISPLAY="+s.display)
+		out, err := find.CombinedOutput()
+		if err == nil {
+			// "xwininfo: Window id: 0x20000e "Covet Studio""
+			for _, f := range strings.Fields(string(out)) {
+				if id, err := strconv.ParseUint(f, 0, 32); err == nil && strings.HasPrefix(f, "0x") {
+					return uint32(id)
+				}
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no window titled %q within %v: %s", title, timeout, out)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}
+
+// x connects to the app's display.
+func (s *studio) x(t *testing.T) *xconn {
+	t.Helper()
+	x, err := dialX(s.display)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { x.Close() })
+	return x
 }
 
 type runtimeFile struct {
@@ -146,40 +237,50 @@ func studioClients(rt runtimeFile) (int, error) {
 	return info.StudioClients, err
 }
 
-// TestDesktopSmoke starts the real app on a temporary project, waits until
-// its window's UI has connected to the embedded server's admin API, takes a
-// screenshot for the README and checks it is not blank, then quits the app
-// and checks that it cleaned up.
+// assertStopped checks that the app's server cleaned up: runtime.json is
+// gone and nothing answers at its URL.
+func assertStopped(t *testing.T, rtPath string, rt runtimeFile) {
+	t.Helper()
+	if _, err := os.Stat(rtPath); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("runtime.json still exists after the app quit (%v)", err)
+	}
+	if resp, err := (&http.Client{Timeout: 2 * time.Second}).Get(rt.URL + "/healthz"); err == nil {
+		resp.Body.Close()
+		t.Error("the embedded server still answers after the app quit")
+	}
+}
+
+// TestDesktopSmoke starts the real app on a new project, waits until its
+// window's UI has connected to the embedded server's admin API, takes the
+// README's screenshot and checks that it shows a rendered studio, then
+// closes the window as a user would and checks that the app cleaned up.
 func TestDesktopSmoke(t *testing.T) {
 	bin := requireBinary(t)
 	display := startXvfb(t)
-	home := t.TempDir()
-	project := filepath.Join(t.TempDir(), "project")
-
-	app := exec.Command(bin, "--project", project)
-	app.Env = append(os.Environ(), "DISPLAY="+display, "HOME="+home,
-		"XDG_CONFIG_HOME="+filepath.Join(home, "config"), "XDG_DATA_HOME="+filepath.Join(home, "data"))
-	var logs lockedBuffer
-	app.Stdout, app.Stderr = &logs, &logs
-	if err := app.Start(); err != nil {
+	// A short path and a plain name, as they show in the README's screenshot.
+	tmp, err := os.MkdirTemp("", "covet-")
+	if err != nil {
 		t.Fatal(err)
 	}
-	exited := make(chan error, 1)
-	go func() { exited <- app.Wait() }()
-	t.Cleanup(func() { app.Process.Kill() })
+	t.Cleanup(func() { os.RemoveAll(tmp) })
+	project := filepath.Join(tmp, "my-api")
+	app := launch(t, bin, display, project)
 
 	rtPath := filepath.Join(project, "covet_data", "runtime.json")
 	rt := waitRuntime(t, rtPath, 60*time.Second)
-	if rt.PID != app.Process.Pid {
-		t.Errorf("runtime.json names pid %d, the app is %d: the server is not in-process", rt.PID, app.Process.Pid)
+	if rt.PID != app.cmd.Process.Pid {
+		t.Errorf("runtime.json names pid %d, the app is %d: the server is not in-process", rt.PID, app.cmd.Process.Pid)
 	}
 	resp, err := http.Get(rt.URL + "/healthz")
-	if err != nil || resp.StatusCode != 200 {
-		t.Fatalf("/healthz of the embedded server: %v %v", err, resp)
+	if err != nil {
+		t.Fatalf("/healthz of the embedded server: %v", err)
 	}
 	resp.Body.Close()
+	if resp.StatusCode != 200 {
+		t.Fatalf("/healthz of the embedded server: %s", resp.Status)
+	}
 
-	waitStudioConnected(t, rt, logs.String)
+	waitStudioConnected(t, rt, app.logs.String)
 
 	// Traffic for the dashboard to show, then a moment to render it.
 	for i := range 20 {
@@ -194,57 +295,134 @@ func TestDesktopSmoke(t *testing.T) {
 	}
 	time.Sleep(2500 * time.Millisecond)
 
-	shot := filepath.Join("..", "..", "docs", "images", "studio-dashboard.png")
-	screenshotWindow(t, display, "Covet Studio", shot)
-	checkNotBlank(t, shot)
+	win := app.window(t, "Covet Studio", 10*time.Second)
+	shot := filepath.Join(repoRoot(t), "docs", "images", "studio-dashboard.png")
+	screenshot(t, display, win, shot)
+	checkRendered(t, shot)
 
-	// Quit as a user's session manager would; the app must shut its server
-	// down cleanly.
-	app.Process.Signal(syscall.SIGTERM)
-	select {
-	case <-exited:
-	case <-time.After(30 * time.Second):
-		t.Fatalf("the app did not exit within 30 s of SIGTERM; log:\n%s", logs.String())
+	// Close the window as its close button does.
+	if err := app.x(t).closeWindow(win); err != nil {
+		t.Fatalf("closing the window: %v", err)
 	}
-	if _, err := os.Stat(rtPath); !os.IsNotExist(err) {
-		t.Errorf("runtime.json still exists after the app quit (%v); log:\n%s", err, logs.String())
+	app.waitExit(t, 30*time.Second)
+	assertStopped(t, rtPath, rt)
+}
+
+// TestDesktopQuit quits the app each way but closing the window (which
+// TestDesktopSmoke does); every way must stop the server cleanly.
+func TestDesktopQuit(t *testing.T) {
+	bin := requireBinary(t)
+	display := startXvfb(t)
+	tests := []struct {
+		name string
+		quit func(t *testing.T, app *studio)
+	}{
+		{"File menu Quit by its shortcut Ctrl+Q", func(t *testing.T, app *studio) {
+			x := app.x(t)
+			if err := x.focus(app.window(t, "Covet Studio", 10*time.Second)); err != nil {
+				t.Fatal(err)
+			}
+			if err := x.typeKeys(keysymControlL, keysymQ); err != nil {
+				t.Fatal(err)
+			}
+		}},
+		{"SIGTERM, as a session manager sends", func(t *testing.T, app *studio) {
+			app.cmd.Process.Signal(syscall.SIGTERM)
+		}},
+		{"SIGHUP, as a closing terminal sends", func(t *testing.T, app *studio) {
+			app.cmd.Process.Signal(syscall.SIGHUP)
+		}},
 	}
-	if _, err := http.Get(rt.URL + "/healthz"); err == nil {
-		t.Error("the embedded server still answers after the app quit")
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			project := filepath.Join(t.TempDir(), "project")
+			app := launch(t, bin, display, project)
+			rtPath := filepath.Join(project, "covet_data", "runtime.json")
+			rt := waitRuntime(t, rtPath, 60*time.Second)
+			waitStudioConnected(t, rt, app.logs.String)
+			tt.quit(t, app)
+			app.waitExit(t, 30*time.Second)
+			assertStopped(t, rtPath, rt)
+		})
 	}
 }
 
-// screenshotWindow saves a PNG of the window titled title (xwininfo finds
-// it, ImageMagick's import captures it).
-func screenshotWindow(t *testing.T, display, title, path string) {
+// TestDesktopStartupError opens a project whose covet.json is invalid: the
+// app must say why in a native dialog and in its log, keep running (the
+// user can open another project), and quit cleanly afterwards.
+func TestDesktopStartupError(t *testing.T) {
+	bin := requireBinary(t)
+	display := startXvfb(t)
+	project := t.TempDir()
+	bad := `{"routes": [{"id": "hello", "path": "no-slash", "method": "GET", "kind": "mock"}]}`
+	if err := os.WriteFile(filepath.Join(project, "covet.json"), []byte(bad), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	app := launch(t, bin, display, project)
+
+	dialog := app.window(t, "Covet Studio could not open the project", 60*time.Second)
+	if log := app.logs.String(); !strings.Contains(log, "routes[0].path") || !strings.Contains(log, "level=ERROR") {
+		t.Errorf("the log does not report the invalid routes[0].path as an error:\n%s", log)
+	}
+	if _, err := os.Stat(filepath.Join(project, "covet_data", "runtime.json")); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("runtime.json exists though no server could start (%v)", err)
+	}
+	select {
+	case <-app.exited:
+		t.Fatalf("the app exited (%v) instead of showing the error", app.err)
+	default:
+	}
+
+	// Dismiss the dialog, then close the window.
+	x := app.x(t)
+	if err := x.closeWindow(dialog); err != nil {
+		t.Fatal(err)
+	}
+	win := app.window(t, "Covet Studio", 10*time.Second)
+	time.Sleep(300 * time.Millisecond) // the dialog's loop ends
+	if err := x.closeWindow(win); err != nil {
+		t.Fatal(err)
+	}
+	app.waitExit(t, 30*time.Second)
+}
+
+// repoRoot is the root of the Covet module, found upwards from the test's
+// working directory.
+func repoRoot(t *testing.T) string {
 	t.Helper()
-	env := append(os.Environ(), "DISPLAY="+display)
-	find := exec.Command("xwininfo", "-name", title)
-	find.Env = env
-	out, err := find.Output()
+	dir, err := os.Getwd()
 	if err != nil {
-		t.Fatalf("xwininfo -name %q: %v", title, err)
+		t.Fatal(err)
 	}
-	var id string
-	for _, f := range strings.Fields(string(out)) {
-		if strings.HasPrefix(f, "0x") {
-			id = f
-			break
+	for {
+		data, err := os.ReadFile(filepath.Join(dir, "go.mod"))
+		if err == nil && bytes.HasPrefix(data, []byte("module github.com/covetpy/covet\n")) {
+			return dir
 		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			t.Fatal("the Covet repository's go.mod is not above the working directory")
+		}
+		dir = parent
 	}
-	if id == "" {
-		t.Fatalf("no window titled %q:\n%s", title, out)
-	}
-	imp := exec.Command("import", "-window", id, path)
-	imp.Env = env
+}
+
+// screenshot saves a PNG of window with ImageMagick's import.
+func screenshot(t *testing.T, display string, window uint32, path string) {
+	t.Helper()
+	imp := exec.Command("import", "-window", fmt.Sprintf("%#x", window), path)
+	imp.Env = append(os.Environ(), "DISPLAY="+display)
 	if out, err := imp.CombinedOutput(); err != nil {
 		t.Fatalf("screenshot (ImageMagick import): %v\n%s", err, out)
 	}
 }
 
-// checkNotBlank fails unless the screenshot shows a rendered UI: many
-// distinct colours, and a good share of pixels unlike the dominant one.
-func checkNotBlank(t *testing.T, path string) {
+// checkRendered fails unless the screenshot shows a rendered studio
+// rather than a blank or plain page: it must have many distinct colours,
+// a good share of pixels unlike the background, and some in colour (the
+// dashboard's logo, status badges and chart), where an error page or an
+// unstyled one is shades of grey.
+func checkRendered(t *testing.T, path string) {
 	t.Helper()
 	f, err := os.Open(path)
 	if err != nil {
@@ -256,25 +434,46 @@ func checkNotBlank(t *testing.T, path string) {
 		t.Fatalf("decoding %s: %v", path, err)
 	}
 	colours := map[uint32]int{}
+	total, saturated := 0, 0
 	b := img.Bounds()
-	for y := b.Min.Y; y < b.Max.Y; y += 2 {
-		for x := b.Min.X; x < b.Max.X; x += 2 {
-			colours[key(img, x, y)]++
+	for y := b.Min.Y; y < b.Max.Y; y++ {
+		for x := b.Min.X; x < b.Max.X; x++ {
+			c := rgb(img, x, y)
+			colours[c]++
+			total++
+			if saturation(c) > 0.15 {
+				saturated++
+			}
 		}
 	}
-	total, top := 0, 0
+	top := 0
 	for _, n := range colours {
-		total += n
 		top = max(top, n)
 	}
 	other := float64(total-top) / float64(total)
-	t.Logf("screenshot %s: %dx%d, %d distinct colours, %.0f%% of pixels unlike the dominant colour", path, b.Dx(), b.Dy(), len(colours), other*100)
-	if len(colours) < 64 || other < 0.05 {
-		t.Errorf("the screenshot looks blank: %d colours, %.1f%% non-dominant pixels", len(colours), other*100)
+	coloured := float64(saturated) / float64(total)
+	t.Logf("screenshot %s: %dx%d, %d distinct colours, %.1f%% unlike the background, %.2f%% in colour",
+		path, b.Dx(), b.Dy(), len(colours), other*100, coloured*100)
+	if b.Dx() < 900 || b.Dy() < 600 {
+		t.Errorf("the window is %dx%d, smaller than its minimum 900x600", b.Dx(), b.Dy())
+	}
+	if len(colours) < 256 || other < 0.10 || coloured < 0.002 {
+		t.Errorf("the screenshot does not look like the rendered studio: %d colours (want ≥ 256), %.1f%% non-background (want ≥ 10%%), %.2f%% in colour (want ≥ 0.2%%)",
+			len(colours), other*100, coloured*100)
 	}
 }
 
-func key(img image.Image, x, y int) uint32 {
+func rgb(img image.Image, x, y int) uint32 {
 	r, g, b, _ := img.At(x, y).RGBA()
 	return (r>>8)<<16 | (g>>8)<<8 | b>>8
+}
+
+// saturation is HSV saturation, 0 for greys and 1 for pure colours.
+func saturation(c uint32) float64 {
+	r, g, b := c>>16&0xff, c>>8&0xff, c&0xff
+	hi, lo := max(r, g, b), min(r, g, b)
+	if hi == 0 {
+		return 0
+	}
+	return float64(hi-lo) / float64(hi)
 }
