@@ -29,6 +29,7 @@ import (
 	"sync"
 
 	"github.com/covetpy/covet/backend/problem"
+	"golang.org/x/net/http/httpguts"
 )
 
 // TrailingSlash is what happens to a request whose path differs from a
@@ -284,18 +285,8 @@ func setAllow(n *node) {
 	}
 }
 
-func validMethod(m string) bool {
-	if m == "" {
-		return false
-	}
-	for i := 0; i < len(m); i++ {
-		c := m[i]
-		if !('A' <= c && c <= 'Z') && !('a' <= c && c <= 'z') && !('0' <= c && c <= '9') && !strings.ContainsRune("!#$%&'*+-.^_`|~", rune(c)) {
-			return false
-		}
-	}
-	return true
-}
+// validMethod reports whether m is an HTTP method token (RFC 9110).
+func validMethod(m string) bool { return m != "" && httpguts.ValidHeaderFieldName(m) }
 
 // Routes returns the registered routes in registration order.
 func (r *Router) Routes() []*Route { return slices.Clone(r.routes) }

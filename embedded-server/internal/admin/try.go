@@ -10,6 +10,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/covetpy/covet/backend/problem"
+	"golang.org/x/net/http/httpguts"
 )
 
 // Limits of "Try it".
@@ -53,7 +54,7 @@ func (a *API) handleTry(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	switch {
-	case !validToken(tr.Method):
+	case !httpguts.ValidHeaderFieldName(tr.Method):
 		problem.Write(w, problem.New(http.StatusBadRequest, "method: "+tr.Method+" is not an HTTP method"))
 		return
 	case !strings.HasPrefix(tr.Path, "/") || strings.HasPrefix(tr.Path, "//"):
@@ -72,7 +73,7 @@ func (a *API) handleTry(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	for k, v := range tr.Headers {
-		if !validToken(k) || strings.ContainsAny(v, "\r\n\x00") {
+		if !httpguts.ValidHeaderFieldName(k) || !httpguts.ValidHeaderFieldValue(v) {
 			problem.Write(w, problem.New(http.StatusBadRequest, "headers: "+k+" is not a valid header"))
 			return
 		}
@@ -103,17 +104,4 @@ func (a *API) handleTry(w http.ResponseWriter, r *http.Request) {
 		res.Binary = true
 	}
 	writeJSON(w, res)
-}
-
-func validToken(s string) bool {
-	if s == "" {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if !('A' <= c && c <= 'Z') && !('a' <= c && c <= 'z') && !('0' <= c && c <= '9') && !strings.ContainsRune("!#$%&'*+-.^_`|~", rune(c)) {
-			return false
-		}
-	}
-	return true
 }
