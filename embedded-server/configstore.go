@@ -127,7 +127,7 @@ func (c *configStore) applyLocked(doc []byte, ifMatch, source string, dryRun boo
 	// served and what is on disk never disagree.
 	tree, err := c.routes.Compile(cfg)
 	if err != nil {
-		return admin.ConfigChange{}, fmt.Errorf("compiling routes: %w", err)
+		return admin.ConfigChange{}, fmt.Errorf("compiling routes: %w", err) // config.Errors stay visible to errors.As
 	}
 	if err := writeFileAtomic(c.file, canonical, 0o644); err != nil {
 		return admin.ConfigChange{}, fmt.Errorf("saving %s: %w", c.file, err)

@@ -155,7 +155,7 @@ func New(cfg Config) (*Server, error) {
 	s.series = metrics.NewSeries(s.httpm, seriesLength)
 	s.hub = events.New(events.Config{})
 	s.routes, err = assemble.New(conf, assemble.Deps{
-		DB: s.db, Gatherer: s.registry, Report: s.report, OnPanic: s.onPanic, Logger: s.log,
+		DB: s.db, Gatherer: s.registry, Report: s.report, OnPanic: s.onPanic, Logger: s.log, Project: proj.dir,
 	})
 	if err == nil {
 		s.store, err = newConfigStore(proj.path(config.FileName), proj.path(DataDir), conf, s.routes, s.hub, s.log)

@@ -57,6 +57,24 @@ describe('routes page', () => {
     await waitFor(async () => (await body('/e2e/x')) === 'first answer', 10_000, 'the old body after undo');
   });
 
+  it('adds a redirect route with its own fields', async () => {
+    await page.getByTestId('add-route').click();
+    await page.getByTestId('field-id').fill('moved');
+    await page.getByTestId('field-kind').selectOption('redirect');
+    await page.getByTestId('field-path').fill('/moved/{id}');
+    await page.getByTestId('field-redirectTo').fill('/e2e/{id}');
+    await page.getByTestId('field-redirectStatus').selectOption('307');
+    await page.locator('[data-testid=apply-route]:not([disabled])').waitFor({ timeout: 10_000 });
+    await page.getByTestId('apply-route').click();
+    await page.locator('[data-testid=routes-notice]', { hasText: 'Added GET /moved/{id}' }).waitFor({ timeout: 10_000 });
+    const res = await fetch(server.url + '/moved/a%20b?x=1', { redirect: 'manual' });
+    assert.equal(res.status, 307);
+    assert.equal(res.headers.get('location'), '/e2e/a%20b?x=1');
+    await page.locator('[data-route-id=moved] [data-testid=try-route]').click();
+    await page.getByTestId('try-send').click();
+    await page.locator('[data-testid=try-status]', { hasText: '307' }).waitFor({ timeout: 10_000 });
+  });
+
   it("shows the server's own error next to an invalid path, and applies nothing", async () => {
     await page.locator('[data-route-id=e2e] [data-testid=edit-route]').click();
     await page.getByTestId('field-path').fill('/e2e/{name}/{name}');

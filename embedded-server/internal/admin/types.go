@@ -108,6 +108,8 @@ func APITypes() map[string]any {
 		"DatabaseConfig":  config.Database{},
 		"Route":           config.Route{},
 		"Mock":            config.Mock{},
+		"Redirect":        config.Redirect{},
+		"Static":          config.Static{},
 		"Policy":          config.Policy{},
 		"RateLimitPolicy": config.RateLimit{},
 		"CORSPolicy":      config.CORS{},

@@ -40,14 +40,17 @@ type Deps struct {
 	OnPanic middleware.PanicFunc
 	// Logger receives the access log; nil discards it.
 	Logger *slog.Logger
+	// Project is the project folder, which static routes serve below.
+	Project string
 }
 
 // Handler serves the public listener: probes, metrics and the configured
 // routes. Admin and studio paths are mounted beside it by the server.
 type Handler struct {
-	routes atomic.Pointer[http.Handler]    // the current route tree, behind the stack
-	system *http.ServeMux                  // probes and metrics, fixed
-	stack  func(http.Handler) http.Handler // the middleware around every tree
+	routes  atomic.Pointer[http.Handler]    // the current route tree, behind the stack
+	system  *http.ServeMux                  // probes and metrics, fixed
+	stack   func(http.Handler) http.Handler // the middleware around every tree
+	project string                          // the project folder
 
 	mu       sync.Mutex                   // guards limiters
 	limiters map[string]*ratelimit.Memory // by route id and limit, kept across compiles
@@ -58,7 +61,7 @@ func New(cfg *config.Config, d Deps) (*Handler, error) {
 	if d.DB == nil || d.Gatherer == nil || d.Report == nil {
 		return nil, errors.New("assemble: DB, Gatherer and Report are required")
 	}
-	h := &Handler{system: http.NewServeMux(), limiters: map[string]*ratelimit.Memory{}}
+	h := &Handler{system: http.NewServeMux(), limiters: map[string]*ratelimit.Memory{}, project: d.Project}
 	h.system.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		writeStatus(w, http.StatusOK, "ok")
 	})
@@ -165,11 +168,20 @@ func (h *Handler) compileRoutes(cfg *config.Config) (http.Handler, error) {
 			preflight[rt.Path] = true
 		}
 	}
+	var problems config.Errors
 	for i, rt := range cfg.Routes {
 		var handler http.Handler
 		switch rt.Kind {
 		case "mock":
 			handler = mockHandler(rt.Mock)
+		case "redirect":
+			handler = redirectHandler(rt.Redirect)
+		case "static":
+			var err error
+			if handler, err = staticHandler(h.project, rt.Static, catchAllName(rt.Path)); err != nil {
+				problems = append(problems, problem.FieldError{Path: fmt.Sprintf("routes[%d].static.dir", i), Message: fmt.Sprintf("cannot open %q: %v", rt.Static.Dir, errors.Unwrap(err))})
+				continue
+			}
 		default:
 			return nil, fmt.Errorf("routes[%d].kind: unknown kind %q", i, rt.Kind)
 		}
@@ -179,6 +191,9 @@ func (h *Handler) compileRoutes(cfg *config.Config) (http.Handler, error) {
 			preflight[rt.Path] = true
 			b.Handle(http.MethodOptions, rt.Path, corsMiddleware(rt.Policy.CORS)(http.NotFoundHandler())).Source = fmt.Sprintf("routes[%d].policy.cors", i)
 		}
+	}
+	if len(problems) > 0 {
+		return nil, problems // the filesystem disagrees with the configuration
 	}
 	r, err := b.Build()
 	if err != nil {
@@ -239,30 +254,6 @@ func corsMiddleware(c *config.CORS) func(http.Handler) http.Handler {
 	return middleware.CORS(middleware.CORSOptions{
 		AllowOrigins: c.AllowOrigins, AllowMethods: c.AllowMethods, AllowHeaders: c.AllowHeaders,
 		ExposeHeaders: c.ExposeHeaders, AllowCredentials: c.AllowCredentials, MaxAge: c.MaxAge.Std(),
-	})
-}
-
-func mockHandler(m *config.Mock) http.Handler {
-	body := []byte(m.Body)
-	delay := m.Delay.Std()
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if delay > 0 {
-			t := time.NewTimer(delay)
-			select {
-			case <-t.C:
-			case <-r.Context().Done():
-				t.Stop()
-				return // the client left; nobody reads an answer
-			}
-		}
-		h := w.Header()
-		for k, v := range m.Headers {
-			h.Set(k, v)
-		}
-		w.WriteHeader(m.Status)
-		if r.Method != http.MethodHead {
-			_, _ = w.Write(body)
-		}
 	})
 }
 

@@ -86,12 +86,36 @@ type Database struct {
 
 // Route is one route of the public listener.
 type Route struct {
-	ID     string  `json:"id"`
-	Method string  `json:"method"`
-	Path   string  `json:"path"`
-	Kind   string  `json:"kind"`
-	Mock   *Mock   `json:"mock,omitempty"`
-	Policy *Policy `json:"policy,omitempty"`
+	ID       string    `json:"id"`
+	Method   string    `json:"method"`
+	Path     string    `json:"path"`
+	Kind     string    `json:"kind"`
+	Mock     *Mock     `json:"mock,omitempty"`
+	Redirect *Redirect `json:"redirect,omitempty"`
+	Static   *Static   `json:"static,omitempty"`
+	Policy   *Policy   `json:"policy,omitempty"`
+}
+
+// Redirect is a route that sends clients elsewhere.
+type Redirect struct {
+	// To is the target URL or path; {name} is replaced by the value of the
+	// route's parameter name, escaped. The query string is kept unless To
+	// has one.
+	To string `json:"to"`
+	// Status is 301, 302, 303, 307 or 308 (default: 308, which keeps the
+	// method and body).
+	Status int `json:"status,omitzero"`
+}
+
+// Static is a route that serves files from a folder. Its path ends with a
+// catch-all ({path...}) that names the file.
+type Static struct {
+	// Dir is the folder, relative to the project folder. Nothing outside
+	// it is ever served, symbolic links included.
+	Dir string `json:"dir"`
+	// Index is the file served for a folder (default index.html); folders
+	// without one get 404, never a listing.
+	Index string `json:"index,omitempty"`
 }
 
 // Policy is what a route enforces around its handler, in this order:
@@ -210,6 +234,12 @@ func (c *Config) fillDefaults() {
 	for i := range c.Routes {
 		if m := c.Routes[i].Mock; m != nil && m.Status == 0 {
 			m.Status = 200
+		}
+		if r := c.Routes[i].Redirect; r != nil && r.Status == 0 {
+			r.Status = 308
+		}
+		if st := c.Routes[i].Static; st != nil && st.Index == "" {
+			st.Index = "index.html"
 		}
 	}
 	if c.Routes == nil {

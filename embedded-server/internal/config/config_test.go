@@ -137,6 +137,15 @@ func TestValidate(t *testing.T) {
 			`routes[0].policy.cors.allowOrigins[1]: "ftp//x" is not an origin`, "routes[0].policy.cors.allowMethods[0]",
 			`routes[0].policy.cors.allowHeaders[0]: "bad header" is not a header name`, "routes[0].policy.cache.maxAge",
 		}},
+		{"redirect problems", route(func(r *Route) {
+			r.Kind, r.Mock, r.Path = "redirect", nil, "/old/{id}"
+			r.Redirect = &Redirect{To: "ftp://x/{name}", Status: 200}
+		}), []string{"routes[0].redirect.status: 200 is not a redirect status", `routes[0].redirect.to: "ftp://x/{name}" is not an http(s) URL`, "routes[0].redirect.to: refers to {name}, which the route's path does not have"}},
+		{"redirect without target", route(func(r *Route) { r.Kind, r.Mock, r.Redirect = "redirect", nil, &Redirect{Status: 308} }), []string{"routes[0].redirect.to: is required"}},
+		{"static problems", route(func(r *Route) {
+			r.Kind, r.Mock, r.Static = "static", nil, &Static{Dir: "../elsewhere", Index: "a/b.html"}
+		}), []string{"routes[0].path: a static route's path must end with a catch-all", `routes[0].static.dir: "../elsewhere" must be a folder inside the project`, `routes[0].static.index: "a/b.html" must be a file name`}},
+		{"fields of another kind", route(func(r *Route) { r.Redirect = &Redirect{To: "/x"} }), []string{`routes[0].redirect: is set, but the route's kind is "mock"`}},
 		{"body too big", route(func(r *Route) { r.Mock.Body = strings.Repeat("x", MaxMockBodyBytes+1) }), []string{"routes[0].mock.body"}},
 		{"duplicates and conflicts", func() *Config {
 			c := Default()
@@ -188,6 +197,21 @@ func TestOverlappingButOrderedRoutesAreValid(t *testing.T) {
 	c.Routes = []Route{a, b, d}
 	if err := c.Validate(); err != nil {
 		t.Errorf("Validate() = %v; the most specific route wins, so these do not conflict", err)
+	}
+}
+
+func TestValidKindsAreAccepted(t *testing.T) {
+	c := Default()
+	c.Routes = append(c.Routes,
+		Route{ID: "old", Method: "GET", Path: "/old/{id}", Kind: "redirect", Redirect: &Redirect{To: "https://example.com/new/{id}"}},
+		Route{ID: "assets", Method: "GET", Path: "/assets/{file...}", Kind: "static", Static: &Static{Dir: "public"}},
+	)
+	c.fillDefaults()
+	if err := c.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	if c.Routes[1].Redirect.Status != 308 || c.Routes[2].Static.Index != "index.html" {
+		t.Errorf("defaults not filled: %+v %+v", c.Routes[1].Redirect, c.Routes[2].Static)
 	}
 }
 

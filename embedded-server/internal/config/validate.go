@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
@@ -21,7 +22,7 @@ var (
 )
 
 // routeKinds lists the route kinds this version serves. Read only.
-var routeKinds = []string{"mock"}
+var routeKinds = []string{"mock", "redirect", "static"}
 
 // Validate checks every value and returns all problems as Errors, each
 // naming its JSON path, or nil.
@@ -103,9 +104,18 @@ func (c *Config) Validate() error {
 		if r.Policy != nil {
 			validatePolicy(r.Policy, c.Server.WriteTimeout, p+".policy", add)
 		}
+		for kind, set := range map[string]bool{"mock": r.Mock != nil, "redirect": r.Redirect != nil, "static": r.Static != nil} {
+			if set && kind != r.Kind {
+				add(p+"."+kind, "is set, but the route's kind is %q; remove it or change the kind", r.Kind)
+			}
+		}
 		switch r.Kind {
 		case "mock":
 			validateMock(r.Mock, c.Server.WriteTimeout, p+".mock", add)
+		case "redirect":
+			validateRedirect(r.Redirect, r.Path, p+".redirect", add)
+		case "static":
+			validateStatic(r.Static, r.Path, p, add)
 		case "":
 			add(p+".kind", "is required (one of: %s)", strings.Join(routeKinds, ", "))
 		default:
@@ -231,6 +241,52 @@ func validatePolicy(pol *Policy, writeTimeout Duration, at string, add func(stri
 	}
 	if c := pol.Cache; c != nil && (c.MaxAge < 0 || c.MaxAge.Std() > 365*24*time.Hour) {
 		add(at+".cache.maxAge", "%v is out of range: must be from 0 to 8760h", c.MaxAge.Std())
+	}
+}
+
+var paramRef = regexp.MustCompile(`\{([A-Za-z_][A-Za-z0-9_]*)\}`)
+
+func validateRedirect(rd *Redirect, path, at string, add func(string, string, ...any)) {
+	if rd == nil {
+		add(at, "is required for a route of kind \"redirect\"")
+		return
+	}
+	switch rd.Status {
+	case 301, 302, 303, 307, 308:
+	default:
+		add(at+".status", "%d is not a redirect status (301, 302, 303, 307 or 308)", rd.Status)
+	}
+	u, err := url.Parse(rd.To)
+	switch {
+	case rd.To == "":
+		add(at+".to", "is required (a URL or a path such as /new/{id})")
+		return
+	case err != nil || (u.Scheme == "" && !strings.HasPrefix(rd.To, "/")) || (u.Scheme != "" && u.Scheme != "http" && u.Scheme != "https") || strings.HasPrefix(rd.To, "//"):
+		add(at+".to", "%q is not an http(s) URL or a path starting with a single '/'", rd.To)
+	}
+	for _, m := range paramRef.FindAllStringSubmatch(rd.To, -1) {
+		if !strings.Contains(path, "{"+m[1]+"}") && !strings.Contains(path, "{"+m[1]+":") && !strings.Contains(path, "{"+m[1]+"...}") {
+			add(at+".to", "refers to {%s}, which the route's path does not have", m[1])
+		}
+	}
+}
+
+func validateStatic(st *Static, path, at string, add func(string, string, ...any)) {
+	if st == nil {
+		add(at+".static", "is required for a route of kind \"static\"")
+		return
+	}
+	if !strings.HasSuffix(path, "...}") {
+		add(at+".path", "a static route's path must end with a catch-all such as /assets/{file...}")
+	}
+	switch {
+	case st.Dir == "":
+		add(at+".static.dir", "is required (a folder inside the project, such as \"public\")")
+	case filepath.IsAbs(st.Dir) || strings.HasPrefix(filepath.Clean(st.Dir), ".."):
+		add(at+".static.dir", "%q must be a folder inside the project, given relative to it", st.Dir)
+	}
+	if st.Index == "" || strings.ContainsAny(st.Index, "/\\") {
+		add(at+".static.index", "%q must be a file name", st.Index)
 	}
 }
 

@@ -110,6 +110,11 @@ export interface RateLimitPolicy {
   key?: string;
 }
 
+export interface Redirect {
+  to: string;
+  status?: number;
+}
+
 export interface RequestEvent {
   id: string;
   time: string /* RFC 3339 */;
@@ -127,6 +132,8 @@ export interface Route {
   path: string;
   kind: string;
   mock?: Mock | null;
+  redirect?: Redirect | null;
+  static?: Static | null;
   policy?: Policy | null;
 }
 
@@ -141,6 +148,11 @@ export interface ServerConfig {
   trailingSlash?: string;
   trustedProxies?: string[];
   accessLog?: string;
+}
+
+export interface Static {
+  dir: string;
+  index?: string;
 }
 
 export interface TryRequest {

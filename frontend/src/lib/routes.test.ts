@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { Route } from '../api/types.gen';
-import { fieldErrorsFor, formFromRoute, policySummary, routeFromForm, samplePath } from './routes';
+import { fieldErrorsFor, formFromRoute, policySummary, routeFromForm, routeTarget, samplePath } from './routes';
 
 const issueRoute: Route = {
   id: 'hello',
@@ -14,6 +14,13 @@ const issueRoute: Route = {
 describe('route form', () => {
   it('round-trips a route through the form', () => {
     expect(routeFromForm(formFromRoute(issueRoute), issueRoute)).toEqual(issueRoute);
+  });
+
+  it.each<Route>([
+    { id: 'old', method: 'GET', path: '/old/{id}', kind: 'redirect', redirect: { to: '/new/{id}', status: 301 } },
+    { id: 'assets', method: 'GET', path: '/assets/{file...}', kind: 'static', static: { dir: 'public', index: 'index.html' } },
+  ])('round-trips a $kind route without a mock', (r) => {
+    expect(routeFromForm(formFromRoute(r), r)).toEqual(r);
   });
 
   it('keeps CORS details the form does not edit', () => {
@@ -54,6 +61,11 @@ describe('fieldErrorsFor', () => {
 });
 
 describe('summaries', () => {
+  it('describes what each kind answers', () => {
+    expect(routeTarget(issueRoute)).toBe('200 · "Hello, World!"');
+    expect(routeTarget({ id: 'r', method: 'GET', path: '/r', kind: 'redirect', redirect: { to: '/x', status: 308 } })).toBe('308 → /x');
+    expect(routeTarget({ id: 's', method: 'GET', path: '/s/{f...}', kind: 'static', static: { dir: 'public' } })).toBe('files in public/');
+  });
   it('describes policies', () => {
     expect(policySummary(issueRoute)).toEqual(['timeout 2s', '100/1s +20 per ip']);
     expect(policySummary({ ...issueRoute, policy: undefined })).toEqual([]);

@@ -3,11 +3,18 @@
 import type { FieldError, Route } from '../api/types.gen';
 
 export const METHODS = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'HEAD', 'OPTIONS'];
+export const KINDS = ['mock', 'redirect', 'static'] as const;
+export const REDIRECT_STATUSES = [308, 307, 301, 302, 303];
 
 export interface RouteForm {
   id: string;
   method: string;
   path: string;
+  kind: string;
+  redirectTo: string;
+  redirectStatus: string;
+  staticDir: string;
+  staticIndex: string;
   status: string;
   headers: string; // "Name: value" lines
   body: string;
@@ -29,6 +36,11 @@ export function formFromRoute(r?: Route): RouteForm {
     id: r?.id ?? '',
     method: r?.method ?? 'GET',
     path: r?.path ?? '/',
+    kind: r?.kind ?? 'mock',
+    redirectTo: r?.redirect?.to ?? '',
+    redirectStatus: String(r?.redirect?.status ?? 308),
+    staticDir: r?.static?.dir ?? 'public',
+    staticIndex: r?.static?.index ?? 'index.html',
     status: String(r?.mock?.status ?? 200),
     headers: Object.entries(r?.mock?.headers ?? {})
       .map(([k, v]) => `${k}: ${v}`)
@@ -57,18 +69,22 @@ export function routeFromForm(f: RouteForm, original?: Route): Route {
     const i = line.indexOf(':');
     if (i > 0) headers[line.slice(0, i).trim()] = line.slice(i + 1).trim();
   }
-  const route: Route = {
-    id: f.id.trim(),
-    method: f.method,
-    path: f.path.trim(),
-    kind: 'mock',
-    mock: {
-      status: num(f.status),
-      ...(Object.keys(headers).length ? { headers } : {}),
-      ...(f.body ? { body: f.body } : {}),
-      ...(f.delay.trim() ? { delay: f.delay.trim() } : {}),
-    },
-  };
+  const route: Route = { id: f.id.trim(), method: f.method, path: f.path.trim(), kind: f.kind };
+  switch (f.kind) {
+    case 'redirect':
+      route.redirect = { to: f.redirectTo.trim(), status: num(f.redirectStatus) };
+      break;
+    case 'static':
+      route.static = { dir: f.staticDir.trim(), index: f.staticIndex.trim() };
+      break;
+    default:
+      route.mock = {
+        status: num(f.status),
+        ...(Object.keys(headers).length ? { headers } : {}),
+        ...(f.body ? { body: f.body } : {}),
+        ...(f.delay.trim() ? { delay: f.delay.trim() } : {}),
+      };
+  }
   const policy: NonNullable<Route['policy']> = {};
   if (f.timeout.trim()) policy.timeout = f.timeout.trim();
   if (f.rateRate.trim())
@@ -90,6 +106,13 @@ export function routeFromForm(f: RouteForm, original?: Route): Route {
 }
 
 const FIELD_OF: [string, keyof RouteForm][] = [
+  ['redirect.to', 'redirectTo'],
+  ['redirect.status', 'redirectStatus'],
+  ['redirect', 'redirectTo'],
+  ['static.dir', 'staticDir'],
+  ['static.index', 'staticIndex'],
+  ['static', 'staticDir'],
+  ['kind', 'kind'],
   ['mock.status', 'status'],
   ['mock.headers', 'headers'],
   ['mock.body', 'body'],
@@ -133,6 +156,19 @@ export function policySummary(r: Route): string[] {
   if (p.cors) out.push('CORS');
   if (p.cache) out.push(p.cache.noStore ? 'no-store' : `cache ${p.cache.maxAge}`);
   return out;
+}
+
+/** What a route answers, in a few words, for the table. */
+export function routeTarget(r: Route): string {
+  switch (r.kind) {
+    case 'mock':
+      return `${r.mock?.status ?? 200} · ${JSON.stringify((r.mock?.body ?? '').slice(0, 40))}${r.mock?.delay ? ` · after ${r.mock.delay}` : ''}`;
+    case 'redirect':
+      return `${r.redirect?.status ?? 308} → ${r.redirect?.to ?? ''}`;
+    case 'static':
+      return `files in ${r.static?.dir ?? ''}/`;
+  }
+  return r.kind;
 }
 
 /** A concrete path to try a route with: parameters get sample values. */

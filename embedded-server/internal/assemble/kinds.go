@@ -1,0 +1,130 @@
+package assemble
+
+import (
+	"fmt"
+	"io/fs"
+	"net/http"
+	"net/url"
+	"os"
+	"path"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/covetpy/covet/backend/problem"
+	"github.com/covetpy/covet/embedded-server/internal/config"
+)
+
+func mockHandler(m *config.Mock) http.Handler {
+	body := []byte(m.Body)
+	delay := m.Delay.Std()
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if delay > 0 {
+			t := time.NewTimer(delay)
+			select {
+			case <-t.C:
+			case <-r.Context().Done():
+				t.Stop()
+				return // the client left; nobody reads an answer
+			}
+		}
+		h := w.Header()
+		for k, v := range m.Headers {
+			h.Set(k, v)
+		}
+		w.WriteHeader(m.Status)
+		if r.Method != http.MethodHead {
+			_, _ = w.Write(body)
+		}
+	})
+}
+
+var paramRef = regexp.MustCompile(`\{([A-Za-z_][A-Za-z0-9_]*)\}`)
+
+// redirectHandler sends clients to rd.To with the route's parameters filled
+// in (escaped) and the request's query string kept when To has none.
+func redirectHandler(rd *config.Redirect) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		to := paramRef.ReplaceAllStringFunc(rd.To, func(m string) string {
+			return url.PathEscape(r.PathValue(m[1 : len(m)-1]))
+		})
+		if r.URL.RawQuery != "" && !strings.Contains(to, "?") {
+			to += "?" + r.URL.RawQuery
+		}
+		http.Redirect(w, r, to, rd.Status)
+	})
+}
+
+// staticHandler serves files of dir (inside project) for the catch-all
+// parameter param. The folder is opened as an os.Root, so no name — "..",
+// encoded or not, or a symbolic link — reaches outside it. Folders are
+// served by their index file or not at all: never as a listing.
+func staticHandler(project string, st *config.Static, param string) (http.Handler, error) {
+	root, err := os.OpenRoot(filepath.Join(project, st.Dir))
+	if err != nil {
+		return nil, err
+	}
+	files := root.FS()
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodGet && r.Method != http.MethodHead {
+			w.Header().Set("Allow", "GET, HEAD")
+			problem.Write(w, problem.New(http.StatusMethodNotAllowed, "static files answer GET and HEAD"))
+			return
+		}
+		name := r.PathValue(param)
+		if strings.ContainsAny(name, "\x00\\") {
+			problem.Write(w, problem.New(http.StatusNotFound, "no such file"))
+			return
+		}
+		name = strings.TrimPrefix(path.Clean("/"+name), "/")
+		if name == "" {
+			name = "."
+		}
+		f, info, err := openFile(files, name)
+		if err == nil && info.IsDir() {
+			f.Close()
+			f, info, err = openFile(files, path.Join(name, st.Index))
+		}
+		if err != nil || info.IsDir() {
+			if f != nil {
+				f.Close()
+			}
+			problem.Write(w, problem.New(http.StatusNotFound, "no such file"))
+			return
+		}
+		defer f.Close()
+		w.Header().Set("ETag", `W/"`+strconv.FormatInt(info.Size(), 36)+"-"+strconv.FormatInt(info.ModTime().UnixNano(), 36)+`"`)
+		http.ServeContent(w, r, info.Name(), info.ModTime(), f.(readSeeker))
+	}), nil
+}
+
+type readSeeker interface {
+	fs.File
+	Seek(offset int64, whence int) (int64, error)
+	Read(p []byte) (int, error)
+}
+
+func openFile(files fs.FS, name string) (fs.File, fs.FileInfo, error) {
+	f, err := files.Open(name)
+	if err != nil {
+		return nil, nil, err
+	}
+	info, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return nil, nil, err
+	}
+	if _, ok := f.(readSeeker); !ok {
+		f.Close()
+		return nil, nil, fmt.Errorf("%s: not seekable", name)
+	}
+	return f, info, nil
+}
+
+// catchAllName returns the name of the final {name...} parameter of path.
+func catchAllName(p string) string {
+	i := strings.LastIndex(p, "{")
+	return strings.TrimSuffix(p[i+1:], "...}")
+}
