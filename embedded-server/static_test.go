@@ -145,3 +145,14 @@ func rawGet(t *testing.T, addr, target string) (string, int) {
 	b, _ := io.ReadAll(resp.Body)
 	return string(b), resp.StatusCode
 }
+
+func TestStaticMissingFolderIsAFieldError(t *testing.T) {
+	srv := servertest.Start(t, servertest.Options{})
+	r := configReq(t, srv, "POST", "/routes", `{"id": "assets", "method": "GET", "path": "/assets/{file...}", "kind": "static", "static": {"dir": "nowhere"}}`)
+	if r.StatusCode != 400 || !strings.Contains(string(r.Body), `"path":"routes[1].static.dir"`) || !strings.Contains(string(r.Body), `cannot open \"nowhere\"`) {
+		t.Errorf("a missing folder: %d %s; want 400 at routes[1].static.dir", r.StatusCode, r.Body)
+	}
+	if code, _ := get(t, srv.URL+"/hello"); code != 200 {
+		t.Error("the refused change disturbed the serving configuration")
+	}
+}
