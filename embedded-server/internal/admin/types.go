@@ -110,6 +110,7 @@ func APITypes() map[string]any {
 		"Mock":            config.Mock{},
 		"Redirect":        config.Redirect{},
 		"Static":          config.Static{},
+		"Proxy":           config.Proxy{},
 		"Policy":          config.Policy{},
 		"RateLimitPolicy": config.RateLimit{},
 		"CORSPolicy":      config.CORS{},

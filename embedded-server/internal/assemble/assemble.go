@@ -47,10 +47,11 @@ type Deps struct {
 // Handler serves the public listener: probes, metrics and the configured
 // routes. Admin and studio paths are mounted beside it by the server.
 type Handler struct {
-	routes  atomic.Pointer[http.Handler]    // the current route tree, behind the stack
-	system  *http.ServeMux                  // probes and metrics, fixed
-	stack   func(http.Handler) http.Handler // the middleware around every tree
-	project string                          // the project folder
+	routes    atomic.Pointer[http.Handler]    // the current route tree, behind the stack
+	system    *http.ServeMux                  // probes and metrics, fixed
+	stack     func(http.Handler) http.Handler // the middleware around every tree
+	project   string                          // the project folder
+	transport *http.Transport                 // shared by proxy routes, so connections are pooled
 
 	mu       sync.Mutex                   // guards limiters
 	limiters map[string]*ratelimit.Memory // by route id and limit, kept across compiles
@@ -61,7 +62,9 @@ func New(cfg *config.Config, d Deps) (*Handler, error) {
 	if d.DB == nil || d.Gatherer == nil || d.Report == nil {
 		return nil, errors.New("assemble: DB, Gatherer and Report are required")
 	}
-	h := &Handler{system: http.NewServeMux(), limiters: map[string]*ratelimit.Memory{}, project: d.Project}
+	transport := http.DefaultTransport.(*http.Transport).Clone()
+	transport.MaxIdleConnsPerHost = 64
+	h := &Handler{system: http.NewServeMux(), limiters: map[string]*ratelimit.Memory{}, project: d.Project, transport: transport}
 	h.system.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		writeStatus(w, http.StatusOK, "ok")
 	})
@@ -176,6 +179,8 @@ func (h *Handler) compileRoutes(cfg *config.Config) (http.Handler, error) {
 			handler = mockHandler(rt.Mock)
 		case "redirect":
 			handler = redirectHandler(rt.Redirect)
+		case "proxy":
+			handler = proxyHandler(rt.Proxy, h.transport)
 		case "static":
 			var err error
 			if handler, err = staticHandler(h.project, rt.Static, catchAllName(rt.Path)); err != nil {

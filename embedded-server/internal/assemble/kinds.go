@@ -1,9 +1,12 @@
 package assemble
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"io/fs"
 	"net/http"
+	"net/http/httputil"
 	"net/url"
 	"os"
 	"path"
@@ -127,4 +130,44 @@ func openFile(files fs.FS, name string) (fs.File, fs.FileInfo, error) {
 func catchAllName(p string) string {
 	i := strings.LastIndex(p, "{")
 	return strings.TrimSuffix(p[i+1:], "...}")
+}
+
+// proxyHandler forwards requests to px.Upstream through transport, with
+// X-Forwarded-For/-Host/-Proto set, the prefix stripped and the header
+// rules applied. An unreachable or slow upstream is a 502 or 504
+// problem+json.
+func proxyHandler(px *config.Proxy, transport http.RoundTripper) http.Handler {
+	upstream, _ := url.Parse(px.Upstream) // validated
+	rp := &httputil.ReverseProxy{
+		Transport: transport,
+		Rewrite: func(pr *httputil.ProxyRequest) {
+			pr.Out.URL.Path = strings.TrimPrefix(pr.Out.URL.Path, px.StripPrefix)
+			pr.Out.URL.RawPath = ""
+			if !strings.HasPrefix(pr.Out.URL.Path, "/") {
+				pr.Out.URL.Path = "/" + pr.Out.URL.Path
+			}
+			pr.SetURL(upstream)
+			pr.SetXForwarded()
+			for k, v := range px.SetHeaders {
+				if v == "" {
+					pr.Out.Header.Del(k)
+				} else {
+					pr.Out.Header.Set(k, v)
+				}
+			}
+		},
+		ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
+			if errors.Is(err, context.DeadlineExceeded) {
+				problem.Write(w, problem.New(http.StatusGatewayTimeout, "the upstream did not answer within "+px.Timeout.Std().String()))
+				return
+			}
+			problem.Write(w, problem.New(http.StatusBadGateway, "the upstream "+upstream.Host+" could not be reached"))
+		},
+	}
+	timeout := px.Timeout.Std()
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ctx, cancel := context.WithTimeout(r.Context(), timeout)
+		defer cancel()
+		rp.ServeHTTP(w, r.WithContext(ctx))
+	})
 }

@@ -93,7 +93,23 @@ type Route struct {
 	Mock     *Mock     `json:"mock,omitempty"`
 	Redirect *Redirect `json:"redirect,omitempty"`
 	Static   *Static   `json:"static,omitempty"`
+	Proxy    *Proxy    `json:"proxy,omitempty"`
 	Policy   *Policy   `json:"policy,omitempty"`
+}
+
+// Proxy is a route that forwards requests to an upstream server.
+type Proxy struct {
+	// Upstream is the server's base URL, http or https; its path, if any,
+	// is put before the request's path.
+	Upstream string `json:"upstream"`
+	// StripPrefix is removed from the request's path before forwarding.
+	StripPrefix string `json:"stripPrefix,omitempty"`
+	// Timeout bounds the wait for the upstream's answer (default 30s): 504
+	// problem+json after it.
+	Timeout Duration `json:"timeout,omitzero"`
+	// SetHeaders are set on the forwarded request; an empty value removes
+	// the header.
+	SetHeaders map[string]string `json:"setHeaders,omitempty"`
 }
 
 // Redirect is a route that sends clients elsewhere.
@@ -240,6 +256,9 @@ func (c *Config) fillDefaults() {
 		}
 		if st := c.Routes[i].Static; st != nil && st.Index == "" {
 			st.Index = "index.html"
+		}
+		if px := c.Routes[i].Proxy; px != nil && px.Timeout == 0 {
+			px.Timeout = Duration(30 * time.Second)
 		}
 	}
 	if c.Routes == nil {

@@ -145,6 +145,11 @@ func TestValidate(t *testing.T) {
 		{"static problems", route(func(r *Route) {
 			r.Kind, r.Mock, r.Static = "static", nil, &Static{Dir: "../elsewhere", Index: "a/b.html"}
 		}), []string{"routes[0].path: a static route's path must end with a catch-all", `routes[0].static.dir: "../elsewhere" must be a folder inside the project`, `routes[0].static.index: "a/b.html" must be a file name`}},
+		{"proxy problems", route(func(r *Route) {
+			r.Kind, r.Mock = "proxy", nil
+			r.Proxy = &Proxy{Upstream: "ftp://x", StripPrefix: "api", Timeout: Duration(time.Hour), SetHeaders: map[string]string{"Bad Name": "x", "X-Ok": "a\nb"}}
+		}), []string{`routes[0].proxy.upstream: "ftp://x" is not an http(s) base URL`, `routes[0].proxy.stripPrefix: "api" must start with '/'`,
+			"routes[0].proxy.timeout: 1h0m0s is out of range", `routes[0].proxy.setHeaders: "Bad Name" is not a valid header name`, "routes[0].proxy.setHeaders.X-Ok: value contains a line break"}},
 		{"fields of another kind", route(func(r *Route) { r.Redirect = &Redirect{To: "/x"} }), []string{`routes[0].redirect: is set, but the route's kind is "mock"`}},
 		{"body too big", route(func(r *Route) { r.Mock.Body = strings.Repeat("x", MaxMockBodyBytes+1) }), []string{"routes[0].mock.body"}},
 		{"duplicates and conflicts", func() *Config {

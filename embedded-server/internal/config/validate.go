@@ -22,7 +22,7 @@ var (
 )
 
 // routeKinds lists the route kinds this version serves. Read only.
-var routeKinds = []string{"mock", "redirect", "static"}
+var routeKinds = []string{"mock", "redirect", "static", "proxy"}
 
 // Validate checks every value and returns all problems as Errors, each
 // naming its JSON path, or nil.
@@ -104,7 +104,7 @@ func (c *Config) Validate() error {
 		if r.Policy != nil {
 			validatePolicy(r.Policy, c.Server.WriteTimeout, p+".policy", add)
 		}
-		for kind, set := range map[string]bool{"mock": r.Mock != nil, "redirect": r.Redirect != nil, "static": r.Static != nil} {
+		for kind, set := range map[string]bool{"mock": r.Mock != nil, "redirect": r.Redirect != nil, "static": r.Static != nil, "proxy": r.Proxy != nil} {
 			if set && kind != r.Kind {
 				add(p+"."+kind, "is set, but the route's kind is %q; remove it or change the kind", r.Kind)
 			}
@@ -116,6 +116,8 @@ func (c *Config) Validate() error {
 			validateRedirect(r.Redirect, r.Path, p+".redirect", add)
 		case "static":
 			validateStatic(r.Static, r.Path, p, add)
+		case "proxy":
+			validateProxy(r.Proxy, c.Server.WriteTimeout, p+".proxy", add)
 		case "":
 			add(p+".kind", "is required (one of: %s)", strings.Join(routeKinds, ", "))
 		default:
@@ -287,6 +289,31 @@ func validateStatic(st *Static, path, at string, add func(string, string, ...any
 	}
 	if st.Index == "" || strings.ContainsAny(st.Index, "/\\") {
 		add(at+".static.index", "%q must be a file name", st.Index)
+	}
+}
+
+func validateProxy(px *Proxy, writeTimeout Duration, at string, add func(string, string, ...any)) {
+	if px == nil {
+		add(at, "is required for a route of kind \"proxy\"")
+		return
+	}
+	u, err := url.Parse(px.Upstream)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" {
+		add(at+".upstream", "%q is not an http(s) base URL such as \"http://127.0.0.1:9000\"", px.Upstream)
+	}
+	if px.StripPrefix != "" && !strings.HasPrefix(px.StripPrefix, "/") {
+		add(at+".stripPrefix", "%q must start with '/'", px.StripPrefix)
+	}
+	if px.Timeout <= 0 || px.Timeout > writeTimeout {
+		add(at+".timeout", "%v is out of range: must be more than 0 and at most server.writeTimeout (%v)", px.Timeout.Std(), writeTimeout.Std())
+	}
+	for name, value := range px.SetHeaders {
+		if !headerNamePattern.MatchString(name) {
+			add(at+".setHeaders", "%q is not a valid header name", name)
+		}
+		if strings.ContainsAny(value, "\r\n\x00") {
+			add(at+".setHeaders."+name, "value contains a line break or NUL")
+		}
 	}
 }
 

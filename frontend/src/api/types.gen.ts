@@ -103,6 +103,13 @@ export interface Policy {
   cache?: CachePolicy | null;
 }
 
+export interface Proxy {
+  upstream: string;
+  stripPrefix?: string;
+  timeout?: string /* Go duration: "250ms", "5s" */;
+  setHeaders?: Record<string, string>;
+}
+
 export interface RateLimitPolicy {
   rate: number;
   per: string /* Go duration: "250ms", "5s" */;
@@ -134,6 +141,7 @@ export interface Route {
   mock?: Mock | null;
   redirect?: Redirect | null;
   static?: Static | null;
+  proxy?: Proxy | null;
   policy?: Policy | null;
 }
 

@@ -19,6 +19,7 @@ describe('route form', () => {
   it.each<Route>([
     { id: 'old', method: 'GET', path: '/old/{id}', kind: 'redirect', redirect: { to: '/new/{id}', status: 301 } },
     { id: 'assets', method: 'GET', path: '/assets/{file...}', kind: 'static', static: { dir: 'public', index: 'index.html' } },
+    { id: 'api', method: 'GET', path: '/api/{rest...}', kind: 'proxy', proxy: { upstream: 'http://127.0.0.1:9000/v1', stripPrefix: '/api', timeout: '30s', setHeaders: { 'X-From': 'covet' } } },
   ])('round-trips a $kind route without a mock', (r) => {
     expect(routeFromForm(formFromRoute(r), r)).toEqual(r);
   });

@@ -3,7 +3,7 @@
 import type { FieldError, Route } from '../api/types.gen';
 
 export const METHODS = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'HEAD', 'OPTIONS'];
-export const KINDS = ['mock', 'redirect', 'static'] as const;
+export const KINDS = ['mock', 'redirect', 'static', 'proxy'] as const;
 export const REDIRECT_STATUSES = [308, 307, 301, 302, 303];
 
 export interface RouteForm {
@@ -15,6 +15,9 @@ export interface RouteForm {
   redirectStatus: string;
   staticDir: string;
   staticIndex: string;
+  proxyUpstream: string;
+  proxyStripPrefix: string;
+  proxyTimeout: string;
   status: string;
   headers: string; // "Name: value" lines
   body: string;
@@ -41,6 +44,9 @@ export function formFromRoute(r?: Route): RouteForm {
     redirectStatus: String(r?.redirect?.status ?? 308),
     staticDir: r?.static?.dir ?? 'public',
     staticIndex: r?.static?.index ?? 'index.html',
+    proxyUpstream: r?.proxy?.upstream ?? 'http://127.0.0.1:9000',
+    proxyStripPrefix: r?.proxy?.stripPrefix ?? '',
+    proxyTimeout: r?.proxy?.timeout ?? '30s',
     status: String(r?.mock?.status ?? 200),
     headers: Object.entries(r?.mock?.headers ?? {})
       .map(([k, v]) => `${k}: ${v}`)
@@ -77,6 +83,17 @@ export function routeFromForm(f: RouteForm, original?: Route): Route {
     case 'static':
       route.static = { dir: f.staticDir.trim(), index: f.staticIndex.trim() };
       break;
+    case 'proxy': {
+      // Header rules are not in the form: keep them from the original.
+      const strip = f.proxyStripPrefix.trim();
+      route.proxy = {
+        ...(original?.proxy?.setHeaders ? { setHeaders: original.proxy.setHeaders } : {}),
+        upstream: f.proxyUpstream.trim(),
+        ...(strip ? { stripPrefix: strip } : {}),
+        timeout: f.proxyTimeout.trim(),
+      };
+      break;
+    }
     default:
       route.mock = {
         status: num(f.status),
@@ -112,6 +129,10 @@ const FIELD_OF: [string, keyof RouteForm][] = [
   ['static.dir', 'staticDir'],
   ['static.index', 'staticIndex'],
   ['static', 'staticDir'],
+  ['proxy.upstream', 'proxyUpstream'],
+  ['proxy.stripPrefix', 'proxyStripPrefix'],
+  ['proxy.timeout', 'proxyTimeout'],
+  ['proxy', 'proxyUpstream'],
   ['kind', 'kind'],
   ['mock.status', 'status'],
   ['mock.headers', 'headers'],
@@ -167,6 +188,8 @@ export function routeTarget(r: Route): string {
       return `${r.redirect?.status ?? 308} → ${r.redirect?.to ?? ''}`;
     case 'static':
       return `files in ${r.static?.dir ?? ''}/`;
+    case 'proxy':
+      return `→ ${r.proxy?.upstream ?? ''}`;
   }
   return r.kind;
 }
