@@ -11,7 +11,6 @@ import (
 	"os"
 	"path"
 	"path/filepath"
-	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -44,15 +43,11 @@ func mockHandler(m *config.Mock) http.Handler {
 	})
 }
 
-var paramRef = regexp.MustCompile(`\{([A-Za-z_][A-Za-z0-9_]*)\}`)
-
 // redirectHandler sends clients to rd.To with the route's parameters filled
 // in (escaped) and the request's query string kept when To has none.
 func redirectHandler(rd *config.Redirect) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		to := paramRef.ReplaceAllStringFunc(rd.To, func(m string) string {
-			return url.PathEscape(r.PathValue(m[1 : len(m)-1]))
-		})
+		to := config.ExpandParams(rd.To, func(name string) string { return url.PathEscape(r.PathValue(name)) })
 		if r.URL.RawQuery != "" && !strings.Contains(to, "?") {
 			to += "?" + r.URL.RawQuery
 		}

@@ -246,7 +246,14 @@ func validatePolicy(pol *Policy, writeTimeout Duration, at string, add func(stri
 	}
 }
 
+// paramRef matches a {name} reference to a route parameter. Read only.
 var paramRef = regexp.MustCompile(`\{([A-Za-z_][A-Za-z0-9_]*)\}`)
+
+// ExpandParams replaces each {name} in s by value(name): how a redirect's
+// target takes the route's parameters.
+func ExpandParams(s string, value func(name string) string) string {
+	return paramRef.ReplaceAllStringFunc(s, func(m string) string { return value(m[1 : len(m)-1]) })
+}
 
 func validateRedirect(rd *Redirect, path, at string, add func(string, string, ...any)) {
 	if rd == nil {
