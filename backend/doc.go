@@ -6,6 +6,9 @@
 // frontend or Wails, read no environment variables and keep no package-level
 // mutable state; tests/archtest enforces this.
 //
+//   - router: the HTTP router (parameters, patterns, catch-all, 405/Allow,
+//     groups, reverse URLs), built into an immutable table.
+//   - ratelimit: GCRA rate limiting.
 //   - events: the bounded in-process hub that request and query events flow
 //     through on their way to the studio.
 //   - problem: RFC 9457 problem+json, the one error shape on the wire.
