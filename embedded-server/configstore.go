@@ -106,7 +106,7 @@ func (c *configStore) applyLocked(doc []byte, ifMatch, source string, dryRun boo
 	}
 	cfg, err := config.Decode(doc)
 	if err == nil {
-		err = cfg.Validate()
+		err = cfg.ValidateIn(c.routes.Env())
 	}
 	if err != nil {
 		return admin.ConfigChange{}, err

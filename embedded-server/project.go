@@ -59,9 +59,18 @@ func (p *project) path(elem ...string) string {
 	return filepath.Join(append([]string{p.dir}, elem...)...)
 }
 
+// abs resolves a path from covet.json against the project folder; empty
+// stays empty.
+func (p *project) abs(name string) string {
+	if name == "" || filepath.IsAbs(name) {
+		return name
+	}
+	return filepath.Join(p.dir, name)
+}
+
 // loadConfig reads covet.json, writing the defaults first when the file
 // does not exist.
-func (p *project) loadConfig() (*config.Config, error) {
+func (p *project) loadConfig(env config.Env) (*config.Config, error) {
 	path := p.path(config.FileName)
 	if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
 		data, err := config.Default().Marshal()
@@ -73,7 +82,7 @@ func (p *project) loadConfig() (*config.Config, error) {
 		}
 		p.log.Info("created a new project with default settings", "config", path)
 	}
-	return config.Load(path)
+	return config.Load(path, env)
 }
 
 // runtimeFile is the content of covet_data/runtime.json.

@@ -32,7 +32,9 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/covetpy/covet/backend/covet"
 	"github.com/covetpy/covet/backend/events"
+	"github.com/covetpy/covet/backend/httpserver"
 	"github.com/covetpy/covet/backend/metrics"
 	"github.com/covetpy/covet/backend/middleware"
 	"github.com/covetpy/covet/backend/orm/dialect/sqlite"
@@ -50,6 +52,12 @@ const Version = "0.1.0"
 // seriesLength is how many per-second samples the dashboard chart gets.
 const seriesLength = 300
 
+// The built-in named handler: the request echoed back as JSON.
+const (
+	echoHandler   = "covet.echo"
+	echoBodyLimit = 1 << 20
+)
+
 // Config says which project to serve and how.
 type Config struct {
 	// Project is the project folder; it is created with defaults if missing.
@@ -65,6 +73,12 @@ type Config struct {
 	AllowedOrigins []string
 	// Logger receives the server's log; nil discards it.
 	Logger *slog.Logger
+	// App is the Go program served beside covet.json's routes: its routes
+	// are served first, and its named handlers serve routes of kind
+	// "handler". The server registers its built-in handlers on it
+	// ("covet.echo") unless the names are taken. Nil means a program with
+	// only the built-ins.
+	App *covet.App
 }
 
 // Info describes a running server to its shell.
@@ -99,7 +113,7 @@ type Server struct {
 	url       string
 	startedAt time.Time
 	admin     *admin.API
-	http      *http.Server
+	http      *httpserver.Server
 	stop      context.CancelFunc // stops the sampler and the covet.json watcher
 	done      chan struct{}      // closed when serving and sampling have ended
 	serveErr  error              // why Serve returned, if not by Shutdown
@@ -113,11 +127,17 @@ func New(cfg Config) (*Server, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
+	if cfg.App == nil {
+		cfg.App = covet.New(covet.Config{})
+	}
+	if _, taken := cfg.App.Named(echoHandler); !taken {
+		cfg.App.Register(echoHandler, covet.Echo(echoBodyLimit))
+	}
 	proj, err := openProject(cfg.Project, cfg.Logger)
 	if err != nil {
 		return nil, err
 	}
-	conf, err := proj.loadConfig()
+	conf, err := proj.loadConfig(assemble.EnvOf(cfg.App))
 	if err != nil {
 		return nil, err
 	}
@@ -155,7 +175,7 @@ func New(cfg Config) (*Server, error) {
 	s.series = metrics.NewSeries(s.httpm, seriesLength)
 	s.hub = events.New(events.Config{})
 	s.routes, err = assemble.New(conf, assemble.Deps{
-		DB: s.db, Gatherer: s.registry, Report: s.report, OnPanic: s.onPanic, Logger: s.log, Project: proj.dir,
+		DB: s.db, Gatherer: s.registry, Report: s.report, OnPanic: s.onPanic, Logger: s.log, Project: proj.dir, App: cfg.App,
 	})
 	if err == nil {
 		s.store, err = newConfigStore(proj.path(config.FileName), proj.path(DataDir), conf, s.routes, s.hub, s.log)
@@ -202,6 +222,21 @@ func (s *Server) Start(ctx context.Context) error {
 	if err := s.project.checkNotRunning(); err != nil {
 		return err
 	}
+	root := http.NewServeMux()
+	root.Handle("/", s.routes)
+	sc := s.conf.Server
+	hc := httpserver.Config{
+		ReadHeaderTimeout: sc.ReadHeaderTimeout.Std(), ReadTimeout: sc.ReadTimeout.Std(), WriteTimeout: sc.WriteTimeout.Std(),
+		IdleTimeout: sc.IdleTimeout.Std(), MaxHeaderBytes: sc.MaxHeaderBytes, H2C: sc.H2C, Logger: s.log,
+	}
+	if t := sc.TLS; t != nil {
+		hc.TLS = httpserver.TLS{CertFile: s.project.abs(t.CertFile), KeyFile: s.project.abs(t.KeyFile), SelfSigned: t.SelfSigned,
+			Hosts: t.Hosts, Dir: s.project.path(DataDir, "tls")}
+	}
+	var err error
+	if s.http, err = httpserver.New(hc, root); err != nil {
+		return fmt.Errorf("covet.json server section: %w", err)
+	}
 	var lc net.ListenConfig
 	ln, err := lc.Listen(ctx, "tcp", s.listen)
 	if err != nil {
@@ -209,7 +244,7 @@ func (s *Server) Start(ctx context.Context) error {
 	}
 	addr := ln.Addr().(*net.TCPAddr)
 	port := fmt.Sprint(addr.Port)
-	s.url = "http://" + net.JoinHostPort(urlHost(addr.IP), port)
+	s.url = s.http.Scheme() + "://" + net.JoinHostPort(urlHost(addr.IP), port)
 	s.startedAt = time.Now()
 
 	var studio fs.FS
@@ -218,25 +253,13 @@ func (s *Server) Start(ctx context.Context) error {
 	}
 	s.admin, err = admin.New(admin.Config{
 		Token: s.token, Port: port, AllowedOrigins: s.cfg.AllowedOrigins, Studio: studio,
-		Hub: s.hub, Series: s.series, Info: s.adminInfo, Config: s.store, Logger: s.log,
+		Hub: s.hub, Series: s.series, Info: s.adminInfo, Config: s.store, Routes: s.routeTable, Logger: s.log,
 	})
 	if err != nil {
 		ln.Close()
 		return err
 	}
-	root := http.NewServeMux()
 	root.Handle(admin.Prefix, s.admin)
-	root.Handle("/", s.routes)
-	sc := s.conf.Server
-	s.http = &http.Server{
-		Handler:           root,
-		ReadHeaderTimeout: sc.ReadHeaderTimeout.Std(),
-		ReadTimeout:       sc.ReadTimeout.Std(),
-		WriteTimeout:      sc.WriteTimeout.Std(),
-		IdleTimeout:       sc.IdleTimeout.Std(),
-		MaxHeaderBytes:    sc.MaxHeaderBytes,
-		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
-	}
 	if err := s.project.writeRuntime(runtimeFile{URL: s.url, PID: os.Getpid(), AdminToken: s.token, StartedAt: s.startedAt.UTC()}); err != nil {
 		ln.Close()
 		return err
@@ -315,7 +338,6 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		s.admin.Close()
 		if err := s.http.Shutdown(ctx); err != nil {
 			errs = append(errs, fmt.Errorf("draining requests: %w", err))
-			s.http.Close()
 		}
 		s.stop()
 		<-s.done
@@ -362,6 +384,36 @@ func (s *Server) adminInfo() admin.Info {
 		Database:      admin.DatabaseInfo{Driver: "sqlite", DSN: s.conf.Database.Primary},
 		StudioClients: s.hub.Subscribers(),
 	}
+}
+
+// routeTable describes what the public listener serves, for the studio.
+func (s *Server) routeTable() admin.RouteTable {
+	routes, cfg := s.routes.Routes()
+	app := s.routes.App()
+	t := admin.RouteTable{Stack: s.routes.Stack(), Routes: make([]admin.RouteInfo, 0, len(routes)), Handlers: []admin.HandlerInfo{}}
+	for _, nh := range app.Handlers() {
+		t.Handlers = append(t.Handlers, admin.HandlerInfo{Name: nh.Name, Source: nh.Source})
+	}
+	for _, rt := range routes {
+		info := admin.RouteInfo{Method: rt.Method, Path: rt.Path, Kind: "go", Source: rt.Source, Middleware: rt.Middleware}
+		var i int
+		if _, err := fmt.Sscanf(rt.Source, "routes[%d]", &i); err == nil && i < len(cfg.Routes) {
+			c := cfg.Routes[i]
+			info.Kind, info.ID = c.Kind, c.ID
+			if strings.HasSuffix(rt.Source, ".policy.cors") {
+				info.Kind = "preflight"
+			}
+			if c.Handler != nil && info.Kind == "handler" {
+				nh, _ := app.Named(c.Handler.Name)
+				info.Handler, info.HandlerSource = nh.Name, nh.Source
+			}
+		}
+		if info.Middleware == nil {
+			info.Middleware = []string{}
+		}
+		t.Routes = append(t.Routes, info)
+	}
+	return t
 }
 
 // StudioAssets returns the built studio UI, for a shell that serves it

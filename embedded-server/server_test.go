@@ -405,7 +405,7 @@ func TestNewReportsProblems(t *testing.T) {
 	file := filepath.Join(t.TempDir(), "file")
 	os.WriteFile(file, nil, 0o600)
 	badConfig := t.TempDir()
-	os.WriteFile(filepath.Join(badConfig, "covet.json"), []byte(`{"server": {"listen": "127.0.0.1:0", "tls": true}}`), 0o644)
+	os.WriteFile(filepath.Join(badConfig, "covet.json"), []byte(`{"server": {"listen": "127.0.0.1:0", "tsl": true}}`), 0o644)
 	tests := []struct {
 		name string
 		cfg  embeddedserver.Config
@@ -413,7 +413,7 @@ func TestNewReportsProblems(t *testing.T) {
 	}{
 		{"no project", embeddedserver.Config{}, "no folder given"},
 		{"project is a file", embeddedserver.Config{Project: file}, "it is a file, not a folder"},
-		{"invalid covet.json", embeddedserver.Config{Project: badConfig}, "covet.json: server.tls: unknown field"},
+		{"invalid covet.json", embeddedserver.Config{Project: badConfig}, "covet.json: server.tsl: unknown field"},
 		{"invalid listen override", embeddedserver.Config{Project: t.TempDir(), Listen: "nope"}, `--listen: server.listen: "nope" is not host:port`},
 	}
 	for _, tt := range tests {
@@ -432,12 +432,12 @@ func TestNewReportsProblems(t *testing.T) {
 
 func TestConfigProblems(t *testing.T) {
 	dir := t.TempDir()
-	os.WriteFile(filepath.Join(dir, "covet.json"), []byte(`{"server": {"listen": 1, "tls": true}}`), 0o644)
+	os.WriteFile(filepath.Join(dir, "covet.json"), []byte(`{"server": {"listen": 1, "tsl": true}}`), 0o644)
 	_, err := embeddedserver.New(embeddedserver.Config{Project: dir})
 	got := embeddedserver.ConfigProblems(err)
 	want := []embeddedserver.Problem{
 		{Path: "server.listen", Message: "expected a string, got the number 1"},
-		{Path: "server.tls", Message: `unknown field (known: accessLog, idleTimeout, listen, maxHeaderBytes, readHeaderTimeout, readTimeout, shutdownTimeout, trailingSlash, trustedProxies, writeTimeout)`},
+		{Path: "server.tsl", Message: `unknown field (known: accessLog, h2c, idleTimeout, listen, maxHeaderBytes, readHeaderTimeout, readTimeout, shutdownTimeout, tls, trailingSlash, trustedProxies, writeTimeout)`},
 	}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("ConfigProblems = %+v\nwant %+v", got, want)

@@ -1,11 +1,15 @@
 // Package problem renders errors as RFC 9457 problem details
 // (application/problem+json), the one error shape Covet puts on the wire.
 //
-// Handlers return errors; one adapter renders them:
+// Handlers return errors; one adapter, HandlerFunc, renders them:
 //
-//	func(w http.ResponseWriter, r *http.Request) {
-//		problem.Write(w, problem.New(http.StatusNotFound, "no such route"))
-//	}
+//	show := problem.HandlerFunc(func(w http.ResponseWriter, r *http.Request) error {
+//		u, ok := users[r.PathValue("id")]
+//		if !ok {
+//			return problem.New(http.StatusNotFound, "no user "+r.PathValue("id"))
+//		}
+//		return json.NewEncoder(w).Encode(u)
+//	})
 package problem
 
 import (
@@ -69,4 +73,17 @@ func Write(w http.ResponseWriter, err error) {
 	h.Del("Content-Length")
 	w.WriteHeader(d.Status)
 	_ = json.NewEncoder(w).Encode(d)
+}
+
+// HandlerFunc is a handler that returns an error. ServeHTTP renders a
+// non-nil error with Write, so the handler must return it before writing
+// anything itself; an error that is not a *Details becomes a 500 that
+// reveals nothing.
+type HandlerFunc func(http.ResponseWriter, *http.Request) error
+
+// ServeHTTP calls f and renders its error.
+func (f HandlerFunc) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if err := f(w, r); err != nil {
+		Write(w, err)
+	}
 }

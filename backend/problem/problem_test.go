@@ -47,3 +47,25 @@ func ExampleWrite() {
 	fmt.Print(rec.Code, " ", rec.Body.String())
 	// Output: 429 {"type":"about:blank","title":"Too Many Requests","status":429,"detail":"slow down"}
 }
+
+func ExampleHandlerFunc() {
+	users := map[string]string{"1": "ada"}
+	show := HandlerFunc(func(w http.ResponseWriter, r *http.Request) error {
+		name, ok := users[r.PathValue("id")]
+		if !ok {
+			return New(http.StatusNotFound, "no user "+r.PathValue("id"))
+		}
+		_, err := fmt.Fprint(w, name)
+		return err
+	})
+	for _, id := range []string{"1", "2"} {
+		req := httptest.NewRequest("GET", "/users/"+id, nil)
+		req.SetPathValue("id", id)
+		rec := httptest.NewRecorder()
+		show.ServeHTTP(rec, req)
+		fmt.Println(rec.Code, rec.Body.String())
+	}
+	// Output:
+	// 200 ada
+	// 404 {"type":"about:blank","title":"Not Found","status":404,"detail":"no user 2"}
+}

@@ -22,6 +22,8 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"path/filepath"
+	"reflect"
 	"runtime"
 	"slices"
 	"sort"
@@ -61,6 +63,9 @@ type Route struct {
 	Path    string // the full path as registered, group prefix included
 	Pattern string // Method + " " + Path, the value of r.Pattern
 	Source  string // file:line of the registration
+	// Middleware names the middleware the route runs behind, outermost
+	// first, for display (the studio's route table).
+	Middleware []string
 
 	name    string
 	handler http.Handler // with its middleware applied at Build
@@ -112,24 +117,79 @@ func (b *Builder) Group(prefix string, mw ...Middleware) *Builder {
 // Handle registers h for method and path. Problems with the path are
 // reported by Build, all at once.
 func (b *Builder) Handle(method, path string, h http.Handler) *Route {
-	b.used = true
-	_, file, line, _ := runtime.Caller(1)
-	if strings.HasSuffix(file, "/router/router.go") { // called through Get, Post, …
-		_, file, line, _ = runtime.Caller(2)
-	}
 	full := b.prefix + path
 	if b.prefix != "" && path == "/" {
 		full = b.prefix
 	}
-	rt := &Route{Method: method, Path: full, Pattern: method + " " + full, Source: fmt.Sprintf("%s:%d", file, line)}
+	rt := &Route{Method: method, Path: full, Pattern: method + " " + full, Source: callerSource()}
+	b.add(rt, h)
+	return rt
+}
+
+// Include registers copies of src's routes on b, as if they had been
+// registered on b: b's prefix goes before their paths and b's middleware
+// around their own; names and sources are kept. Use it to mount a module's
+// routes, or to build many tables from one set of fixed routes.
+func (b *Builder) Include(src *Builder) {
+	for _, s := range *src.routes {
+		full := b.prefix + s.Path
+		rt := &Route{Method: s.Method, Path: full, Pattern: s.Method + " " + full, Source: s.Source, name: s.name,
+			Middleware: slices.Clone(s.Middleware)}
+		b.add(rt, s.handler)
+	}
+}
+
+// add wraps h in b's middleware and appends rt.
+func (b *Builder) add(rt *Route, h http.Handler) {
+	b.used = true
 	if h != nil { // a nil handler is reported by Build
 		for i := len(b.mws) - 1; i >= 0; i-- {
 			h = b.mws[i](h)
 		}
 		rt.handler = h
 	}
+	if len(b.mws) > 0 {
+		rt.Middleware = append(funcNames(b.mws), rt.Middleware...)
+	}
 	*b.routes = append(*b.routes, rt)
-	return rt
+}
+
+// callerSource is the file:line of the first caller outside Covet's own
+// library code (the router itself and packages that register through it),
+// so a route's Source points at the application's line.
+func callerSource() string {
+	pcs := make([]uintptr, 16)
+	frames := runtime.CallersFrames(pcs[:runtime.Callers(3, pcs)])
+	for {
+		f, more := frames.Next()
+		if !strings.HasPrefix(f.Function, libraryPrefix) || strings.HasSuffix(f.File, "_test.go") || !more {
+			return fmt.Sprintf("%s:%d", f.File, f.Line)
+		}
+	}
+}
+
+// libraryPrefix is the import path prefix of Covet's library packages.
+const libraryPrefix = "github.com/covetpy/covet/backend/"
+
+// funcNames names middleware by the function that made them,
+// "middleware.BodyLimit" for the closure middleware.BodyLimit returned: the
+// package is the folder of the closure's file (inlining renames closures
+// after their caller, but not their file).
+func funcNames(mws []Middleware) []string {
+	out := make([]string, len(mws))
+	for i, mw := range mws {
+		f := runtime.FuncForPC(reflect.ValueOf(mw).Pointer())
+		file, _ := f.FileLine(f.Entry())
+		parts := strings.Split(strings.TrimSuffix(f.Name(), "-fm"), ".")
+		name := parts[len(parts)-1]
+		for j := len(parts) - 1; j > 0; j-- { // closures end in .func1, .func1.2
+			if name = parts[j]; strings.Trim(strings.TrimPrefix(name, "func"), "0123456789") != "" {
+				break
+			}
+		}
+		out[i] = filepath.Base(filepath.Dir(file)) + "." + name
+	}
+	return out
 }
 
 // Get registers h for GET (and so HEAD) requests to path.

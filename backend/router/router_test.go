@@ -2,10 +2,12 @@ package router
 
 import (
 	"errors"
+	"fmt"
 	"io"
 	"maps"
 	"net/http"
 	"net/http/httptest"
+	"runtime"
 	"strings"
 	"testing"
 )
@@ -186,6 +188,45 @@ func TestGroupsAndMiddleware(t *testing.T) {
 		rec := serve(r, "GET", tt.path)
 		if got := strings.Join(rec.Header().Values("X-Chain"), ","); rec.Body.String() != tt.wantBody || got != tt.wantChain {
 			t.Errorf("%s: body %q chain %q, want %q and %q", tt.path, rec.Body, got, tt.wantBody, tt.wantChain)
+		}
+	}
+}
+
+// tagger is a named middleware maker, as a library's would be.
+func tagger(name string) Middleware {
+	return func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Add("X-Chain", name)
+			next.ServeHTTP(w, r)
+		})
+	}
+}
+
+func TestIncludeKeepsRoutesAndDescribesThem(t *testing.T) {
+	mod := New(Options{})
+	mod.Use(tagger("mod"))
+	mod.Get("/users/{id}", echo("id")).Name("user")
+	_, file, line, _ := runtime.Caller(0)
+	wantSource := fmt.Sprintf("%s:%d", file, line-1)
+
+	for i := range 2 { // one module, two tables: the routes are copied
+		b := New(Options{})
+		b.Use(tagger("root"))
+		b.Group("/v1").Include(mod)
+		r, err := b.Build()
+		if err != nil {
+			t.Fatalf("build %d: %v", i, err)
+		}
+		rec := serve(r, "GET", "/v1/users/7")
+		if got := strings.Join(rec.Header().Values("X-Chain"), ","); rec.Body.String() != "GET /v1/users/{id} id=7" || got != "root,mod" {
+			t.Errorf("build %d: body %q chain %q", i, rec.Body, got)
+		}
+		if u, err := r.URL("user", "id", "3"); err != nil || u != "/v1/users/3" {
+			t.Errorf("build %d: URL = %q, %v", i, u, err)
+		}
+		rt := r.Routes()[0]
+		if rt.Source != wantSource || strings.Join(rt.Middleware, ",") != "router.tagger,router.tagger" {
+			t.Errorf("build %d: source %q middleware %q, want %q and the tagger twice", i, rt.Source, rt.Middleware, wantSource)
 		}
 	}
 }

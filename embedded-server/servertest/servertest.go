@@ -8,6 +8,8 @@ package servertest
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"io"
 	"log/slog"
 	"net/http"
@@ -16,6 +18,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/covetpy/covet/backend/covet"
 	embeddedserver "github.com/covetpy/covet/embedded-server"
 )
 
@@ -31,14 +34,19 @@ type Options struct {
 	Token string
 	// Logger receives the server's log; nil writes it through t.Log.
 	Logger *slog.Logger
+	// App is the Go program served beside the configuration.
+	App *covet.App
 }
 
 // Server is a running server under test.
 type Server struct {
 	*embeddedserver.Server
-	URL     string // http://127.0.0.1:PORT
+	URL     string // http://127.0.0.1:PORT, or https:// with TLS
 	Token   string // the admin token
 	Project string // the project folder
+	// Client trusts the server's self-signed development certificate, if
+	// it has one, and does not follow redirects.
+	Client *http.Client
 }
 
 // Start creates a temporary project and serves it until the test ends.
@@ -59,7 +67,7 @@ func Start(t testing.TB, opts Options) *Server {
 	}
 	srv, err := embeddedserver.New(embeddedserver.Config{
 		Project: dir, Listen: "127.0.0.1:0", AdminToken: opts.Token, Studio: opts.Studio,
-		AllowedOrigins: opts.AllowedOrigins, Logger: log,
+		AllowedOrigins: opts.AllowedOrigins, Logger: log, App: opts.App,
 	})
 	if err != nil {
 		t.Fatalf("servertest: New: %v", err)
@@ -75,7 +83,17 @@ func Start(t testing.TB, opts Options) *Server {
 		}
 	})
 	info := srv.Info()
-	return &Server{Server: srv, URL: info.URL, Token: info.AdminToken, Project: info.Project}
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	if pem, err := os.ReadFile(filepath.Join(dir, "covet_data", "tls", "dev-cert.pem")); err == nil {
+		pool := x509.NewCertPool()
+		pool.AppendCertsFromPEM(pem)
+		tr.TLSClientConfig = &tls.Config{RootCAs: pool}
+	}
+	t.Cleanup(tr.CloseIdleConnections)
+	client := &http.Client{Transport: tr, Timeout: 10 * time.Second, CheckRedirect: func(*http.Request, []*http.Request) error {
+		return http.ErrUseLastResponse
+	}}
+	return &Server{Server: srv, URL: info.URL, Token: info.AdminToken, Project: info.Project, Client: client}
 }
 
 // Request builds a request to path on the server, authorised with the admin
@@ -94,10 +112,7 @@ func (s *Server) Request(t testing.TB, method, path string, body io.Reader) *htt
 // body read into Body.
 func (s *Server) Do(t testing.TB, req *http.Request) *Response {
 	t.Helper()
-	client := &http.Client{Timeout: 10 * time.Second, CheckRedirect: func(*http.Request, []*http.Request) error {
-		return http.ErrUseLastResponse
-	}}
-	resp, err := client.Do(req)
+	resp, err := s.Client.Do(req)
 	if err != nil {
 		t.Fatalf("%s %s: %v", req.Method, req.URL, err)
 	}

@@ -41,6 +41,8 @@ type Config struct {
 	// Config reads and applies the configuration; nil serves no config
 	// endpoints.
 	Config ConfigStore
+	// Routes describes what is served; nil serves no route table.
+	Routes func() RouteTable
 	// Logger receives the API's own log lines; nil discards them.
 	Logger *slog.Logger
 	// Now returns the time; nil means time.Now.
@@ -73,6 +75,7 @@ type API struct {
 	series         *metrics.Series
 	info           func() Info
 	config         ConfigStore
+	routes         func() RouteTable
 	log            *slog.Logger
 
 	codes    *secrets // one-time login codes
@@ -95,7 +98,7 @@ func New(cfg Config) (*API, error) {
 		cfg.Now = time.Now
 	}
 	a := &API{
-		token: cfg.Token, port: cfg.Port, hub: cfg.Hub, series: cfg.Series, info: cfg.Info, config: cfg.Config, log: cfg.Logger,
+		token: cfg.Token, port: cfg.Port, hub: cfg.Hub, series: cfg.Series, info: cfg.Info, config: cfg.Config, routes: cfg.Routes, log: cfg.Logger,
 		allowedOrigins: make(map[string]bool),
 		codes:          newSecrets(loginCodeTTL, maxLoginCodes, true, cfg.Now),
 		sessions:       newSecrets(sessionTTL, maxSessions, false, cfg.Now),
@@ -112,6 +115,9 @@ func New(cfg Config) (*API, error) {
 	api("GET /_covet/api/metrics/series", a.handleSeries)
 	api("GET /_covet/api/events", a.handleEvents)
 	api("POST /_covet/api/try", a.handleTry)
+	if a.routes != nil {
+		api("GET /_covet/api/routes", func(w http.ResponseWriter, r *http.Request) { writeJSON(w, a.routes()) })
+	}
 	if a.config != nil {
 		for _, m := range []string{"GET", "PUT", "PATCH", "DELETE", "POST"} {
 			api(m+" /_covet/api/config", a.handleConfig)

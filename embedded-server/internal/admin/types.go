@@ -101,12 +101,17 @@ func APITypes() map[string]any {
 		"ConfigError":   ConfigError{},
 		"FieldError":    problem.FieldError{},
 		"TryRequest":    TryRequest{},
+		"RouteTable":    RouteTable{},
+		"RouteInfo":     RouteInfo{},
+		"HandlerInfo":   HandlerInfo{},
 		"TryResponse":   TryResponse{},
 		// covet.json, for the studio's editors.
 		"Config":          config.Config{},
 		"ServerConfig":    config.Server{},
 		"DatabaseConfig":  config.Database{},
 		"Route":           config.Route{},
+		"HandlerRoute":    config.Handler{},
+		"TLSConfig":       config.TLS{},
 		"Mock":            config.Mock{},
 		"Redirect":        config.Redirect{},
 		"Static":          config.Static{},
@@ -116,4 +121,41 @@ func APITypes() map[string]any {
 		"CORSPolicy":      config.CORS{},
 		"CachePolicy":     config.Cache{},
 	}
+}
+
+// RouteTable is what the server serves right now
+// (GET /_covet/api/routes).
+type RouteTable struct {
+	// Stack is the middleware every route runs behind, outermost first.
+	Stack  []string    `json:"stack"`
+	Routes []RouteInfo `json:"routes"`
+	// Handlers are the Go handlers routes of kind "handler" can name.
+	Handlers []HandlerInfo `json:"handlers"`
+}
+
+// RouteInfo is one served route.
+type RouteInfo struct {
+	Method string `json:"method"`
+	Path   string `json:"path"`
+	// Kind is "go" for the program's own routes, "preflight" for an
+	// OPTIONS route added for a CORS policy, else the configured kind.
+	Kind string `json:"kind"`
+	// ID is the configured route's id; empty for Go routes.
+	ID string `json:"id,omitempty"`
+	// Handler is the named handler of a route of kind "handler".
+	Handler string `json:"handler,omitempty"`
+	// Source is the file:line of a Go route's registration, or the
+	// configured route's JSON path ("routes[3]").
+	Source string `json:"source"`
+	// HandlerSource is the file:line where Handler was registered.
+	HandlerSource string `json:"handlerSource,omitempty"`
+	// Middleware is the route's own middleware (policies), outermost
+	// first, inside Stack.
+	Middleware []string `json:"middleware"`
+}
+
+// HandlerInfo is a named Go handler.
+type HandlerInfo struct {
+	Name   string `json:"name"`
+	Source string `json:"source"` // file:line of the registration
 }

@@ -11,13 +11,14 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"math"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
+	"github.com/covetpy/covet/backend/covet"
 	"github.com/covetpy/covet/backend/middleware"
 	"github.com/covetpy/covet/backend/problem"
 	"github.com/covetpy/covet/backend/ratelimit"
@@ -42,16 +43,19 @@ type Deps struct {
 	Logger *slog.Logger
 	// Project is the project folder, which static routes serve below.
 	Project string
+	// App is the Go program's routes and named handlers; nil means none.
+	App *covet.App
 }
 
 // Handler serves the public listener: probes, metrics and the configured
 // routes. Admin and studio paths are mounted beside it by the server.
 type Handler struct {
-	routes    atomic.Pointer[http.Handler]    // the current route tree, behind the stack
-	system    *http.ServeMux                  // probes and metrics, fixed
-	stack     func(http.Handler) http.Handler // the middleware around every tree
-	project   string                          // the project folder
-	transport *http.Transport                 // shared by proxy routes, so connections are pooled
+	current   atomic.Pointer[Tree] // the tree being served
+	system    *http.ServeMux       // probes and metrics, fixed
+	stack     middleware.Stack     // the middleware around every tree
+	project   string               // the project folder
+	app       *covet.App           // Go routes and named handlers, or nil
+	transport *http.Transport      // shared by proxy routes, so connections are pooled
 
 	mu       sync.Mutex                   // guards limiters
 	limiters map[string]*ratelimit.Memory // by route id and limit, kept across compiles
@@ -64,7 +68,7 @@ func New(cfg *config.Config, d Deps) (*Handler, error) {
 	}
 	transport := http.DefaultTransport.(*http.Transport).Clone()
 	transport.MaxIdleConnsPerHost = 64
-	h := &Handler{system: http.NewServeMux(), limiters: map[string]*ratelimit.Memory{}, project: d.Project, transport: transport}
+	h := &Handler{system: http.NewServeMux(), limiters: map[string]*ratelimit.Memory{}, project: d.Project, transport: transport, app: d.App}
 	h.system.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		writeStatus(w, http.StatusOK, "ok")
 	})
@@ -86,53 +90,41 @@ func New(cfg *config.Config, d Deps) (*Handler, error) {
 	return h, nil
 }
 
-// defaultStack is the middleware every configured route runs behind,
-// outermost first: recover, request id, real IP (trusted proxies only),
-// access log, security headers, instrumentation (metrics and studio events).
-// It is fixed for the life of the server, like the rest of the server
-// section.
-func defaultStack(s config.Server, d Deps) func(http.Handler) http.Handler {
-	log := d.Logger
-	if log == nil {
-		log = slog.New(slog.DiscardHandler)
-	}
-	layers := []func(http.Handler) http.Handler{
-		middleware.Recoverer(d.OnPanic),
-		middleware.RequestID(),
-		middleware.RealIP(s.TrustedPrefixes()),
-	}
+// defaultStack is the middleware every configured route runs behind:
+// middleware.Default configured by the server section. It is fixed for the
+// life of the server, like the rest of the server section.
+func defaultStack(s config.Server, d Deps) middleware.Stack {
+	cfg := middleware.DefaultConfig{OnPanic: d.OnPanic, TrustedProxies: s.TrustedPrefixes(), AccessLog: d.Logger, Report: d.Report}
 	switch s.AccessLog {
-	case "all":
-		layers = append(layers, middleware.AccessLog(log, 1))
 	case "errors":
-		layers = append(layers, middleware.AccessLog(log, math.MaxInt))
+		cfg.LogSampleEvery = middleware.ErrorsOnly
+	case "off":
+		cfg.AccessLog = nil
 	}
-	layers = append(layers, middleware.SecurityHeaders(), middleware.Instrument(d.Report))
-	return func(next http.Handler) http.Handler {
-		for i := len(layers) - 1; i >= 0; i-- {
-			next = layers[i](next)
-		}
-		return next
-	}
+	return middleware.Default(cfg)
 }
 
 // Tree is a compiled route table behind the middleware stack, ready to be
 // swapped in.
-type Tree struct{ h http.Handler }
+type Tree struct {
+	h      http.Handler
+	routes []*router.Route
+	cfg    *config.Config
+}
 
 // Compile builds cfg's routes behind the middleware stack without serving
 // them.
-func (h *Handler) Compile(cfg *config.Config) (Tree, error) {
-	routes, err := h.compileRoutes(cfg)
+func (h *Handler) Compile(cfg *config.Config) (*Tree, error) {
+	r, err := h.compileRoutes(cfg)
 	if err != nil {
-		return Tree{}, err
+		return nil, err
 	}
-	return Tree{h.stack(routes)}, nil
+	return &Tree{h: h.stack.Then(r), routes: r.Routes(), cfg: cfg}, nil
 }
 
 // Swap serves t from now on. Requests already running finish on the tree
 // they started on.
-func (h *Handler) Swap(t Tree) { h.routes.Store(&t.h) }
+func (h *Handler) Swap(t *Tree) { h.current.Store(t) }
 
 // Apply compiles cfg and swaps it in. On error the current routes keep
 // serving.
@@ -145,25 +137,61 @@ func (h *Handler) Apply(cfg *config.Config) error {
 	return nil
 }
 
+// Routes describes the routes being served, in registration order, with
+// the configuration they were compiled from: the Go program's first
+// (Source is their file:line), then the configured ones (Source is
+// "routes[i]", or "routes[i].policy.cors" for a preflight added for a CORS
+// policy).
+func (h *Handler) Routes() ([]*router.Route, *config.Config) {
+	t := h.current.Load()
+	return t.routes, t.cfg
+}
+
+// App returns the Go program, or nil.
+func (h *Handler) App() *covet.App { return h.app }
+
+// Stack names the middleware every route runs behind, outermost first.
+func (h *Handler) Stack() []string { return h.stack.Names() }
+
+// Env is what configurations are validated against: the program's named
+// handlers and Go routes.
+func (h *Handler) Env() config.Env { return EnvOf(h.app) }
+
+// EnvOf is the validation environment of a program: app's named handlers
+// and Go routes (none when app is nil).
+func EnvOf(app *covet.App) config.Env {
+	if app == nil {
+		return config.Env{Handlers: []string{}}
+	}
+	names := []string{}
+	for _, nh := range app.Handlers() {
+		names = append(names, nh.Name)
+	}
+	return config.Env{Handlers: names, Routes: app.Builder}
+}
+
 // ServeHTTP implements http.Handler.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if _, pattern := h.system.Handler(r); pattern != "" {
 		h.system.ServeHTTP(w, r)
 		return
 	}
-	(*h.routes.Load()).ServeHTTP(w, r)
+	h.current.Load().h.ServeHTTP(w, r)
 }
 
 // compileRoutes builds the routes of one configuration on Covet's router:
 // unmatched requests get problem+json 404, or 405 with Allow when another
 // method matches; GET routes answer HEAD, and every path answers OPTIONS
 // (a CORS preflight when a route of the path has a CORS policy).
-func (h *Handler) compileRoutes(cfg *config.Config) (http.Handler, error) {
+func (h *Handler) compileRoutes(cfg *config.Config) (*router.Router, error) {
 	policy := router.RedirectSlash
 	if cfg.Server.TrailingSlash == "strict" {
 		policy = router.StrictSlash
 	}
 	b := router.New(router.Options{TrailingSlash: policy})
+	if h.app != nil {
+		b.Include(h.app.Builder)
+	}
 	used := map[string]bool{}
 	preflight := map[string]bool{} // paths with an OPTIONS route already
 	for _, rt := range cfg.Routes {
@@ -175,6 +203,13 @@ func (h *Handler) compileRoutes(cfg *config.Config) (http.Handler, error) {
 	for i, rt := range cfg.Routes {
 		var handler http.Handler
 		switch rt.Kind {
+		case "handler":
+			nh, ok := h.named(rt.Handler.Name)
+			if !ok {
+				problems = append(problems, problem.FieldError{Path: fmt.Sprintf("routes[%d].handler.name", i), Message: fmt.Sprintf("no handler named %q", rt.Handler.Name)})
+				continue
+			}
+			handler = nh
 		case "mock":
 			handler = mockHandler(rt.Mock)
 		case "redirect":
@@ -190,11 +225,13 @@ func (h *Handler) compileRoutes(cfg *config.Config) (http.Handler, error) {
 		default:
 			return nil, fmt.Errorf("routes[%d].kind: unknown kind %q", i, rt.Kind)
 		}
-		handler = h.withPolicy(rt, handler, used)
-		b.Handle(rt.Method, rt.Path, handler).Source = fmt.Sprintf("routes[%d]", i)
+		handler, names := h.withPolicy(rt, handler, used)
+		r := b.Handle(rt.Method, rt.Path, handler)
+		r.Source, r.Middleware = fmt.Sprintf("routes[%d]", i), names
 		if rt.Policy != nil && rt.Policy.CORS != nil && !preflight[rt.Path] {
 			preflight[rt.Path] = true
-			b.Handle(http.MethodOptions, rt.Path, corsMiddleware(rt.Policy.CORS)(http.NotFoundHandler())).Source = fmt.Sprintf("routes[%d].policy.cors", i)
+			r := b.Handle(http.MethodOptions, rt.Path, corsMiddleware(rt.Policy.CORS)(http.NotFoundHandler()))
+			r.Source, r.Middleware = fmt.Sprintf("routes[%d].policy.cors", i), []string{"cors"}
 		}
 	}
 	if len(problems) > 0 {
@@ -214,21 +251,35 @@ func (h *Handler) compileRoutes(cfg *config.Config) (http.Handler, error) {
 	return r, nil
 }
 
+// named returns the program's handler registered as name.
+func (h *Handler) named(name string) (http.Handler, bool) {
+	if h.app == nil {
+		return nil, false
+	}
+	nh, ok := h.app.Named(name)
+	return nh.Handler, ok
+}
+
 // withPolicy wraps a route's handler in its policy, outermost first: CORS,
-// rate limit, body limit, timeout, cache headers.
-func (h *Handler) withPolicy(rt config.Route, next http.Handler, used map[string]bool) http.Handler {
+// rate limit, body limit, timeout, cache headers. It returns the wrapped
+// handler and the names of the layers, outermost first.
+func (h *Handler) withPolicy(rt config.Route, next http.Handler, used map[string]bool) (http.Handler, []string) {
 	p := rt.Policy
 	if p == nil {
-		return next
+		return next, nil
 	}
+	var names []string // innermost first, reversed at the end
 	if p.Cache != nil {
 		next = middleware.CacheControl(p.Cache.CacheControl())(next)
+		names = append(names, "cache")
 	}
 	if p.Timeout > 0 {
 		next = middleware.Timeout(p.Timeout.Std())(next)
+		names = append(names, "timeout "+p.Timeout.Std().String())
 	}
 	if p.BodyLimit > 0 {
 		next = middleware.BodyLimit(p.BodyLimit)(next)
+		names = append(names, fmt.Sprintf("bodyLimit %d B", p.BodyLimit))
 	}
 	if rl := p.RateLimit; rl != nil {
 		key := fmt.Sprintf("%s|%d|%v|%d|%s", rt.ID, rl.Rate, rl.Per, rl.Burst, rl.Key)
@@ -248,11 +299,14 @@ func (h *Handler) withPolicy(rt config.Route, next http.Handler, used map[string
 			keyFn = middleware.KeyByHeader(header)
 		}
 		next = middleware.RateLimit(lim, keyFn)(next)
+		names = append(names, fmt.Sprintf("rateLimit %d/%v burst %d by %s", rl.Rate, rl.Per.Std(), rl.Burst, rl.Key))
 	}
 	if p.CORS != nil {
 		next = corsMiddleware(p.CORS)(next)
+		names = append(names, "cors")
 	}
-	return next
+	slices.Reverse(names)
+	return next, names
 }
 
 func corsMiddleware(c *config.CORS) func(http.Handler) http.Handler {

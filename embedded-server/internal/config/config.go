@@ -1,7 +1,7 @@
 // Package config is the schema of covet.json: strict decoding that names the
 // JSON path of every problem, defaults for a new project, and Validate.
 //
-//	cfg, err := config.Load("covet.json") // Decode + Validate
+//	cfg, err := config.Load("covet.json", config.Env{}) // Decode + ValidateIn
 //	var errs config.Errors
 //	if errors.As(err, &errs) {
 //		for _, p := range errs { fmt.Println(p.Path, p.Message) }
@@ -52,6 +52,21 @@ type Server struct {
 	TrustedProxies []string `json:"trustedProxies,omitempty"`
 	// AccessLog is "all" (default), "errors" (4xx and 5xx only) or "off".
 	AccessLog string `json:"accessLog,omitempty"`
+	// TLS serves HTTPS (and HTTP/2) when set.
+	TLS *TLS `json:"tls,omitempty"`
+	// H2C also accepts HTTP/2 without TLS, for a proxy in front that
+	// speaks it.
+	H2C bool `json:"h2c,omitempty"`
+}
+
+// TLS says where the server's certificate comes from: files (relative to
+// the project folder) or a self-signed development certificate kept in
+// covet_data/tls/.
+type TLS struct {
+	CertFile   string   `json:"certFile,omitempty"`
+	KeyFile    string   `json:"keyFile,omitempty"`
+	SelfSigned bool     `json:"selfSigned,omitempty"`
+	Hosts      []string `json:"hosts,omitempty"` // what a self-signed certificate covers (default localhost, 127.0.0.1, ::1)
 }
 
 // TrustedPrefixes parses TrustedProxies (valid after Validate).
@@ -90,11 +105,18 @@ type Route struct {
 	Method   string    `json:"method"`
 	Path     string    `json:"path"`
 	Kind     string    `json:"kind"`
+	Handler  *Handler  `json:"handler,omitempty"`
 	Mock     *Mock     `json:"mock,omitempty"`
 	Redirect *Redirect `json:"redirect,omitempty"`
 	Static   *Static   `json:"static,omitempty"`
 	Proxy    *Proxy    `json:"proxy,omitempty"`
 	Policy   *Policy   `json:"policy,omitempty"`
+}
+
+// Handler is a route served by a Go handler that the program registered by
+// name (covet.App.Register).
+type Handler struct {
+	Name string `json:"name"`
 }
 
 // Proxy is a route that forwards requests to an upstream server.
@@ -266,16 +288,16 @@ func (c *Config) fillDefaults() {
 	}
 }
 
-// Load reads, decodes and validates a covet.json file. Problems come back
-// as Errors wrapped with the file's path.
-func Load(path string) (*Config, error) {
+// Load reads, decodes and validates a covet.json file against env. Problems
+// come back as Errors wrapped with the file's path.
+func Load(path string, env Env) (*Config, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return nil, err
 	}
 	cfg, err := Decode(data)
 	if err == nil {
-		err = cfg.Validate()
+		err = cfg.ValidateIn(env)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)

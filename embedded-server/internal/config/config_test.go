@@ -2,11 +2,15 @@ package config
 
 import (
 	"errors"
+	"net/http"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/covetpy/covet/backend/router"
 )
 
 func TestDefaultIsValidAndRoundTrips(t *testing.T) {
@@ -100,6 +104,18 @@ func TestValidate(t *testing.T) {
 		{"header bytes", func() *Config { c := Default(); c.Server.MaxHeaderBytes = 10; return c }(), []string{"server.maxHeaderBytes"}},
 		{"postgres not yet", func() *Config { c := Default(); c.Database.Primary = "postgres://x"; return c }(), []string{"database.primary: unsupported database \"postgres\""}},
 		{"sqlite without path", func() *Config { c := Default(); c.Database.Primary = "sqlite:"; return c }(), []string{"database.primary: the sqlite: DSN has no path"}},
+		{"tls files and self-signed", func() *Config { c := Default(); c.Server.TLS = &TLS{SelfSigned: true, CertFile: "c.pem"}; return c }(), []string{"server.tls.selfSigned: cannot be combined"}},
+		{"tls key without cert", func() *Config { c := Default(); c.Server.TLS = &TLS{KeyFile: "k.pem"}; return c }(), []string{"server.tls.certFile: is required with keyFile"}},
+		{"empty tls", func() *Config { c := Default(); c.Server.TLS = &TLS{}; return c }(), []string{"server.tls: needs certFile and keyFile, or selfSigned: true"}},
+		{"bad tls host", func() *Config {
+			c := Default()
+			c.Server.TLS = &TLS{SelfSigned: true, Hosts: []string{"a b"}}
+			return c
+		}(), []string{"server.tls.hosts[0]: \"a b\" is not a host name"}},
+		{"h2c with tls", func() *Config { c := Default(); c.Server.H2C = true; c.Server.TLS = &TLS{SelfSigned: true}; return c }(), []string{"server.h2c: HTTP/2 without TLS cannot be combined"}},
+		{"handler without name", route(func(r *Route) { r.Kind, r.Mock, r.Handler = "handler", nil, &Handler{} }), []string{"routes[0].handler.name: is required"}},
+		{"handler missing", route(func(r *Route) { r.Kind, r.Mock = "handler", nil }), []string{"routes[0].handler: is required for a route of kind \"handler\""}},
+		{"handler beside mock", route(func(r *Route) { r.Handler = &Handler{Name: "x"} }), []string{"routes[0].handler: is set, but the route's kind is \"mock\""}},
 		{"missing id", route(func(r *Route) { r.ID = "" }), []string{"routes[0].id: is required"}},
 		{"bad id", route(func(r *Route) { r.ID = "Hello World" }), []string{"routes[0].id"}},
 		{"bad method", route(func(r *Route) { r.Method = "get" }), []string{"routes[0].method: \"get\" is not an HTTP method"}},
@@ -180,16 +196,21 @@ func TestValidate(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			err := tt.cfg.Validate()
-			if err == nil {
-				t.Fatalf("Validate() = nil, want errors containing %q", tt.want)
-			}
-			for _, w := range tt.want {
-				if !strings.Contains(err.Error(), w) {
-					t.Errorf("error %q\ndoes not contain %q", err, w)
-				}
-			}
+			checkProblems(t, tt.cfg.Validate(), tt.want)
 		})
+	}
+}
+
+// checkProblems fails unless err has a problem containing each of want.
+func checkProblems(t *testing.T, err error, want []string) {
+	t.Helper()
+	if err == nil {
+		t.Fatalf("got nil, want errors containing %q", want)
+	}
+	for _, w := range want {
+		if !strings.Contains(err.Error(), w) {
+			t.Errorf("error %q\ndoes not contain %q", err, w)
+		}
 	}
 }
 
@@ -220,6 +241,44 @@ func TestValidKindsAreAccepted(t *testing.T) {
 	}
 }
 
+func TestValidateInChecksTheProgram(t *testing.T) {
+	goRoutes := router.New(router.Options{})
+	goRoutes.Get("/users/{id}", func(http.ResponseWriter, *http.Request) {})
+	c := Default()
+	c.Routes = append(c.Routes,
+		Route{ID: "show", Method: "GET", Path: "/show", Kind: "handler", Handler: &Handler{Name: "users.show"}},
+		Route{ID: "clash", Method: "GET", Path: "/users/{userID}", Kind: "handler", Handler: &Handler{Name: "users.list"}},
+	)
+	c.fillDefaults()
+	if err := c.Validate(); err != nil {
+		t.Errorf("Validate() checks no program, got %v", err)
+	}
+	tests := []struct {
+		name string
+		env  Env
+		want []string
+	}{
+		{"names and routes", Env{Handlers: []string{"users.show"}, Routes: goRoutes}, []string{
+			`routes[2].handler.name: no handler named "users.list" (registered: users.show)`,
+			"routes[2].path: conflicts with GET /users/{id} (" + callerFile(t),
+		}},
+		{"no names registered", Env{Handlers: []string{}}, []string{
+			`routes[1].handler.name: no handler named "users.show": this program registers none`,
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			checkProblems(t, c.ValidateIn(tt.env), tt.want)
+		})
+	}
+}
+
+// callerFile is the file of the test calling it.
+func callerFile(t *testing.T) string {
+	_, file, _, _ := runtime.Caller(1)
+	return file
+}
+
 func TestIssueRouteIsAcceptedVerbatim(t *testing.T) {
 	doc := `{"server": {"listen": "127.0.0.1:0"}, "database": {"primary": "sqlite:x.db"}, "routes": [
 		{"id": "hello", "method": "GET", "path": "/hello", "kind": "mock", "mock": {"status": 200, "headers": {"Content-Type": "text/plain"}, "body": "Hello, World!"}, "policy": {"timeout": "2s", "rateLimit": {"rate": 100, "per": "1s", "burst": 20, "key": "ip"}}}]}`
@@ -235,7 +294,7 @@ func TestIssueRouteIsAcceptedVerbatim(t *testing.T) {
 func TestLoadPrefixesFile(t *testing.T) {
 	path := filepath.Join(t.TempDir(), FileName)
 	os.WriteFile(path, []byte(`{"server": {"listen": "nope"}}`), 0o600)
-	_, err := Load(path)
+	_, err := Load(path, Env{})
 	if err == nil || !strings.HasPrefix(err.Error(), path+": server.listen") {
 		t.Errorf("Load error = %v, want it to start with the file path and the JSON path", err)
 	}

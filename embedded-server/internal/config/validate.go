@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -19,14 +20,31 @@ import (
 var (
 	routeIDPattern    = regexp.MustCompile(`^[a-z0-9][a-z0-9._-]{0,63}$`)
 	headerNamePattern = regexp.MustCompile("^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")
+	hostnamePattern   = regexp.MustCompile(`^(\*\.)?[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$`)
 )
 
 // routeKinds lists the route kinds this version serves. Read only.
-var routeKinds = []string{"mock", "redirect", "static", "proxy"}
+var routeKinds = []string{"handler", "mock", "redirect", "static", "proxy"}
+
+// Env is what a configuration is checked against beyond itself: the Go
+// program serving it.
+type Env struct {
+	// Handlers are the names registered for routes of kind "handler"; nil
+	// leaves names unchecked.
+	Handlers []string
+	// Routes are the program's own Go routes, which configured routes must
+	// not conflict with; nil means none.
+	Routes *router.Builder
+}
 
 // Validate checks every value and returns all problems as Errors, each
-// naming its JSON path, or nil.
-func (c *Config) Validate() error {
+// naming its JSON path, or nil. Handler names are not checked; ValidateIn
+// checks them.
+func (c *Config) Validate() error { return c.ValidateIn(Env{}) }
+
+// ValidateIn is Validate against the program in env: handler names must be
+// registered, and routes must not conflict with the program's Go routes.
+func (c *Config) ValidateIn(env Env) error {
 	var errs Errors
 	add := func(path, format string, args ...any) {
 		errs = append(errs, problem.FieldError{Path: path, Message: fmt.Sprintf(format, args...)})
@@ -65,6 +83,29 @@ func (c *Config) Validate() error {
 	if s.TrailingSlash != "redirect" && s.TrailingSlash != "strict" {
 		add("server.trailingSlash", "%q is not a policy: use \"redirect\" or \"strict\"", s.TrailingSlash)
 	}
+	if t := s.TLS; t != nil {
+		switch {
+		case t.SelfSigned && (t.CertFile != "" || t.KeyFile != ""):
+			add("server.tls.selfSigned", "cannot be combined with certFile and keyFile; choose one")
+		case !t.SelfSigned && t.CertFile == "" && t.KeyFile == "":
+			add("server.tls", "needs certFile and keyFile, or selfSigned: true")
+		case !t.SelfSigned && t.CertFile == "":
+			add("server.tls.certFile", "is required with keyFile")
+		case !t.SelfSigned && t.KeyFile == "":
+			add("server.tls.keyFile", "is required with certFile")
+		}
+		if len(t.Hosts) > 0 && !t.SelfSigned {
+			add("server.tls.hosts", "only applies to a self-signed certificate")
+		}
+		for i, h := range t.Hosts {
+			if net.ParseIP(h) == nil && !hostnamePattern.MatchString(h) {
+				add(fmt.Sprintf("server.tls.hosts[%d]", i), "%q is not a host name or IP address", h)
+			}
+		}
+		if s.H2C {
+			add("server.h2c", "HTTP/2 without TLS cannot be combined with tls (HTTPS gets HTTP/2 anyway)")
+		}
+	}
 
 	if path, ok := SQLitePath(c.Database.Primary); !ok {
 		scheme, _, _ := strings.Cut(c.Database.Primary, ":")
@@ -78,6 +119,9 @@ func (c *Config) Validate() error {
 	}
 	ids := make(map[string]int)
 	table := router.New(router.Options{})
+	if env.Routes != nil {
+		table.Include(env.Routes)
+	}
 	index := map[*router.Route]int{}
 	for i, r := range c.Routes {
 		p := fmt.Sprintf("routes[%d]", i)
@@ -104,12 +148,14 @@ func (c *Config) Validate() error {
 		if r.Policy != nil {
 			validatePolicy(r.Policy, c.Server.WriteTimeout, p+".policy", add)
 		}
-		for kind, set := range map[string]bool{"mock": r.Mock != nil, "redirect": r.Redirect != nil, "static": r.Static != nil, "proxy": r.Proxy != nil} {
+		for kind, set := range map[string]bool{"handler": r.Handler != nil, "mock": r.Mock != nil, "redirect": r.Redirect != nil, "static": r.Static != nil, "proxy": r.Proxy != nil} {
 			if set && kind != r.Kind {
 				add(p+"."+kind, "is set, but the route's kind is %q; remove it or change the kind", r.Kind)
 			}
 		}
 		switch r.Kind {
+		case "handler":
+			validateHandler(r.Handler, env.Handlers, p+".handler", add)
 		case "mock":
 			validateMock(r.Mock, c.Server.WriteTimeout, p+".mock", add)
 		case "redirect":
@@ -132,7 +178,11 @@ func (c *Config) Validate() error {
 			return append(errs, problem.FieldError{Path: "routes", Message: err.Error()})
 		}
 		for _, prob := range be.Problems {
-			add(fmt.Sprintf("routes[%d].path", index[prob.Route]), "%v", prob.Err)
+			if i, ok := index[prob.Route]; ok {
+				add(fmt.Sprintf("routes[%d].path", i), "%v", prob.Err)
+			} else { // among the program's own routes
+				add("routes", "Go route %s (%s): %v", prob.Route.Pattern, prob.Route.Source, prob.Err)
+			}
 		}
 	}
 	if len(errs) > 0 {
@@ -320,6 +370,21 @@ func validateProxy(px *Proxy, writeTimeout Duration, at string, add func(string,
 		}
 		if strings.ContainsAny(value, "\r\n\x00") {
 			add(at+".setHeaders."+name, "value contains a line break or NUL")
+		}
+	}
+}
+
+func validateHandler(h *Handler, names []string, at string, add func(string, string, ...any)) {
+	switch {
+	case h == nil:
+		add(at, "is required for a route of kind \"handler\" (example: {\"name\": \"users.show\"})")
+	case h.Name == "":
+		add(at+".name", "is required: the name a Go handler was registered under")
+	case names != nil && !slices.Contains(names, h.Name):
+		if len(names) == 0 {
+			add(at+".name", "no handler named %q: this program registers none (covet.App.Register)", h.Name)
+		} else {
+			add(at+".name", "no handler named %q (registered: %s)", h.Name, strings.Join(names, ", "))
 		}
 	}
 }

@@ -69,6 +69,15 @@ export interface FieldError {
   message: string;
 }
 
+export interface HandlerInfo {
+  name: string;
+  source: string;
+}
+
+export interface HandlerRoute {
+  name: string;
+}
+
 export interface Info {
   version: string;
   goVersion: string;
@@ -138,11 +147,29 @@ export interface Route {
   method: string;
   path: string;
   kind: string;
+  handler?: HandlerRoute | null;
   mock?: Mock | null;
   redirect?: Redirect | null;
   static?: Static | null;
   proxy?: Proxy | null;
   policy?: Policy | null;
+}
+
+export interface RouteInfo {
+  method: string;
+  path: string;
+  kind: string;
+  id?: string;
+  handler?: string;
+  source: string;
+  handlerSource?: string;
+  middleware: string[];
+}
+
+export interface RouteTable {
+  stack: string[];
+  routes: RouteInfo[];
+  handlers: HandlerInfo[];
 }
 
 export interface ServerConfig {
@@ -156,11 +183,20 @@ export interface ServerConfig {
   trailingSlash?: string;
   trustedProxies?: string[];
   accessLog?: string;
+  tls?: TLSConfig | null;
+  h2c?: boolean;
 }
 
 export interface Static {
   dir: string;
   index?: string;
+}
+
+export interface TLSConfig {
+  certFile?: string;
+  keyFile?: string;
+  selfSigned?: boolean;
+  hosts?: string[];
 }
 
 export interface TryRequest {

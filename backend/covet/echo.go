@@ -1,0 +1,76 @@
+package covet
+
+import (
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/covetpy/covet/backend/middleware"
+	"github.com/covetpy/covet/backend/problem"
+)
+
+// EchoReply is what Echo answers: the request as the handler saw it.
+type EchoReply struct {
+	Method    string              `json:"method"`
+	Path      string              `json:"path"`
+	Pattern   string              `json:"pattern"`
+	Params    map[string]string   `json:"params"`
+	Query     map[string][]string `json:"query"`
+	Headers   map[string][]string `json:"headers"`
+	Body      string              `json:"body"`
+	Remote    string              `json:"remoteAddr"`
+	RequestID string              `json:"requestId,omitempty"`
+}
+
+// Echo returns a handler that answers with the request it got as JSON
+// (EchoReply): a development aid for trying routes, policies and proxies.
+// Bodies over maxBody bytes get 413.
+func Echo(maxBody int64) http.Handler {
+	return problem.HandlerFunc(func(w http.ResponseWriter, r *http.Request) error {
+		body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBody))
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			return problem.New(http.StatusRequestEntityTooLarge, "the echo handler reads bodies of at most "+strconv.FormatInt(maxBody, 10)+" bytes")
+		}
+		if err != nil {
+			return problem.New(http.StatusBadRequest, "reading the body: "+err.Error())
+		}
+		reply := EchoReply{
+			Method: r.Method, Path: r.URL.Path, Pattern: r.Pattern, Params: map[string]string{},
+			Query: r.URL.Query(), Headers: r.Header, Body: string(body), Remote: r.RemoteAddr,
+			RequestID: middleware.GetRequestID(r.Context()),
+		}
+		for _, name := range patternParams(r.Pattern) {
+			reply.Params[name] = r.PathValue(name)
+		}
+		w.Header().Set("Content-Type", "application/json")
+		enc := json.NewEncoder(w)
+		enc.SetIndent("", "  ")
+		return enc.Encode(reply)
+	})
+}
+
+// patternParams lists the parameter names of a route pattern such as
+// "GET /users/{id:[0-9]+}/files/{path...}".
+func patternParams(pattern string) []string {
+	var names []string
+	for rest := pattern; ; {
+		open := strings.IndexByte(rest, '{')
+		if open < 0 {
+			return names
+		}
+		end := strings.IndexByte(rest[open:], '}')
+		if end < 0 {
+			return names
+		}
+		name := rest[open+1 : open+end]
+		if i := strings.IndexByte(name, ':'); i >= 0 {
+			name = name[:i]
+		}
+		names = append(names, strings.TrimSuffix(name, "..."))
+		rest = rest[open+end+1:]
+	}
+}
