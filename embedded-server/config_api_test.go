@@ -301,7 +301,17 @@ func TestTryIt(t *testing.T) {
 	}{
 		{"a route through the whole stack", `{"method": "GET", "path": "/hello?x=1", "headers": {"X-Request-Id": "try-1"}}`, 200,
 			func(m map[string]any) bool {
-				return m["status"] == 200.0 && m["body"] == "Hello, World!" && m["requestId"] == "try-1" && m["durationMs"].(float64) > 0
+				if m["status"] != 200.0 || m["body"] != "Hello, World!" || m["requestId"] != "try-1" || m["durationMs"].(float64) <= 0 {
+					return false
+				}
+				// The request's own events come with the answer.
+				evs, _ := m["events"].([]any)
+				if len(evs) != 1 {
+					return false
+				}
+				ev := evs[0].(map[string]any)
+				data := ev["data"].(map[string]any)
+				return ev["type"] == "request" && data["id"] == "try-1" && data["route"] == "GET /hello" && data["status"] == 200.0
 			}},
 		{"a 404 is an answer, not an error", `{"method": "GET", "path": "/nope"}`, 200, func(m map[string]any) bool { return m["status"] == 404.0 }},
 		{"the admin API cannot be tried", `{"method": "GET", "path": "/_covet/api/info"}`, 400, nil},

@@ -199,6 +199,7 @@ func (s *Server) report(r *http.Request, rec middleware.Record) {
 		Time:       rec.Start.UTC(),
 		Method:     r.Method,
 		Path:       r.URL.Path,
+		Route:      r.Pattern,
 		Status:     rec.Status,
 		DurationMs: float64(rec.Duration.Microseconds()) / 1000,
 		Bytes:      rec.Bytes,
@@ -252,7 +253,7 @@ func (s *Server) Start(ctx context.Context) error {
 		studio = frontend.Dist()
 	}
 	s.admin, err = admin.New(admin.Config{
-		Token: s.token, Port: port, AllowedOrigins: s.cfg.AllowedOrigins, Studio: studio,
+		Token: s.token, Port: port, Scheme: s.http.Scheme(), AllowedOrigins: s.cfg.AllowedOrigins, Studio: studio,
 		Hub: s.hub, Series: s.series, Info: s.adminInfo, Config: s.store, Routes: s.routeTable, Logger: s.log,
 	})
 	if err != nil {

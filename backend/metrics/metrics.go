@@ -16,6 +16,7 @@ import (
 	"math"
 	"net/http"
 	"strconv"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -50,9 +51,42 @@ type HTTP struct {
 
 	codes [600]string // status code -> label, precomputed to avoid allocation
 
-	total   atomic.Uint64                         // all requests
+	all counters // every request
+
+	mu     sync.RWMutex         // guards routes (the map; the counters are atomic)
+	routes map[string]*counters // per route pattern, at most MaxSeriesRoutes
+}
+
+// MaxSeriesRoutes bounds how many routes get their own per-second series;
+// requests of further routes are counted under OtherRoutes.
+const MaxSeriesRoutes = 1000
+
+// OtherRoutes is the series key of routes beyond MaxSeriesRoutes.
+const OtherRoutes = "other"
+
+// counters are the unlabelled running totals Series reads.
+type counters struct {
+	total   atomic.Uint64                         // requests
 	errors  atomic.Uint64                         // 5xx responses
 	buckets [len(latencyBounds) + 1]atomic.Uint64 // per latency bound, plus +Inf
+}
+
+func (c *counters) observe(status int, bucket int) {
+	c.total.Add(1)
+	if status >= 500 {
+		c.errors.Add(1)
+	}
+	c.buckets[bucket].Add(1)
+}
+
+func (c *counters) snapshot() totals {
+	var t totals
+	t.requests = c.total.Load()
+	t.errors = c.errors.Load()
+	for i := range c.buckets {
+		t.buckets[i] = c.buckets[i].Load()
+	}
+	return t
 }
 
 // NewHTTP returns HTTP metrics; register Collectors with a registry.
@@ -67,6 +101,7 @@ func NewHTTP() *HTTP {
 			Help:    "Time from reading the request to the handler's return, by method and route pattern.",
 			Buckets: LatencyBuckets(),
 		}, []string{"method", "route"}),
+		routes: map[string]*counters{},
 	}
 	for c := range m.codes {
 		m.codes[c] = strconv.Itoa(c)
@@ -94,31 +129,51 @@ func (m *HTTP) Observe(method, route string, status int, d time.Duration) {
 	sec := d.Seconds()
 	m.duration.WithLabelValues(method, route).Observe(sec)
 
-	m.total.Add(1)
-	if status >= 500 {
-		m.errors.Add(1)
-	}
 	i := 0
 	for i < len(latencyBounds) && sec > latencyBounds[i] {
 		i++
 	}
-	m.buckets[i].Add(1)
+	m.all.observe(status, i)
+	m.route(route).observe(status, i)
 }
 
-// totals is a snapshot of the unlabelled counters.
+// route returns the counters of a route, adding them on its first request.
+func (m *HTTP) route(route string) *counters {
+	m.mu.RLock()
+	c := m.routes[route]
+	m.mu.RUnlock()
+	if c != nil {
+		return c
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if c = m.routes[route]; c == nil {
+		if len(m.routes) >= MaxSeriesRoutes {
+			route = OtherRoutes
+		}
+		if c = m.routes[route]; c == nil {
+			c = new(counters)
+			m.routes[route] = c
+		}
+	}
+	return c
+}
+
+// totals is a snapshot of counters.
 type totals struct {
 	requests, errors uint64
 	buckets          [len(latencyBounds) + 1]uint64
 }
 
-func (m *HTTP) snapshot() totals {
-	var t totals
-	t.requests = m.total.Load()
-	t.errors = m.errors.Load()
-	for i := range m.buckets {
-		t.buckets[i] = m.buckets[i].Load()
+// snapshot reads every counter: all requests, and per route.
+func (m *HTTP) snapshot() (totals, map[string]totals) {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	routes := make(map[string]totals, len(m.routes))
+	for k, c := range m.routes {
+		routes[k] = c.snapshot()
 	}
-	return t
+	return m.all.snapshot(), routes
 }
 
 // normalizeMethod bounds the method label's cardinality.

@@ -1,6 +1,7 @@
 package metrics
 
 import (
+	"fmt"
 	"math"
 	"strings"
 	"testing"
@@ -47,9 +48,13 @@ func TestSeriesTicksDeltas(t *testing.T) {
 		m.Observe("GET", "GET /a", 200, 300*time.Microsecond)
 	}
 	m.Observe("GET", "GET /a", 503, 2*time.Second)
+	m.Observe("GET", "GET /b", 200, time.Millisecond)
 	got := s.Tick(t0)
-	if got.Requests != 11 || got.Errors != 1 {
-		t.Errorf("first tick: requests %d errors %d, want 11 and 1", got.Requests, got.Errors)
+	if got.Requests != 12 || got.Errors != 1 {
+		t.Errorf("first tick: requests %d errors %d, want 12 and 1", got.Requests, got.Errors)
+	}
+	if a, b := got.Routes["GET /a"], got.Routes["GET /b"]; len(got.Routes) != 2 || a.Requests != 11 || a.Errors != 1 || b.Requests != 1 || b.P99Ms == 0 {
+		t.Errorf("first tick per route: %+v", got.Routes)
 	}
 	if got.P50Ms <= 0.25 || got.P50Ms > 0.5 {
 		t.Errorf("first tick p50 = %vms, want within (0.25, 0.5]", got.P50Ms)
@@ -57,7 +62,7 @@ func TestSeriesTicksDeltas(t *testing.T) {
 	if got.P99Ms < 1000 {
 		t.Errorf("first tick p99 = %vms, want >= 1000 (the 2 s request)", got.P99Ms)
 	}
-	if got := s.Tick(t0.Add(time.Second)); got.Requests != 0 || got.P99Ms != 0 {
+	if got := s.Tick(t0.Add(time.Second)); got.Requests != 0 || got.P99Ms != 0 || got.Routes != nil {
 		t.Errorf("idle tick = %+v, want zero", got)
 	}
 	for i := 2; i < 5; i++ {
@@ -66,6 +71,18 @@ func TestSeriesTicksDeltas(t *testing.T) {
 	all := s.Samples()
 	if len(all) != 3 || !all[0].Time.Equal(t0.Add(2*time.Second)) {
 		t.Errorf("kept %d samples starting %v, want 3 starting %v", len(all), all[0].Time, t0.Add(2*time.Second))
+	}
+}
+
+func TestRouteSeriesAreBounded(t *testing.T) {
+	m := NewHTTP()
+	s := NewSeries(m, 1)
+	for i := range MaxSeriesRoutes + 5 {
+		m.Observe("GET", fmt.Sprintf("GET /r%d", i), 200, time.Millisecond)
+	}
+	got := s.Tick(time.Now())
+	if len(got.Routes) != MaxSeriesRoutes+1 || got.Routes[OtherRoutes].Requests != 5 {
+		t.Errorf("%d route series, %d requests under %q; want %d and 5", len(got.Routes), got.Routes[OtherRoutes].Requests, OtherRoutes, MaxSeriesRoutes+1)
 	}
 }
 

@@ -4,6 +4,7 @@
 package admin
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -27,6 +28,8 @@ type Config struct {
 	Token string
 	// Port is the public listener's port, for the Host and Origin checks.
 	Port string
+	// Scheme is the public listener's, "http" (default) or "https".
+	Scheme string
 	// AllowedOrigins are foreign origins allowed to call the API (the
 	// desktop window's origin). Everything else is refused.
 	AllowedOrigins []string
@@ -70,6 +73,7 @@ func (c Config) Validate() error {
 type API struct {
 	token          string
 	port           string
+	scheme         string
 	allowedOrigins map[string]bool
 	hub            *events.Hub
 	series         *metrics.Series
@@ -98,7 +102,7 @@ func New(cfg Config) (*API, error) {
 		cfg.Now = time.Now
 	}
 	a := &API{
-		token: cfg.Token, port: cfg.Port, hub: cfg.Hub, series: cfg.Series, info: cfg.Info, config: cfg.Config, routes: cfg.Routes, log: cfg.Logger,
+		token: cfg.Token, port: cfg.Port, scheme: cmp.Or(cfg.Scheme, "http"), hub: cfg.Hub, series: cfg.Series, info: cfg.Info, config: cfg.Config, routes: cfg.Routes, log: cfg.Logger,
 		allowedOrigins: make(map[string]bool),
 		codes:          newSecrets(loginCodeTTL, maxLoginCodes, true, cfg.Now),
 		sessions:       newSecrets(sessionTTL, maxSessions, false, cfg.Now),

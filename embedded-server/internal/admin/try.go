@@ -2,6 +2,7 @@ package admin
 
 import (
 	"bytes"
+	"crypto/tls"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -9,6 +10,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/covetpy/covet/backend/events"
 	"github.com/covetpy/covet/backend/problem"
 	"golang.org/x/net/http/httpguts"
 )
@@ -19,6 +21,10 @@ const (
 	tryMaxRequest   = 1 << 20
 	tryMaxResponse  = 1 << 20
 	tryMaxHeaderLen = 64
+	// tryEventWait bounds the wait for the request's own event after the
+	// answer arrived (it is published as the handler returns).
+	tryEventWait = 250 * time.Millisecond
+	tryMaxEvents = 100
 )
 
 // TryRequest is a request the studio asks the server to send to itself.
@@ -38,6 +44,10 @@ type TryResponse struct {
 	Binary     bool                `json:"binary"`    // the body is not UTF-8 text and is not shown
 	DurationMs float64             `json:"durationMs"`
 	RequestID  string              `json:"requestId"`
+	// Events are what the server published about this request (the
+	// request itself; later also its queries and log lines), oldest first,
+	// at most 100.
+	Events []events.Event `json:"events"`
 }
 
 // handleTry sends a request to the server's own public listener over
@@ -67,7 +77,7 @@ func (a *API) handleTry(w http.ResponseWriter, r *http.Request) {
 		problem.Write(w, problem.New(http.StatusBadRequest, "headers: at most 64"))
 		return
 	}
-	req, err := http.NewRequestWithContext(r.Context(), tr.Method, "http://127.0.0.1:"+a.port+tr.Path, strings.NewReader(tr.Body))
+	req, err := http.NewRequestWithContext(r.Context(), tr.Method, a.scheme+"://127.0.0.1:"+a.port+tr.Path, strings.NewReader(tr.Body))
 	if err != nil {
 		problem.Write(w, problem.New(http.StatusBadRequest, "path: "+err.Error()))
 		return
@@ -79,7 +89,12 @@ func (a *API) handleTry(w http.ResponseWriter, r *http.Request) {
 		}
 		req.Header.Set(k, v)
 	}
-	client := &http.Client{Timeout: tryTimeout, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	// The server calls itself over loopback: its own certificate, perhaps
+	// self-signed, is the one it presents.
+	transport := &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}, DisableKeepAlives: true}
+	client := &http.Client{Transport: transport, Timeout: tryTimeout, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	sub := a.hub.Subscribe()
+	defer sub.Close()
 	start := time.Now()
 	resp, err := client.Do(req)
 	if err != nil {
@@ -97,6 +112,7 @@ func (a *API) handleTry(w http.ResponseWriter, r *http.Request) {
 		Status: resp.StatusCode, Headers: resp.Header, Truncated: len(out) > tryMaxResponse,
 		DurationMs: float64(elapsed.Microseconds()) / 1000, RequestID: resp.Header.Get("X-Request-Id"),
 	}
+	res.Events = requestEvents(sub, res.RequestID)
 	out = out[:min(len(out), tryMaxResponse)]
 	if utf8.Valid(out) && !bytes.ContainsRune(out, 0) {
 		res.Body = string(out)
@@ -104,4 +120,33 @@ func (a *API) handleTry(w http.ResponseWriter, r *http.Request) {
 		res.Binary = true
 	}
 	writeJSON(w, res)
+}
+
+// requestEvents collects from sub the events of request id, waiting a
+// little for the request's own event, which marks its end.
+func requestEvents(sub *events.Subscription, id string) []events.Event {
+	out := []events.Event{}
+	if id == "" {
+		return out
+	}
+	deadline := time.After(tryEventWait)
+	var buf []events.Event
+	for {
+		buf, _ = sub.Drain(buf[:0])
+		done := false
+		for _, ev := range buf {
+			if rs, ok := ev.Data.(requestScoped); ok && rs.RequestOf() == id && len(out) < tryMaxEvents {
+				out = append(out, ev)
+				done = done || ev.Type == EventRequest
+			}
+		}
+		if done {
+			return out
+		}
+		select {
+		case <-sub.Ready():
+		case <-deadline:
+			return out
+		}
+	}
 }

@@ -54,11 +54,21 @@ func generateTS(t *testing.T) string {
 	b.WriteString("// The admin API contract is docs/admin-api.md.\n")
 	for _, name := range names {
 		typ := reflect.TypeOf(types[name])
-		fmt.Fprintf(&b, "\nexport interface %s {\n", name)
+		var extends []string // embedded structs, whose fields JSON inlines
+		for i := range typ.NumField() {
+			if f := typ.Field(i); f.Anonymous && f.Tag.Get("json") == "" {
+				extends = append(extends, tsType(t, f.Type, byType))
+			}
+		}
+		if len(extends) > 0 {
+			fmt.Fprintf(&b, "\nexport interface %s extends %s {\n", name, strings.Join(extends, ", "))
+		} else {
+			fmt.Fprintf(&b, "\nexport interface %s {\n", name)
+		}
 		for i := range typ.NumField() {
 			f := typ.Field(i)
 			tag, opts, _ := strings.Cut(f.Tag.Get("json"), ",")
-			if tag == "-" || !f.IsExported() {
+			if tag == "-" || !f.IsExported() || f.Anonymous && tag == "" {
 				continue
 			}
 			if tag == "" {

@@ -41,11 +41,21 @@ type RequestEvent struct {
 	Time       time.Time `json:"time"`
 	Method     string    `json:"method"`
 	Path       string    `json:"path"`
+	Route      string    `json:"route"` // the matched route pattern, "" when none matched
 	Status     int       `json:"status"`
 	DurationMs float64   `json:"durationMs"`
 	Bytes      int64     `json:"bytes"`
 	RemoteAddr string    `json:"remoteAddr"`
 }
+
+// RequestOf returns the id of the request the event belongs to, for
+// "Try it".
+func (e RequestEvent) RequestOf() string { return e.ID }
+
+// requestScoped is an event that belongs to one request.
+type requestScoped interface{ RequestOf() string }
+
+var _ requestScoped = RequestEvent{}
 
 // MetricSample is one second of served requests.
 type MetricSample = metrics.Sample
@@ -95,6 +105,7 @@ func APITypes() map[string]any {
 		"DatabaseInfo":  DatabaseInfo{},
 		"RequestEvent":  RequestEvent{},
 		"MetricSample":  MetricSample{},
+		"RouteSample":   metrics.RouteSample{},
 		"DroppedEvent":  DroppedEvent{},
 		"ConfigChange":  ConfigChange{},
 		"ConfigVersion": ConfigVersion{},

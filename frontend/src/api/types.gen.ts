@@ -89,12 +89,9 @@ export interface Info {
   studioClients: number;
 }
 
-export interface MetricSample {
+export interface MetricSample extends RouteSample {
   time: string /* RFC 3339 */;
-  requests: number;
-  errors: number;
-  p50Ms: number;
-  p99Ms: number;
+  routes?: Record<string, RouteSample>;
 }
 
 export interface Mock {
@@ -136,6 +133,7 @@ export interface RequestEvent {
   time: string /* RFC 3339 */;
   method: string;
   path: string;
+  route: string;
   status: number;
   durationMs: number;
   bytes: number;
@@ -164,6 +162,13 @@ export interface RouteInfo {
   source: string;
   handlerSource?: string;
   middleware: string[];
+}
+
+export interface RouteSample {
+  requests: number;
+  errors: number;
+  p50Ms: number;
+  p99Ms: number;
 }
 
 export interface RouteTable {
@@ -214,4 +219,5 @@ export interface TryResponse {
   binary: boolean;
   durationMs: number;
   requestId: string;
+  events: Event[];
 }
