@@ -22,6 +22,8 @@ func TestRoutePolicies(t *testing.T) {
 		`{"id": "slow", "method": "GET", "path": "/slow", "kind": "mock", "mock": {"delay": "2s"}, "policy": {"timeout": "100ms"}}`,
 		`{"id": "upload", "method": "POST", "path": "/upload", "kind": "mock", "mock": {"status": 201}, "policy": {"bodyLimit": 10}}`,
 		`{"id": "hourly", "method": "GET", "path": "/hourly", "kind": "mock", "mock": {}, "policy": {"rateLimit": {"rate": 1, "per": "1h", "burst": 1}}}`,
+		`{"id": "big", "method": "GET", "path": "/big", "kind": "mock", "mock": {"headers": {"Content-Type": "application/json"}, "body": "[` + strings.Repeat(`{\"n\": 1},`, 300) + `{}]"}, "policy": {"compress": {}}}`,
+		`{"id": "form", "method": "POST", "path": "/form", "kind": "mock", "mock": {"status": 204}, "policy": {"csrf": {"trustedOrigins": ["https://app.example"]}}}`,
 		`{"id": "shared", "method": "GET", "path": "/shared", "kind": "mock", "mock": {"body": "ok"}, "policy": {"cors": {"allowOrigins": ["https://app.example"], "allowMethods": ["GET"], "maxAge": "10m"}, "cache": {"maxAge": "60s", "public": true}}}`,
 	}
 	for _, rt := range more {
@@ -99,6 +101,24 @@ func TestRoutePolicies(t *testing.T) {
 	}
 	if resp := do("POST", "/upload", "0123456789", nil); resp.StatusCode != 202 {
 		t.Errorf("10-byte body = %d, want 202", resp.StatusCode)
+	}
+	// Compression by Accept-Encoding; CSRF refuses cross-site browser posts.
+	for enc, want := range map[string]string{"zstd, gzip": "zstd", "gzip": "gzip", "identity": ""} {
+		if resp := do("GET", "/big", "", map[string]string{"Accept-Encoding": enc}); resp.Header.Get("Content-Encoding") != want {
+			t.Errorf("Accept-Encoding %q: Content-Encoding %q, want %q", enc, resp.Header.Get("Content-Encoding"), want)
+		}
+	}
+	for _, tt := range []struct {
+		origin, site string
+		want         int
+	}{{"https://evil.example", "cross-site", 403}, {"https://app.example", "cross-site", 204}, {"", "", 204}} {
+		h := map[string]string{}
+		if tt.origin != "" {
+			h["Origin"], h["Sec-Fetch-Site"] = tt.origin, tt.site
+		}
+		if resp := do("POST", "/form", "", h); resp.StatusCode != tt.want {
+			t.Errorf("POST /form from %q = %d, want %d", tt.origin, resp.StatusCode, tt.want)
+		}
 	}
 	// CORS preflight and headers, cache headers.
 	pre := do("OPTIONS", "/shared", "", map[string]string{"Origin": "https://app.example", "Access-Control-Request-Method": "GET"})

@@ -131,6 +131,8 @@ func APITypes() map[string]any {
 		"RateLimitPolicy": config.RateLimit{},
 		"CORSPolicy":      config.CORS{},
 		"CachePolicy":     config.Cache{},
+		"CompressPolicy":  config.Compress{},
+		"CSRFPolicy":      config.CSRF{},
 	}
 }
 

@@ -261,7 +261,7 @@ func (h *Handler) named(name string) (http.Handler, bool) {
 }
 
 // withPolicy wraps a route's handler in its policy, outermost first: CORS,
-// rate limit, body limit, timeout, cache headers. It returns the wrapped
+// CSRF, rate limit, body limit, timeout, compression, cache headers. It returns the wrapped
 // handler and the names of the layers, outermost first.
 func (h *Handler) withPolicy(rt config.Route, next http.Handler, used map[string]bool) (http.Handler, []string) {
 	p := rt.Policy
@@ -272,6 +272,10 @@ func (h *Handler) withPolicy(rt config.Route, next http.Handler, used map[string
 	if p.Cache != nil {
 		next = middleware.CacheControl(p.Cache.CacheControl())(next)
 		names = append(names, "cache")
+	}
+	if p.Compress != nil {
+		next = middleware.Compress(p.Compress.Middleware())(next)
+		names = append(names, "compress")
 	}
 	if p.Timeout > 0 {
 		next = middleware.Timeout(p.Timeout.Std())(next)
@@ -300,6 +304,14 @@ func (h *Handler) withPolicy(rt config.Route, next http.Handler, used map[string
 		}
 		next = middleware.RateLimit(lim, keyFn)(next)
 		names = append(names, fmt.Sprintf("rateLimit %d/%v burst %d by %s", rl.Rate, rl.Per.Std(), rl.Burst, rl.Key))
+	}
+	if p.CSRF != nil {
+		csrf, err := middleware.CSRF(middleware.CSRFConfig{TrustedOrigins: p.CSRF.TrustedOrigins})
+		if err != nil { // Validate checked it
+			panic("assemble: " + err.Error())
+		}
+		next = csrf(next)
+		names = append(names, "csrf")
 	}
 	if p.CORS != nil {
 		next = corsMiddleware(p.CORS)(next)

@@ -15,6 +15,8 @@ import (
 	"os"
 	"strings"
 	"time"
+
+	"github.com/covetpy/covet/backend/middleware"
 )
 
 // FileName is the name of the configuration file in a project folder.
@@ -169,6 +171,43 @@ type Policy struct {
 	CORS *CORS `json:"cors,omitempty"`
 	// Cache sets Cache-Control on answers.
 	Cache *Cache `json:"cache,omitempty"`
+	// Compress compresses answers with zstd or gzip, as the client accepts.
+	Compress *Compress `json:"compress,omitempty"`
+	// CSRF refuses cross-origin state-changing requests from browsers
+	// (for routes that trust cookies).
+	CSRF *CSRF `json:"csrf,omitempty"`
+}
+
+// Compress configures response compression; the zero value compresses
+// text, JSON, JavaScript, XML and SVG bodies of 1 KiB or more.
+type Compress struct {
+	// MinSize is the smallest body compressed, in bytes (default 1024).
+	MinSize int `json:"minSize,omitzero"`
+	// ContentTypes are the media types compressed ("text/*" for a whole
+	// type); empty means the defaults.
+	ContentTypes []string `json:"contentTypes,omitempty"`
+	// Level is "fastest", "default" (or empty), "better" or "best".
+	Level string `json:"level,omitempty"`
+}
+
+// CompressLevels maps Compress.Level to the middleware's levels.
+func CompressLevels() map[string]middleware.CompressLevel {
+	return map[string]middleware.CompressLevel{
+		"": middleware.CompressLevelDefault, "default": middleware.CompressLevelDefault,
+		"fastest": middleware.CompressLevelFastest, "better": middleware.CompressLevelBetter, "best": middleware.CompressLevelBest,
+	}
+}
+
+// Middleware returns the middleware's configuration (valid after Validate).
+func (c *Compress) Middleware() middleware.CompressConfig {
+	return middleware.CompressConfig{MinSize: c.MinSize, ContentTypes: c.ContentTypes, Level: CompressLevels()[c.Level]}
+}
+
+// CSRF configures cross-origin request protection.
+type CSRF struct {
+	// TrustedOrigins may send state-changing requests
+	// ("https://app.example.com").
+	TrustedOrigins []string `json:"trustedOrigins,omitempty"`
 }
 
 // RateLimit is a GCRA limit.

@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/covetpy/covet/backend/middleware"
 	"github.com/covetpy/covet/backend/problem"
 	"github.com/covetpy/covet/backend/router"
 )
@@ -236,6 +237,18 @@ func validatePath(path, at string, add func(string, string, ...any)) bool {
 }
 
 func validatePolicy(pol *Policy, writeTimeout Duration, at string, add func(string, string, ...any)) {
+	if c := pol.Compress; c != nil {
+		if _, ok := CompressLevels()[c.Level]; !ok {
+			add(at+".compress.level", "%q is not a level: use \"fastest\", \"default\", \"better\" or \"best\"", c.Level)
+		} else if err := c.Middleware().Validate(); err != nil {
+			addMiddlewareError(at+".compress", err, add)
+		}
+	}
+	if c := pol.CSRF; c != nil {
+		if err := (middleware.CSRFConfig{TrustedOrigins: c.TrustedOrigins}).Validate(); err != nil {
+			addMiddlewareError(at+".csrf", err, add)
+		}
+	}
 	if pol.Timeout < 0 || pol.Timeout > writeTimeout {
 		add(at+".timeout", "%v is out of range: must be from 0 to server.writeTimeout (%v)", pol.Timeout.Std(), writeTimeout.Std())
 	}
@@ -372,6 +385,20 @@ func validateProxy(px *Proxy, writeTimeout Duration, at string, add func(string,
 			add(at+".setHeaders."+name, "value contains a line break or NUL")
 		}
 	}
+}
+
+// addMiddlewareError reports a middleware configuration's error
+// ("validating … config: field[i]: message") at its JSON path below at.
+func addMiddlewareError(at string, err error, add func(string, string, ...any)) {
+	msg := err.Error()
+	if _, rest, ok := strings.Cut(msg, " config: "); ok {
+		msg = rest
+	}
+	if field, detail, ok := strings.Cut(msg, ": "); ok && !strings.ContainsAny(field, " \"") {
+		add(at+"."+field, "%s", detail)
+		return
+	}
+	add(at, "%s", msg)
 }
 
 func validateHandler(h *Handler, names []string, at string, add func(string, string, ...any)) {

@@ -10,10 +10,20 @@ export interface CORSPolicy {
   maxAge?: string /* Go duration: "250ms", "5s" */;
 }
 
+export interface CSRFPolicy {
+  trustedOrigins?: string[];
+}
+
 export interface CachePolicy {
   maxAge?: string /* Go duration: "250ms", "5s" */;
   public?: boolean;
   noStore?: boolean;
+}
+
+export interface CompressPolicy {
+  minSize?: number;
+  contentTypes?: string[];
+  level?: string;
 }
 
 export interface Config {
@@ -107,6 +117,8 @@ export interface Policy {
   bodyLimit?: number;
   cors?: CORSPolicy | null;
   cache?: CachePolicy | null;
+  compress?: CompressPolicy | null;
+  csrf?: CSRFPolicy | null;
 }
 
 export interface Proxy {
