@@ -42,6 +42,9 @@ describe('routes page', () => {
     await page.getByTestId('try-send').click();
     await page.locator('[data-testid=try-body]', { hasText: 'first answer' }).waitFor({ timeout: 10_000 });
     assert.equal(await page.getByTestId('try-status').textContent(), '200');
+    // The request's own event comes with the answer, naming the route.
+    await page.locator('[data-testid=try-events]', { hasText: 'GET /e2e/1 → 200' }).waitFor({ timeout: 10_000 });
+    assert.match(await page.getByTestId('try-events').textContent(), /route GET \/e2e\/\{name\}/);
   });
 
   it('edits the route, and undo serves the old body again', async () => {
@@ -73,6 +76,26 @@ describe('routes page', () => {
     await page.locator('[data-route-id=moved] [data-testid=try-route]').click();
     await page.getByTestId('try-send').click();
     await page.locator('[data-testid=try-status]', { hasText: '307' }).waitFor({ timeout: 10_000 });
+  });
+
+  it('adds a Go handler route by its registered name, with compression, and shows its middleware', async () => {
+    await page.getByTestId('add-route').click();
+    await page.getByTestId('field-id').fill('echo');
+    await page.getByTestId('field-kind').selectOption('handler');
+    await page.getByTestId('field-path').fill('/echo/{x}');
+    const names = await page.locator('[data-testid=field-handlerName] option').allTextContents();
+    assert.ok(names.some((n) => n.startsWith('covet.echo — server.go:')), `handler names with their source: ${names}`);
+    await page.getByTestId('field-handlerName').selectOption('covet.echo');
+    await page.getByTestId('field-compress').check();
+    await page.locator('[data-testid=apply-route]:not([disabled])').waitFor({ timeout: 10_000 });
+    await page.getByTestId('apply-route').click();
+    await page.locator('[data-testid=routes-notice]', { hasText: 'Added GET /echo/{x}' }).waitFor({ timeout: 10_000 });
+    const echoed = await (await fetch(server.url + '/echo/7')).json();
+    assert.deepEqual(echoed.params, { x: '7' });
+    const row = page.locator('[data-route-id=echo]');
+    await row.locator('[data-testid=route-middleware]', { hasText: 'compress' }).waitFor({ timeout: 10_000 });
+    assert.match(await row.textContent(), /covet\.echo · server\.go:\d+/);
+    assert.match(await page.getByTestId('stack').textContent(), /recover → requestID → realIP/);
   });
 
   it("shows the server's own error next to an invalid path, and applies nothing", async () => {

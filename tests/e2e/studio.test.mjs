@@ -57,6 +57,12 @@ describe('browser studio', () => {
       'the series to count 8 requests',
     );
     await waitFor(async () => Number(await page.getByTestId('rps-chart').getAttribute('data-points')) > 0, 10_000, 'chart points');
+    // The chart can show one route: its samples count only that route.
+    await waitFor(async () => (await page.locator('[data-testid=chart-route] option').allTextContents()).includes('GET /hello'), 10_000, 'GET /hello in the route filter');
+    await page.getByTestId('chart-route').selectOption('GET /hello');
+    const perRoute = await (await fetch(server.url + '/_covet/api/metrics/series', { headers: { Authorization: `Bearer ${server.token}` } })).json();
+    assert.equal(perRoute.reduce((n, s) => n + (s.routes?.['GET /hello']?.requests ?? 0), 0), 5, 'five requests to GET /hello in the per-route series');
+    await page.getByTestId('chart-route').selectOption('');
     mkdirSync('artifacts', { recursive: true });
     await page.getByTestId('filter-status').fill('');
     await page.screenshot({ path: 'artifacts/dashboard.png' });

@@ -9,6 +9,7 @@ import type {
   MetricSample,
   RequestEvent,
   Route,
+  RouteTable,
   TryRequest,
   TryResponse,
 } from './types.gen';
@@ -77,6 +78,8 @@ export class ApiClient {
   info = () => this.get<Info>('/_covet/api/info');
   requests = (limit: number) => this.get<RequestEvent[]>(`/_covet/api/requests?limit=${limit}`);
   series = () => this.get<MetricSample[]>('/_covet/api/metrics/series');
+  /** What the server serves: Go and configured routes, middleware, named handlers. */
+  routes = () => this.get<RouteTable>('/_covet/api/routes');
 
   /** The whole configuration and its ETag. */
   async config(): Promise<{ config: Config; etag: string }> {

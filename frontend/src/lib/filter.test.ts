@@ -3,7 +3,7 @@ import { matchesRequest, parseStatusFilter } from './filter';
 import type { RequestEvent } from '../api/types.gen';
 
 const req = (path: string, status: number): RequestEvent => ({
-  id: 'x', time: '', method: 'GET', path, status, durationMs: 1, bytes: 0, remoteAddr: '',
+  id: 'x', time: '', method: 'GET', path, status, durationMs: 1, bytes: 0, remoteAddr: '', route: '',
 });
 
 describe('parseStatusFilter', () => {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { Route } from '../api/types.gen';
-import { fieldErrorsFor, formFromRoute, policySummary, routeFromForm, routeTarget, samplePath } from './routes';
+import { fieldErrorsFor, formFromRoute, policySummary, routeFromForm, routeTarget, samplePath, shortSource } from './routes';
 
 const issueRoute: Route = {
   id: 'hello',
@@ -19,6 +19,7 @@ describe('route form', () => {
   it.each<Route>([
     { id: 'old', method: 'GET', path: '/old/{id}', kind: 'redirect', redirect: { to: '/new/{id}', status: 301 } },
     { id: 'assets', method: 'GET', path: '/assets/{file...}', kind: 'static', static: { dir: 'public', index: 'index.html' } },
+    { id: 'user', method: 'GET', path: '/users/{id}', kind: 'handler', handler: { name: 'users.show' }, policy: { compress: { minSize: 256 }, csrf: { trustedOrigins: ['https://a.example'] } } },
     { id: 'api', method: 'GET', path: '/api/{rest...}', kind: 'proxy', proxy: { upstream: 'http://127.0.0.1:9000/v1', stripPrefix: '/api', timeout: '30s', setHeaders: { 'X-From': 'covet' } } },
   ])('round-trips a $kind route without a mock', (r) => {
     expect(routeFromForm(formFromRoute(r), r)).toEqual(r);
@@ -28,6 +29,19 @@ describe('route form', () => {
     const r: Route = { ...issueRoute, policy: { cors: { allowOrigins: ['https://a.example'], maxAge: '10m' } } };
     const f = { ...formFromRoute(r), corsOrigins: 'https://a.example, https://b.example' };
     expect(routeFromForm(f, r).policy?.cors).toEqual({ allowOrigins: ['https://a.example', 'https://b.example'], maxAge: '10m' });
+  });
+
+  it('turns compression on and off with defaults', () => {
+    const on = routeFromForm({ ...formFromRoute(issueRoute), compress: true }, issueRoute);
+    expect(on.policy?.compress).toEqual({});
+    expect(policySummary(on)).toContain('compress');
+    expect(routeFromForm({ ...formFromRoute(on), compress: false }, on).policy?.compress).toBeUndefined();
+  });
+
+  it('names a handler route by its handler and shortens sources', () => {
+    expect(routeTarget({ id: 'u', method: 'GET', path: '/u', kind: 'handler', handler: { name: 'users.show' } })).toBe('Go handler users.show');
+    expect(shortSource('/home/ada/app/main.go:42')).toBe('main.go:42');
+    expect(fieldErrorsFor([{ path: 'routes[1].handler.name', message: 'no handler named "x"' }], 1).fields).toEqual({ handlerName: 'no handler named "x"' });
   });
 
   it('leaves out an empty policy and parses header lines', () => {

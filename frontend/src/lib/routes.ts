@@ -3,7 +3,7 @@
 import type { FieldError, Route } from '../api/types.gen';
 
 export const METHODS = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'HEAD', 'OPTIONS'];
-export const KINDS = ['mock', 'redirect', 'static', 'proxy'] as const;
+export const KINDS = ['mock', 'handler', 'redirect', 'static', 'proxy'] as const;
 export const REDIRECT_STATUSES = [308, 307, 301, 302, 303];
 
 export interface RouteForm {
@@ -11,6 +11,7 @@ export interface RouteForm {
   method: string;
   path: string;
   kind: string;
+  handlerName: string;
   redirectTo: string;
   redirectStatus: string;
   staticDir: string;
@@ -31,6 +32,7 @@ export interface RouteForm {
   cacheMaxAge: string;
   cachePublic: boolean;
   corsOrigins: string; // comma-separated
+  compress: boolean;
 }
 
 export function formFromRoute(r?: Route): RouteForm {
@@ -40,6 +42,7 @@ export function formFromRoute(r?: Route): RouteForm {
     method: r?.method ?? 'GET',
     path: r?.path ?? '/',
     kind: r?.kind ?? 'mock',
+    handlerName: r?.handler?.name ?? '',
     redirectTo: r?.redirect?.to ?? '',
     redirectStatus: String(r?.redirect?.status ?? 308),
     staticDir: r?.static?.dir ?? 'public',
@@ -62,6 +65,7 @@ export function formFromRoute(r?: Route): RouteForm {
     cacheMaxAge: p?.cache?.maxAge ?? '',
     cachePublic: p?.cache?.public ?? false,
     corsOrigins: (p?.cors?.allowOrigins ?? []).join(', '),
+    compress: !!p?.compress,
   };
 }
 
@@ -77,6 +81,9 @@ export function routeFromForm(f: RouteForm, original?: Route): Route {
   }
   const route: Route = { id: f.id.trim(), method: f.method, path: f.path.trim(), kind: f.kind };
   switch (f.kind) {
+    case 'handler':
+      route.handler = { name: f.handlerName.trim() };
+      break;
     case 'redirect':
       route.redirect = { to: f.redirectTo.trim(), status: num(f.redirectStatus) };
       break;
@@ -118,11 +125,16 @@ export function routeFromForm(f: RouteForm, original?: Route): Route {
     .map((o) => o.trim())
     .filter(Boolean);
   if (origins.length) policy.cors = { ...(original?.policy?.cors ?? {}), allowOrigins: origins };
+  if (f.compress) policy.compress = original?.policy?.compress ?? {};
+  // What the form does not edit is kept.
+  if (original?.policy?.csrf) policy.csrf = original.policy.csrf;
   if (Object.keys(policy).length) route.policy = policy;
   return route;
 }
 
 const FIELD_OF: [string, keyof RouteForm][] = [
+  ['handler.name', 'handlerName'],
+  ['handler', 'handlerName'],
   ['redirect.to', 'redirectTo'],
   ['redirect.status', 'redirectStatus'],
   ['redirect', 'redirectTo'],
@@ -146,6 +158,7 @@ const FIELD_OF: [string, keyof RouteForm][] = [
   ['policy.bodyLimit', 'bodyLimit'],
   ['policy.cache', 'cacheMaxAge'],
   ['policy.cors', 'corsOrigins'],
+  ['policy.compress', 'compress'],
   ['id', 'id'],
   ['method', 'method'],
   ['path', 'path'],
@@ -176,6 +189,8 @@ export function policySummary(r: Route): string[] {
   if (p.bodyLimit) out.push(`body ≤ ${p.bodyLimit} B`);
   if (p.cors) out.push('CORS');
   if (p.cache) out.push(p.cache.noStore ? 'no-store' : `cache ${p.cache.maxAge}`);
+  if (p.compress) out.push('compress');
+  if (p.csrf) out.push('CSRF');
   return out;
 }
 
@@ -190,6 +205,8 @@ export function routeTarget(r: Route): string {
       return `files in ${r.static?.dir ?? ''}/`;
     case 'proxy':
       return `→ ${r.proxy?.upstream ?? ''}`;
+    case 'handler':
+      return `Go handler ${r.handler?.name ?? ''}`;
   }
   return r.kind;
 }
@@ -197,4 +214,10 @@ export function routeTarget(r: Route): string {
 /** A concrete path to try a route with: parameters get sample values. */
 export function samplePath(path: string): string {
   return path.replace(/\{([A-Za-z_][A-Za-z0-9_]*)(\.\.\.)?(:[^}]*)?\}/g, (_m, _name, rest) => (rest ? 'example' : '1'));
+}
+
+/** "file.go:12" from a full "…/dir/file.go:12" source, for the table (the
+ * title shows the whole path). */
+export function shortSource(source: string): string {
+  return source.slice(source.lastIndexOf('/') + 1);
 }

@@ -2,7 +2,7 @@ import { describe, expect, it, vi } from 'vitest';
 import { ApiClient, ApiError } from '../../api/client';
 import { DashboardState, MAX_SAMPLES } from './dashboard.svelte';
 
-const req = (id: string) => ({ id, time: '', method: 'GET', path: '/' + id, status: 200, durationMs: 1, bytes: 1, remoteAddr: '' });
+const req = (id: string) => ({ id, time: '', method: 'GET', path: '/' + id, status: 200, durationMs: 1, bytes: 1, remoteAddr: '', route: '' });
 const sample = (t: number) => ({ time: new Date(t * 1000).toISOString(), requests: t, errors: 0, p50Ms: 0, p99Ms: 0 });
 
 function state() {
