@@ -98,6 +98,7 @@ test-go: ## Go tests only (no browser, no desktop)
 fuzz: ## run every fuzz target for FUZZTIME (default 60s) each
 	go test -run '^$$' -fuzz FuzzDecode -fuzztime $${FUZZTIME:-60s} ./embedded-server/internal/config
 	go test -run '^$$' -fuzz FuzzLookup -fuzztime $${FUZZTIME:-60s} ./backend/router
+	go test -run '^$$' -fuzz FuzzNegotiateEncoding -fuzztime $${FUZZTIME:-60s} ./backend/middleware
 
 .PHONY: bench
 bench: ## run the benchmarks that exist; raw results in tests/bench/results, summary in docs/BENCHMARKS.md

@@ -60,7 +60,6 @@ type Config struct {
 // Include) are the router.Builder's.
 type App struct {
 	*router.Builder
-	cfg   Config
 	stack middleware.Stack
 	named map[string]NamedHandler
 }
@@ -78,7 +77,6 @@ type NamedHandler struct {
 func New(cfg Config) *App {
 	a := &App{
 		Builder: router.New(router.Options{TrailingSlash: cfg.TrailingSlash, NotFound: cfg.NotFound}),
-		cfg:     cfg,
 		named:   map[string]NamedHandler{},
 	}
 	if cfg.Bare {
