@@ -351,12 +351,22 @@ func validMethod(m string) bool { return m != "" && httpguts.ValidHeaderFieldNam
 // Routes returns the registered routes in registration order.
 func (r *Router) Routes() []*Route { return slices.Clone(r.routes) }
 
+// stackParams is how many parameter values ServeHTTP keeps on the stack;
+// routers with longer routes use a pool.
+const stackParams = 8
+
 // Params are the parameter values of a match, in path order.
 type Params struct {
 	values []string
 }
 
-func (ps *Params) push(v string) { ps.values = append(ps.values, v) }
+// push adds v. Lookup made room for the longest route first; reslicing
+// instead of append lets ServeHTTP keep the buffer on its stack.
+func (ps *Params) push(v string) {
+	n := len(ps.values)
+	ps.values = ps.values[:n+1]
+	ps.values[n] = v
+}
 func (ps *Params) pop()          { ps.values = ps.values[:len(ps.values)-1] }
 
 // Len returns the number of values.
@@ -381,6 +391,9 @@ type Match struct {
 // in ps (reset first). It allocates nothing when ps has room for the
 // router's largest parameter count.
 func (r *Router) Lookup(method, path string, ps *Params) Match {
+	if cap(ps.values) < r.maxParams {
+		ps.values = make([]string, 0, r.maxParams)
+	}
 	ps.Reset()
 	if path == "" || path[0] != '/' {
 		return Match{}
@@ -402,19 +415,29 @@ func (r *Router) Lookup(method, path string, ps *Params) Match {
 
 // ServeHTTP routes a request.
 func (r *Router) ServeHTTP(w http.ResponseWriter, req *http.Request) {
+	if r.maxParams <= stackParams { // the values fit on the stack
+		var buf [stackParams]string
+		ps := Params{values: buf[:0]}
+		r.serve(w, req, &ps)
+		return
+	}
 	ps := r.pool.Get().(*Params)
+	r.serve(w, req, ps)
+	r.pool.Put(ps)
+}
+
+// serve routes req with ps as the buffer for parameter values.
+func (r *Router) serve(w http.ResponseWriter, req *http.Request, ps *Params) {
 	path := req.URL.Path
 	m := r.Lookup(req.Method, path, ps)
 	if rt := m.Route; rt != nil {
 		for i, name := range rt.params {
-			req.SetPathValue(name, ps.values[i])
+			req.SetPathValue(name, ps.values[i]) // the values now live in req
 		}
-		r.pool.Put(ps) // the values now live in req
 		req.Pattern = rt.Pattern
 		rt.handler.ServeHTTP(w, req)
 		return
 	}
-	defer r.pool.Put(ps)
 	switch {
 	case m.Allow != "":
 		w.Header().Set("Allow", m.Allow)

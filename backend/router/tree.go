@@ -94,6 +94,7 @@ func validName(s string) bool {
 // modified, so lookups need no locks.
 type node struct {
 	static    []*node          // static children, by text
+	firsts    string           // the first byte of each static child's text (0 for "")
 	staticIdx map[string]*node // index of static when it is large
 	patterns  []*node          // patterned parameter children, in registration order
 	param     *node            // plain parameter child
@@ -121,8 +122,8 @@ func (e *endpoint) route(method string) *Route {
 }
 
 // staticIndexThreshold is the number of static children from which a map
-// beats a linear scan.
-const staticIndexThreshold = 8
+// beats a scan of their first bytes.
+const staticIndexThreshold = 32
 
 func (n *node) child(s segment) *node {
 	switch s.kind {
@@ -161,6 +162,13 @@ func (n *node) child(s segment) *node {
 
 // finish builds the lookup indexes once the tree is complete.
 func (n *node) finish() {
+	firsts := make([]byte, len(n.static))
+	for i, c := range n.static {
+		if c.seg.text != "" {
+			firsts[i] = c.seg.text[0]
+		}
+	}
+	n.firsts = string(firsts)
 	if len(n.static) >= staticIndexThreshold {
 		n.staticIdx = make(map[string]*node, len(n.static))
 		for _, c := range n.static {
@@ -186,14 +194,21 @@ func (n *node) finish() {
 // backtracking when a branch fails. It records parameter values in ps. It
 // allocates nothing.
 func (n *node) match(path string, ps *Params) *endpoint {
-	seg, rest, more := strings.Cut(path, "/")
+	seg, rest, more := path, "", false
+	if i := strings.IndexByte(path, '/'); i >= 0 {
+		seg, rest, more = path[:i], path[i+1:], true
+	}
 	var c *node
 	if n.staticIdx != nil {
 		c = n.staticIdx[seg]
-	} else {
-		for _, s := range n.static {
-			if s.seg.text == seg {
-				c = s
+	} else if len(n.static) > 0 {
+		var first byte
+		if seg != "" {
+			first = seg[0]
+		}
+		for i := 0; i < len(n.firsts); i++ {
+			if n.firsts[i] == first && n.static[i].seg.text == seg {
+				c = n.static[i]
 				break
 			}
 		}
