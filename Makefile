@@ -104,6 +104,10 @@ fuzz: ## run every fuzz target for FUZZTIME (default 60s) each
 bench: ## run the benchmarks that exist; raw results in tests/bench/results, summary in docs/BENCHMARKS.md
 	scripts/bench
 
+.PHONY: bench-http
+bench-http: ## end-to-end HTTP with wrk (pinned, interleaved) and live-apply latency; summary in docs/BENCHMARKS.md
+	scripts/bench http live
+
 .PHONY: clean
 clean: ## remove build outputs
 	rm -rf $(BIN)

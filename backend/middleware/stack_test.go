@@ -2,6 +2,7 @@ package middleware
 
 import (
 	"bytes"
+	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -55,5 +56,21 @@ func TestStackThenOrder(t *testing.T) {
 	Stack{layer("outer"), layer("inner")}.Then(http.NotFoundHandler()).ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", "/", nil))
 	if strings.Join(order, ",") != "outer,inner" {
 		t.Errorf("order %v", order)
+	}
+}
+
+// BenchmarkDefault is the default stack's cost per request: every layer,
+// an access log formatted as JSON (to io.Discard) and a no-op report.
+func BenchmarkDefault(b *testing.B) {
+	h := Default(DefaultConfig{
+		AccessLog: slog.New(slog.NewJSONHandler(io.Discard, nil)),
+		Report:    func(*http.Request, Record) {},
+	}).Then(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.Write([]byte("Hello, World!")) }))
+	req := httptest.NewRequest("GET", "/hello", nil)
+	w := &discardWriter{h: http.Header{}}
+	b.ReportAllocs()
+	for b.Loop() {
+		clear(w.h)
+		h.ServeHTTP(w, req)
 	}
 }

@@ -1,0 +1,51 @@
+package bench
+
+import (
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+
+	"github.com/covetpy/covet/tests/bench/e2e"
+)
+
+// TestE2EContendersAnswerAlike guards the end-to-end benchmark (run by
+// scripts/bench http with wrk, never here): every contender must give the
+// same status, content type and body for both workloads, and the ones with
+// middleware must run it (a request id in the response or the context).
+func TestE2EContendersAnswerAlike(t *testing.T) {
+	cases := []struct{ path, ctype, body string }{
+		{"/hello", "text/plain; charset=utf-8", "Hello, World!"},
+		{"/users/42", "application/json", `{"id":"42","name":"user 42"}`},
+	}
+	for _, c := range e2e.Contenders {
+		t.Run(c.Name, func(t *testing.T) {
+			h, err := c.Build()
+			if err != nil {
+				t.Fatal(err)
+			}
+			srv := httptest.NewServer(h)
+			defer srv.Close()
+			for _, tc := range cases {
+				resp, err := http.Get(srv.URL + tc.path)
+				if err != nil {
+					t.Fatal(err)
+				}
+				body, _ := io.ReadAll(resp.Body)
+				resp.Body.Close()
+				if resp.StatusCode != 200 || resp.Header.Get("Content-Type") != tc.ctype || string(body) != tc.body {
+					t.Errorf("GET %s = %d %q %q, want 200 %q %q", tc.path, resp.StatusCode,
+						resp.Header.Get("Content-Type"), body, tc.ctype, tc.body)
+				}
+				// chi's RequestID keeps the id in the context only.
+				withID := c.Name == "covet-default" || c.Name == "gin"
+				if got := resp.Header.Get("X-Request-Id") != ""; got != withID {
+					t.Errorf("GET %s: X-Request-Id present = %v, want %v", tc.path, got, withID)
+				}
+			}
+		})
+	}
+	if len(e2e.HelloBody) != 13 {
+		t.Errorf("the hello body is %d bytes, want 13", len(e2e.HelloBody))
+	}
+}
