@@ -367,7 +367,7 @@ func (ps *Params) push(v string) {
 	ps.values = ps.values[:n+1]
 	ps.values[n] = v
 }
-func (ps *Params) pop()          { ps.values = ps.values[:len(ps.values)-1] }
+func (ps *Params) pop() { ps.values = ps.values[:len(ps.values)-1] }
 
 // Len returns the number of values.
 func (ps *Params) Len() int { return len(ps.values) }
