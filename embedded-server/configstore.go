@@ -274,18 +274,22 @@ func (c *configStore) watch(ctx context.Context) {
 			return
 		case <-t.C:
 		}
+		// Read under the lock: an apply writes the file while holding it,
+		// so what is read here is never older than c.doc, and a document
+		// the API wrote a moment ago is not mistaken for an edit.
+		c.mu.Lock()
 		data, err := os.ReadFile(c.file)
-		if err != nil || bytes.Equal(data, seen) {
+		if err != nil || bytes.Equal(data, seen) || bytes.Equal(data, c.doc) {
+			if err == nil {
+				seen = data
+			}
+			c.mu.Unlock()
 			continue
 		}
 		seen = data
-		c.mu.Lock()
-		ours := bytes.Equal(data, c.doc) // written by ApplyConfig
+		_, err = c.applyLocked(data, "", "file", false, c.parentOfNewLocked())
 		c.mu.Unlock()
-		if ours {
-			continue
-		}
-		if _, err := c.ApplyConfig(data, "", "file", false); err != nil {
+		if err != nil {
 			c.log.Error("covet.json was edited but is invalid; the previous configuration keeps serving", "err", err)
 			var errs config.Errors
 			if !errors.As(err, &errs) {
