@@ -297,6 +297,9 @@ func (b *Builder) Build() (*Router, error) {
 			continue
 		}
 		n.end.routes = append(n.end.routes, rt)
+		if i := methodSlot(rt.Method); i >= 0 {
+			n.end.common[i] = rt
+		}
 		if rt.name != "" {
 			if prev, dup := r.names[rt.name]; dup {
 				fail(rt, "name", "name %q is already used by %s (%s)", rt.name, prev.Pattern, prev.Source)

@@ -2,6 +2,7 @@ package router
 
 import (
 	"fmt"
+	"net/http"
 	"regexp"
 	"strings"
 )
@@ -105,14 +106,43 @@ type node struct {
 }
 
 // endpoint holds the routes that end at one node. Paths have few
-// methods, so a slice scan beats a map.
+// methods, so a slice scan beats a map; the common methods also have a
+// slot each, filled by finish.
 type endpoint struct {
-	routes []*Route // one per method
-	allow  string   // the Allow header for this path
+	routes []*Route              // one per method
+	common [commonMethods]*Route // routes by methodSlot
+	allow  string                // the Allow header for this path
+}
+
+// commonMethods is how many methods have a slot in endpoint.common.
+const commonMethods = 7
+
+// methodSlot returns the slot of a common method, or -1.
+func methodSlot(method string) int {
+	switch method {
+	case http.MethodGet:
+		return 0
+	case http.MethodPost:
+		return 1
+	case http.MethodPut:
+		return 2
+	case http.MethodPatch:
+		return 3
+	case http.MethodDelete:
+		return 4
+	case http.MethodHead:
+		return 5
+	case http.MethodOptions:
+		return 6
+	}
+	return -1
 }
 
 // route returns the route for method, or nil.
 func (e *endpoint) route(method string) *Route {
+	if i := methodSlot(method); i >= 0 {
+		return e.common[i]
+	}
 	for _, rt := range e.routes {
 		if rt.Method == method {
 			return rt
