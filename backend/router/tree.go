@@ -96,6 +96,7 @@ func validName(s string) bool {
 type node struct {
 	static    []*node          // static children, by text
 	firsts    string           // the first byte of each static child's text (0 for "")
+	texts     []string         // each static child's text, beside firsts
 	staticIdx map[string]*node // index of static when it is large
 	patterns  []*node          // patterned parameter children, in registration order
 	param     *node            // plain parameter child
@@ -199,6 +200,10 @@ func (n *node) finish() {
 		}
 	}
 	n.firsts = string(firsts)
+	n.texts = make([]string, len(n.static))
+	for i, c := range n.static {
+		n.texts[i] = c.seg.text
+	}
 	if len(n.static) >= staticIndexThreshold {
 		n.staticIdx = make(map[string]*node, len(n.static))
 		for _, c := range n.static {
@@ -237,7 +242,7 @@ func (n *node) match(path string, ps *Params) *endpoint {
 			first = seg[0]
 		}
 		for i := 0; i < len(n.firsts); i++ {
-			if n.firsts[i] == first && n.static[i].seg.text == seg {
+			if n.firsts[i] == first && n.texts[i] == seg {
 				c = n.static[i]
 				break
 			}
