@@ -6,10 +6,10 @@ import (
 	"io"
 	"net/http"
 	"strconv"
-	"strings"
 
 	"github.com/covetpy/covet/backend/middleware"
 	"github.com/covetpy/covet/backend/problem"
+	"github.com/covetpy/covet/backend/router"
 )
 
 // EchoReply is what Echo answers: the request as the handler saw it.
@@ -43,7 +43,7 @@ func Echo(maxBody int64) http.Handler {
 			Query: r.URL.Query(), Headers: r.Header, Body: string(body), Remote: r.RemoteAddr,
 			RequestID: middleware.GetRequestID(r.Context()),
 		}
-		for _, name := range patternParams(r.Pattern) {
+		for _, name := range router.ParamNames(r.Pattern) {
 			reply.Params[name] = r.PathValue(name)
 		}
 		w.Header().Set("Content-Type", "application/json")
@@ -51,26 +51,4 @@ func Echo(maxBody int64) http.Handler {
 		enc.SetIndent("", "  ")
 		return enc.Encode(reply)
 	})
-}
-
-// patternParams lists the parameter names of a route pattern such as
-// "GET /users/{id:[0-9]+}/files/{path...}".
-func patternParams(pattern string) []string {
-	var names []string
-	for rest := pattern; ; {
-		open := strings.IndexByte(rest, '{')
-		if open < 0 {
-			return names
-		}
-		end := strings.IndexByte(rest[open:], '}')
-		if end < 0 {
-			return names
-		}
-		name := rest[open+1 : open+end]
-		if i := strings.IndexByte(name, ':'); i >= 0 {
-			name = name[:i]
-		}
-		names = append(names, strings.TrimSuffix(name, "..."))
-		rest = rest[open+end+1:]
-	}
 }

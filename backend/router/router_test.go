@@ -337,3 +337,20 @@ func TestLookupAllocatesNothing(t *testing.T) {
 		}
 	}
 }
+
+func TestParamNames(t *testing.T) {
+	tests := []struct {
+		path string
+		want []string
+	}{
+		{"/users/{id}", []string{"id"}},
+		{"GET /files/{owner:[a-z]{2,8}}/{path...}", []string{"owner", "path"}},
+		{"/static/text", nil},
+		{"/bad/{id", nil},
+	}
+	for _, tt := range tests {
+		if got := ParamNames(tt.path); strings.Join(got, ",") != strings.Join(tt.want, ",") {
+			t.Errorf("ParamNames(%q) = %q, want %q", tt.path, got, tt.want)
+		}
+	}
+}

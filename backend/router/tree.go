@@ -79,6 +79,26 @@ func parsePath(path string) ([]segment, error) {
 	return segs, nil
 }
 
+// ParamNames returns the parameter names of a route path or pattern
+// ("GET /users/{id:[0-9]+}/files/{path...}" gives id and path), in path
+// order; nil when it has none or does not parse.
+func ParamNames(path string) []string {
+	if _, p, ok := strings.Cut(path, " "); ok && !strings.HasPrefix(path, "/") {
+		path = p // a pattern: drop the method
+	}
+	segs, err := parsePath(path)
+	if err != nil {
+		return nil
+	}
+	var names []string
+	for _, s := range segs {
+		if s.kind != segStatic {
+			names = append(names, s.text)
+		}
+	}
+	return names
+}
+
 func validName(s string) bool {
 	if s == "" {
 		return false
