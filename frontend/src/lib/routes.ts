@@ -179,21 +179,6 @@ export function fieldErrorsFor(errors: FieldError[], index: number): { fields: P
   return { fields, other };
 }
 
-/** Short labels for a route's policy, for the table. */
-export function policySummary(r: Route): string[] {
-  const p = r.policy;
-  if (!p) return [];
-  const out: string[] = [];
-  if (p.timeout) out.push(`timeout ${p.timeout}`);
-  if (p.rateLimit) out.push(`${p.rateLimit.rate}/${p.rateLimit.per}${p.rateLimit.burst ? ` +${p.rateLimit.burst}` : ''} per ${p.rateLimit.key || 'ip'}`);
-  if (p.bodyLimit) out.push(`body ≤ ${p.bodyLimit} B`);
-  if (p.cors) out.push('CORS');
-  if (p.cache) out.push(p.cache.noStore ? 'no-store' : `cache ${p.cache.maxAge}`);
-  if (p.compress) out.push('compress');
-  if (p.csrf) out.push('CSRF');
-  return out;
-}
-
 /** What a route answers, in a few words, for the table. */
 export function routeTarget(r: Route): string {
   switch (r.kind) {
