@@ -207,7 +207,7 @@ func TestSameFolder(t *testing.T) {
 	os.Mkdir(real, 0o755)
 	link := filepath.Join(base, "link")
 	if err := os.Symlink(real, link); err != nil {
-		t.Skip("no symlinks here:", err)
+		t.Fatalf("making a symlink (Linux filesystems have them): %v", err)
 	}
 	tests := []struct {
 		name string
