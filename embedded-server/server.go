@@ -389,7 +389,7 @@ func (s *Server) adminInfo() admin.Info {
 
 // routeTable describes what the public listener serves, for the studio.
 func (s *Server) routeTable() admin.RouteTable {
-	routes, cfg := s.routes.Routes()
+	routes := s.routes.Routes()
 	app := s.routes.App()
 	t := admin.RouteTable{Stack: s.routes.Stack(), Routes: make([]admin.RouteInfo, 0, len(routes)), Handlers: []admin.HandlerInfo{}}
 	for _, nh := range app.Handlers() {
@@ -397,14 +397,12 @@ func (s *Server) routeTable() admin.RouteTable {
 	}
 	for _, rt := range routes {
 		info := admin.RouteInfo{Method: rt.Method, Path: rt.Path, Kind: "go", Source: rt.Source, Middleware: rt.Middleware}
-		var i int
-		if _, err := fmt.Sscanf(rt.Source, "routes[%d]", &i); err == nil && i < len(cfg.Routes) {
-			c := cfg.Routes[i]
+		switch c := rt.Config; {
+		case c != nil && rt.Preflight:
+			info.Kind, info.ID = "preflight", c.ID
+		case c != nil:
 			info.Kind, info.ID = c.Kind, c.ID
-			if strings.HasSuffix(rt.Source, ".policy.cors") {
-				info.Kind = "preflight"
-			}
-			if c.Handler != nil && info.Kind == "handler" {
+			if c.Handler != nil {
 				nh, _ := app.Named(c.Handler.Name)
 				info.Handler, info.HandlerSource = nh.Name, nh.Source
 			}

@@ -108,18 +108,31 @@ func defaultStack(s config.Server, d Deps) middleware.Stack {
 // swapped in.
 type Tree struct {
 	h      http.Handler
-	routes []*router.Route
-	cfg    *config.Config
+	routes []Served
+}
+
+// Served is one route being served, with what it came from.
+type Served struct {
+	*router.Route
+	// Config is the configured route it serves; nil for the Go
+	// program's own routes.
+	Config *config.Route
+	// Preflight marks the OPTIONS route added for Config's CORS policy.
+	Preflight bool
 }
 
 // Compile builds cfg's routes behind the middleware stack without serving
 // them.
 func (h *Handler) Compile(cfg *config.Config) (*Tree, error) {
-	r, err := h.compileRoutes(cfg)
+	r, from, err := h.compileRoutes(cfg)
 	if err != nil {
 		return nil, err
 	}
-	return &Tree{h: h.stack.Then(r), routes: r.Routes(), cfg: cfg}, nil
+	t := &Tree{h: h.stack.Then(r)}
+	for _, rt := range r.Routes() {
+		t.routes = append(t.routes, Served{Route: rt, Config: from[rt].Config, Preflight: from[rt].Preflight})
+	}
+	return t, nil
 }
 
 // Swap serves t from now on. Requests already running finish on the tree
@@ -137,15 +150,11 @@ func (h *Handler) Apply(cfg *config.Config) error {
 	return nil
 }
 
-// Routes describes the routes being served, in registration order, with
-// the configuration they were compiled from: the Go program's first
-// (Source is their file:line), then the configured ones (Source is
-// "routes[i]", or "routes[i].policy.cors" for a preflight added for a CORS
-// policy).
-func (h *Handler) Routes() ([]*router.Route, *config.Config) {
-	t := h.current.Load()
-	return t.routes, t.cfg
-}
+// Routes describes the routes being served, in registration order: the Go
+// program's first (Source is their file:line), then the configured ones
+// (Source is "routes[i]", or "routes[i].policy.cors" for a preflight added
+// for a CORS policy).
+func (h *Handler) Routes() []Served { return h.current.Load().routes }
 
 // App returns the Go program, or nil.
 func (h *Handler) App() *covet.App { return h.app }
@@ -183,7 +192,8 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // unmatched requests get problem+json 404, or 405 with Allow when another
 // method matches; GET routes answer HEAD, and every path answers OPTIONS
 // (a CORS preflight when a route of the path has a CORS policy).
-func (h *Handler) compileRoutes(cfg *config.Config) (*router.Router, error) {
+// It also says which configured route each compiled one serves.
+func (h *Handler) compileRoutes(cfg *config.Config) (*router.Router, map[*router.Route]Served, error) {
 	policy := router.RedirectSlash
 	if cfg.Server.TrailingSlash == "strict" {
 		policy = router.StrictSlash
@@ -193,6 +203,7 @@ func (h *Handler) compileRoutes(cfg *config.Config) (*router.Router, error) {
 		b.Include(h.app.Builder)
 	}
 	used := map[string]bool{}
+	from := map[*router.Route]Served{}
 	preflight := map[string]bool{} // paths with an OPTIONS route already
 	for _, rt := range cfg.Routes {
 		if rt.Method == http.MethodOptions {
@@ -223,23 +234,25 @@ func (h *Handler) compileRoutes(cfg *config.Config) (*router.Router, error) {
 				continue
 			}
 		default:
-			return nil, fmt.Errorf("routes[%d].kind: unknown kind %q", i, rt.Kind)
+			return nil, nil, fmt.Errorf("routes[%d].kind: unknown kind %q", i, rt.Kind)
 		}
 		handler, names := h.withPolicy(rt, handler, used)
 		r := b.Handle(rt.Method, rt.Path, handler)
 		r.Source, r.Middleware = fmt.Sprintf("routes[%d]", i), names
+		from[r] = Served{Config: &cfg.Routes[i]}
 		if rt.Policy != nil && rt.Policy.CORS != nil && !preflight[rt.Path] {
 			preflight[rt.Path] = true
 			r := b.Handle(http.MethodOptions, rt.Path, corsMiddleware(rt.Policy.CORS)(http.NotFoundHandler()))
 			r.Source, r.Middleware = fmt.Sprintf("routes[%d].policy.cors", i), []string{"cors"}
+			from[r] = Served{Config: &cfg.Routes[i], Preflight: true}
 		}
 	}
 	if len(problems) > 0 {
-		return nil, problems // the filesystem disagrees with the configuration
+		return nil, nil, problems // the filesystem disagrees with the configuration
 	}
 	r, err := b.Build()
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	h.mu.Lock()
 	for k := range h.limiters {
@@ -248,7 +261,7 @@ func (h *Handler) compileRoutes(cfg *config.Config) (*router.Router, error) {
 		}
 	}
 	h.mu.Unlock()
-	return r, nil
+	return r, from, nil
 }
 
 // named returns the program's handler registered as name.
