@@ -12,8 +12,14 @@ import (
 // every 4xx and 5xx answer, and one in sampleEvery of the others
 // (sampleEvery ≤ 1 logs them all). It records status and size itself, so
 // it can sit anywhere in the stack.
+//
+// Lines skipped by the sampling or by the handler's level cost no
+// formatting. A line is handed to log's handler directly, stamped with the
+// time the response ended and without a source location (it would always
+// be this file), which spares the caller lookup of slog.Logger.LogAttrs.
 func AccessLog(log *slog.Logger, sampleEvery int) func(http.Handler) http.Handler {
 	var n atomic.Uint64
+	h := log.Handler()
 	return Instrument(func(r *http.Request, rec Record) {
 		level := slog.LevelInfo
 		switch {
@@ -24,7 +30,12 @@ func AccessLog(log *slog.Logger, sampleEvery int) func(http.Handler) http.Handle
 		case sampleEvery > 1 && n.Add(1)%uint64(sampleEvery) != 0:
 			return
 		}
-		log.LogAttrs(context.Background(), level, "request",
+		ctx := context.Background()
+		if !h.Enabled(ctx, level) {
+			return
+		}
+		line := slog.NewRecord(rec.Start.Add(rec.Duration), level, "request", 0)
+		line.AddAttrs(
 			slog.String("method", r.Method),
 			slog.String("path", r.URL.Path),
 			slog.Int("status", rec.Status),
@@ -33,5 +44,6 @@ func AccessLog(log *slog.Logger, sampleEvery int) func(http.Handler) http.Handle
 			slog.String("remote", r.RemoteAddr),
 			slog.String("request_id", GetRequestID(r.Context())),
 		)
+		_ = h.Handle(ctx, line)
 	})
 }

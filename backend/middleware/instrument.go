@@ -25,29 +25,42 @@ type ReportFunc func(r *http.Request, rec Record)
 // Instrument returns middleware that measures each request's status, body
 // size and duration and hands them to report. It allocates nothing per
 // request beyond what report does.
+//
+// When the writer it is given already is the recorder of an Instrument (or
+// AccessLog) further out, with nothing between them that wrapped it, as in
+// the Default stack, it reads that recorder instead of stacking a second
+// one: every write the handler makes passes both layers anyway. (The record
+// then also counts what layers between the two wrote themselves; those of
+// Default write nothing.) Each layer still times the request itself.
 func Instrument(report ReportFunc) func(http.Handler) http.Handler {
 	pool := sync.Pool{New: func() any { return new(recordingWriter) }}
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			rw := pool.Get().(*recordingWriter)
-			*rw = recordingWriter{ResponseWriter: w}
+			rw, shared := w.(*recordingWriter)
+			if !shared {
+				rw = pool.Get().(*recordingWriter)
+				*rw = recordingWriter{ResponseWriter: w}
+			}
 			start := time.Now()
+			returned := false // the handler returned normally
 			defer func() {
 				rec := Record{Start: start, Duration: time.Since(start), Status: rw.status, Bytes: rw.bytes}
 				if rec.Status == 0 {
 					// A handler that panicked without writing: Recoverer,
 					// outside us, answers 500.
 					rec.Status = http.StatusInternalServerError
-					if !rw.panicked() {
+					if returned {
 						rec.Status = http.StatusOK
 					}
 				}
-				*rw = recordingWriter{}
-				pool.Put(rw)
+				if !shared {
+					*rw = recordingWriter{}
+					pool.Put(rw)
+				}
 				report(r, rec)
 			}()
 			next.ServeHTTP(rw, r)
-			rw.done = true
+			returned = true
 		})
 	}
 }
@@ -58,10 +71,7 @@ type recordingWriter struct {
 	http.ResponseWriter
 	status int
 	bytes  int64
-	done   bool // the handler returned normally
 }
-
-func (w *recordingWriter) panicked() bool { return !w.done }
 
 func (w *recordingWriter) WriteHeader(code int) {
 	if w.status == 0 && code >= 200 {

@@ -83,3 +83,48 @@ func BenchmarkInstrument(b *testing.B) {
 		h.ServeHTTP(w, req)
 	}
 }
+
+func TestInstrumentNestedSharesRecorder(t *testing.T) {
+	// Instrument inside Instrument (with a layer between that does not wrap
+	// the writer, as in Default) and inside a layer that does: every layer
+	// reports the handler's status and size.
+	headerOnly := func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("X-Layer", "1")
+			next.ServeHTTP(w, r)
+		})
+	}
+	wrapping := func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			next.ServeHTTP(struct{ http.ResponseWriter }{w}, r)
+		})
+	}
+	tests := []struct {
+		name    string
+		between func(http.Handler) http.Handler
+		handler http.HandlerFunc
+		status  int
+		bytes   int64
+	}{
+		{"shared, body", headerOnly, func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "hello") }, 200, 5},
+		{"shared, 404", headerOnly, http.NotFound, 404, 19},
+		{"shared, panic", headerOnly, func(http.ResponseWriter, *http.Request) { panic("x") }, 500, 0},
+		{"wrapped, body", wrapping, func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "hello") }, 200, 5},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var outer, inner Record
+			h := Recoverer(nil)(Instrument(func(r *http.Request, rec Record) { outer = rec })(
+				tt.between(Instrument(func(r *http.Request, rec Record) { inner = rec })(tt.handler))))
+			h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", "/", nil))
+			for _, got := range []Record{outer, inner} {
+				if got.Status != tt.status || got.Bytes != tt.bytes {
+					t.Errorf("record status %d bytes %d, want %d and %d", got.Status, got.Bytes, tt.status, tt.bytes)
+				}
+			}
+			if inner.Duration <= 0 || outer.Duration < inner.Duration {
+				t.Errorf("durations outer %v inner %v, want 0 < inner ≤ outer", outer.Duration, inner.Duration)
+			}
+		})
+	}
+}

@@ -1,6 +1,7 @@
 package middleware
 
 import (
+	"context"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -59,5 +60,31 @@ func TestRequestIDsAreUnique(t *testing.T) {
 			t.Fatalf("duplicate request id %q", id)
 		}
 		seen[id] = true
+	}
+}
+
+func TestRequestIDKeepsParentContext(t *testing.T) {
+	// The id rides on its own context type: values set further out and
+	// cancellation must still come through it, and values set further in
+	// must not hide the id.
+	type key struct{}
+	parent, cancel := context.WithCancel(context.WithValue(context.Background(), key{}, "outer"))
+	var ctx context.Context
+	h := RequestID()(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ctx = context.WithValue(r.Context(), struct{ inner int }{}, 1)
+	}))
+	h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", "/", nil).WithContext(parent))
+	child, stop := context.WithCancel(ctx)
+	defer stop()
+	cancel()
+	<-child.Done() // blocks forever if cancellation does not propagate
+	if got := ctx.Value(key{}); got != "outer" {
+		t.Errorf("outer value = %v, want outer", got)
+	}
+	if id := GetRequestID(ctx); !validRequestID(id) {
+		t.Errorf("GetRequestID = %q, want a valid id", id)
+	}
+	if id := GetRequestID(context.Background()); id != "" {
+		t.Errorf("GetRequestID without RequestID = %q, want empty", id)
 	}
 }

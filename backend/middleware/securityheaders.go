@@ -7,6 +7,10 @@ import "net/http"
 // no <base> tricks, and no framing by anyone.
 const DefaultCSP = "default-src 'self'; base-uri 'self'; object-src 'none'; frame-ancestors 'none'"
 
+// hstsValue is the Strict-Transport-Security SecurityHeaders sets on TLS
+// connections: one year, subdomains included.
+const hstsValue = "max-age=31536000; includeSubDomains"
+
 // SecurityOptions configure SecurityHeaders. The zero value is the
 // conservative default.
 type SecurityOptions struct {
@@ -25,17 +29,31 @@ func SecurityHeaders(opts SecurityOptions) func(http.Handler) http.Handler {
 	if csp == "" {
 		csp = DefaultCSP
 	}
+	// The headers, canonical keys beside their values, computed once; the
+	// TLS-only ones come last, so plain HTTP sends a prefix of them.
+	var keys, values []string
+	if csp != "-" {
+		keys, values = append(keys, "Content-Security-Policy"), append(values, csp)
+	}
+	keys = append(keys, "X-Content-Type-Options", "X-Frame-Options", "Referrer-Policy")
+	values = append(values, "nosniff", "DENY", "strict-origin-when-cross-origin")
+	plain := len(keys)
+	keys, values = append(keys, "Strict-Transport-Security"), append(values, hstsValue)
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			h := w.Header()
-			if csp != "-" {
-				h.Set("Content-Security-Policy", csp)
-			}
-			h.Set("X-Content-Type-Options", "nosniff")
-			h.Set("X-Frame-Options", "DENY")
-			h.Set("Referrer-Policy", "strict-origin-when-cross-origin")
+			n := plain
 			if r.TLS != nil {
-				h.Set("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
+				n = len(keys)
+			}
+			// One copy of the values backs every header of this response
+			// (one allocation instead of one per header). Each header gets
+			// its own one-element slice of it, capacity 1, so a handler's
+			// Add reallocates rather than overwriting a neighbour.
+			vals := make([]string, n)
+			copy(vals, values)
+			h := w.Header()
+			for i, k := range keys[:n] {
+				h[k] = vals[i : i+1 : i+1]
 			}
 			next.ServeHTTP(w, r)
 		})

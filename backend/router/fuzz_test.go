@@ -1,6 +1,7 @@
 package router
 
 import (
+	"fmt"
 	"net/http"
 	"strings"
 	"testing"
@@ -72,6 +73,16 @@ func FuzzLookup(f *testing.F) {
 	f.Add("/users /users/{id} /users/new /users/{id}/posts/{p}", "/users/new/posts/1")
 	f.Add("/ /x/ /x/{rest...}", "/x/")
 	f.Add("/f/{p...} /f/a", "/f/a/b")
+	// A branch that fails after taking a parameter must take its value back.
+	f.Add("/a/{x}/b/c /{y...}", "/a/1/b")
+	f.Add("/a/{x}/{z}/c /a/{x}/b/d /{y...}", "/a/1/b/c")
+	// Enough static children for the first-byte table, and for the map.
+	f.Add("/ab /ac /a /b /ba /bb / /c /d/ /e /f/{x} /{y} /ab/c /ab/{z}", "/ab/c")
+	var many []string
+	for i := range staticIndexThreshold + 6 {
+		many = append(many, fmt.Sprintf("/a%d", i))
+	}
+	f.Add(strings.Join(many, " ")+" /a1/{x} /{y...}", "/a1/b")
 	f.Fuzz(func(t *testing.T, table, path string) {
 		if len(table) > 400 || len(path) > 200 || !strings.HasPrefix(path, "/") || strings.ContainsAny(path, "?#") {
 			return

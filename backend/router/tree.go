@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/http"
 	"regexp"
+	"slices"
 	"strings"
 )
 
@@ -114,10 +115,11 @@ func validName(s string) bool {
 // node is one segment position in the trie. After Build it is never
 // modified, so lookups need no locks.
 type node struct {
-	static    []*node          // static children, by text
-	firsts    string           // the first byte of each static child's text (0 for "")
-	texts     []string         // each static child's text, beside firsts
-	staticIdx map[string]*node // index of static when it is large
+	static    []*node          // static children, sorted by text once finished
+	firsts    string           // the first byte of each static child's text (0 for ""), beside static
+	texts     []string         // each static child's text, beside static
+	starts    *[256]uint8      // for many static children: by first byte, 1 + the index of the first child with it, 0 for none
+	staticIdx map[string]*node // index of static when it is very large
 	patterns  []*node          // patterned parameter children, in registration order
 	param     *node            // plain parameter child
 	catchAll  *node            // catch-all child
@@ -172,9 +174,14 @@ func (e *endpoint) route(method string) *Route {
 	return nil
 }
 
-// staticIndexThreshold is the number of static children from which a map
-// beats a scan of their first bytes.
-const staticIndexThreshold = 32
+// staticTableThreshold is the number of static children from which a
+// table by first byte beats a scan of their first bytes, and
+// staticIndexThreshold the number from which a map beats the table (a
+// first byte may be shared by many of them).
+const (
+	staticTableThreshold = 8
+	staticIndexThreshold = 64
+)
 
 func (n *node) child(s segment) *node {
 	switch s.kind {
@@ -213,6 +220,8 @@ func (n *node) child(s segment) *node {
 
 // finish builds the lookup indexes once the tree is complete.
 func (n *node) finish() {
+	// Sorted by text, the children that share a first byte are neighbours.
+	slices.SortFunc(n.static, func(a, b *node) int { return strings.Compare(a.seg.text, b.seg.text) })
 	firsts := make([]byte, len(n.static))
 	for i, c := range n.static {
 		if c.seg.text != "" {
@@ -224,10 +233,16 @@ func (n *node) finish() {
 	for i, c := range n.static {
 		n.texts[i] = c.seg.text
 	}
-	if len(n.static) >= staticIndexThreshold {
+	switch {
+	case len(n.static) >= staticIndexThreshold:
 		n.staticIdx = make(map[string]*node, len(n.static))
 		for _, c := range n.static {
 			n.staticIdx[c.seg.text] = c
+		}
+	case len(n.static) >= staticTableThreshold:
+		n.starts = new([256]uint8)                // fewer than staticIndexThreshold children: an index fits
+		for i := len(n.firsts) - 1; i >= 0; i-- { // the lowest index wins
+			n.starts[n.firsts[i]] = uint8(i + 1)
 		}
 	}
 	for _, c := range n.static {
@@ -249,46 +264,31 @@ func (n *node) finish() {
 // backtracking when a branch fails. It records parameter values in ps. It
 // allocates nothing.
 func (n *node) match(path string, ps *Params) *endpoint {
-	seg, rest, more := path, "", false
-	if i := strings.IndexByte(path, '/'); i >= 0 {
-		seg, rest, more = path[:i], path[i+1:], true
-	}
-	var c *node
-	if n.staticIdx != nil {
-		c = n.staticIdx[seg]
-	} else if len(n.static) > 0 {
-		var first byte
-		if seg != "" {
-			first = seg[0]
-		}
-		for i := 0; i < len(n.firsts); i++ {
-			if n.firsts[i] == first && n.texts[i] == seg {
-				c = n.static[i]
-				break
+	if len(n.static) > 0 {
+		if c, rest, more := n.staticChild(path); c != nil {
+			if e := c.next(rest, more, ps); e != nil {
+				return e
 			}
 		}
 	}
-	if c != nil {
-		if e := c.next(rest, more, ps); e != nil {
-			return e
-		}
-	}
-	if seg != "" {
-		for _, p := range n.patterns {
-			if p.seg.pattern.MatchString(seg) {
+	if len(n.patterns) > 0 || n.param != nil {
+		if seg, rest, more := cutSegment(path); seg != "" {
+			for _, p := range n.patterns {
+				if p.seg.pattern.MatchString(seg) {
+					ps.push(seg)
+					if e := p.next(rest, more, ps); e != nil {
+						return e
+					}
+					ps.pop()
+				}
+			}
+			if n.param != nil {
 				ps.push(seg)
-				if e := p.next(rest, more, ps); e != nil {
+				if e := n.param.next(rest, more, ps); e != nil {
 					return e
 				}
 				ps.pop()
 			}
-		}
-		if n.param != nil {
-			ps.push(seg)
-			if e := n.param.next(rest, more, ps); e != nil {
-				return e
-			}
-			ps.pop()
 		}
 	}
 	if n.catchAll != nil {
@@ -296,6 +296,56 @@ func (n *node) match(path string, ps *Params) *endpoint {
 		return n.catchAll.end
 	}
 	return nil
+}
+
+// staticChild returns the static child whose text is path's first
+// segment, and the path after that segment. It compares the children's
+// texts with the start of path, so it needs no search for the slash first.
+func (n *node) staticChild(path string) (c *node, rest string, more bool) {
+	if n.staticIdx != nil {
+		seg, rest, more := cutSegment(path)
+		return n.staticIdx[seg], rest, more
+	}
+	var first byte // "" is the text of a trailing slash's segment
+	if path != "" {
+		first = path[0]
+	}
+	i := 0
+	if n.starts != nil {
+		if i = int(n.starts[first]) - 1; i < 0 {
+			return nil, "", false
+		}
+	}
+	for ; i < len(n.firsts); i++ {
+		if f := n.firsts[i]; f != first {
+			if f > first {
+				break // sorted: past the children starting with first
+			}
+			continue
+		}
+		t := n.texts[i]
+		if len(t) <= len(path) && path[:len(t)] == t {
+			if len(t) == len(path) {
+				return n.static[i], "", false
+			}
+			if path[len(t)] == '/' {
+				return n.static[i], path[len(t)+1:], true
+			}
+		}
+	}
+	return nil, "", false
+}
+
+// cutSegment splits path at its first slash. Segments are short: a plain
+// loop finds the slash sooner than the call into strings.IndexByte's
+// vector code.
+func cutSegment(path string) (seg, rest string, more bool) {
+	for i := 0; i < len(path); i++ {
+		if path[i] == '/' {
+			return path[:i], path[i+1:], true
+		}
+	}
+	return path, "", false
 }
 
 // next continues matching below n with the rest of the path.
