@@ -27,6 +27,8 @@ type Config struct {
 	BusyTimeout time.Duration
 	// MaxOpenConns bounds the pool. Default 8.
 	MaxOpenConns int
+
+	readOnly bool // connections refuse writes (query_only), for New's readers
 }
 
 // Validate reports the first problem with c, naming the field.
@@ -56,6 +58,9 @@ func (c Config) DSN() string {
 	q.Add("_pragma", "foreign_keys(1)")
 	q.Add("_pragma", "synchronous(NORMAL)")
 	q.Set("_txlock", "immediate")
+	if c.readOnly {
+		q.Add("_pragma", "query_only(1)")
+	}
 	return "file:" + c.Path + "?" + q.Encode()
 }
 

@@ -1,0 +1,163 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"reflect"
+	"strings"
+	"time"
+
+	"github.com/covetpy/covet/backend/orm"
+	sqlite "modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
+)
+
+// Dialect is SQLite's SQL for the ORM.
+type Dialect struct{}
+
+var _ orm.Dialect = Dialect{}
+
+func (Dialect) Name() string { return "sqlite" }
+
+func (Dialect) AppendIdent(b []byte, ident string) []byte {
+	b = append(b, '"')
+	b = append(b, strings.ReplaceAll(ident, `"`, `""`)...)
+	return append(b, '"')
+}
+
+func (Dialect) AppendPlaceholder(b []byte, _ int) []byte { return append(b, '?') }
+
+// Returning: SQLite has had INSERT … RETURNING since 3.35.
+func (Dialect) Returning() bool { return true }
+
+// MaxParams is SQLITE_MAX_VARIABLE_NUMBER's default since 3.32.
+func (Dialect) MaxParams() int { return 32766 }
+
+func (d Dialect) AppendUpsert(b []byte, conflict, update []string) []byte {
+	b = append(b, " ON CONFLICT ("...)
+	for i, c := range conflict {
+		if i > 0 {
+			b = append(b, ", "...)
+		}
+		b = d.AppendIdent(b, c)
+	}
+	if len(update) == 0 {
+		return append(b, ") DO NOTHING"...)
+	}
+	b = append(b, ") DO UPDATE SET "...)
+	for i, c := range update {
+		if i > 0 {
+			b = append(b, ", "...)
+		}
+		b = d.AppendIdent(b, c)
+		b = append(b, " = excluded."...)
+		b = d.AppendIdent(b, c)
+	}
+	return b
+}
+
+func (Dialect) ColumnType(c *orm.Column) string {
+	t := c.Type
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	switch {
+	case c.PrimaryKey && c.AutoIncrement:
+		return "INTEGER PRIMARY KEY AUTOINCREMENT"
+	case t == reflect.TypeFor[time.Time]():
+		return "DATETIME"
+	case t.Kind() == reflect.Bool:
+		return "BOOLEAN"
+	case t.Kind() >= reflect.Int && t.Kind() <= reflect.Uint64:
+		return "INTEGER"
+	case t.Kind() == reflect.Float32 || t.Kind() == reflect.Float64:
+		return "REAL"
+	case t.Kind() == reflect.Slice && t.Elem().Kind() == reflect.Uint8:
+		return "BLOB"
+	}
+	return "TEXT"
+}
+
+// Classify maps SQLite's extended result codes onto orm kinds. SQLITE_BUSY
+// (the busy timeout ran out) counts as a serialization failure: the
+// transaction lost the write lock and can run again.
+func (Dialect) Classify(err error) error {
+	if c, ok := orm.ClassifyCommon(err); ok {
+		return c
+	}
+	var se *sqlite.Error
+	if !errors.As(err, &se) {
+		return err
+	}
+	kind := orm.Other
+	switch se.Code() {
+	case sqlite3.SQLITE_CONSTRAINT_UNIQUE, sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY:
+		kind = orm.UniqueViolation
+	case sqlite3.SQLITE_CONSTRAINT_FOREIGNKEY:
+		kind = orm.ForeignKeyViolation
+	case sqlite3.SQLITE_CONSTRAINT_NOTNULL:
+		kind = orm.NotNullViolation
+	case sqlite3.SQLITE_BUSY, sqlite3.SQLITE_BUSY_SNAPSHOT, sqlite3.SQLITE_LOCKED:
+		kind = orm.SerializationFailure
+	}
+	if kind == orm.Other {
+		return err
+	}
+	// "UNIQUE constraint failed: users.email" names the columns.
+	constraint := ""
+	msg := se.Error()
+	if i := strings.LastIndex(msg, "constraint failed: "); i >= 0 {
+		constraint, _, _ = strings.Cut(msg[i+len("constraint failed: "):], " (")
+	}
+	return &orm.Error{Kind: kind, Constraint: constraint, Err: err}
+}
+
+// Explain uses EXPLAIN QUERY PLAN; SQLite has no ANALYZE form, so analyze
+// is ignored (the caller may time the query itself).
+func (Dialect) Explain(query string, _ bool) string { return "EXPLAIN QUERY PLAN " + query }
+
+// New opens the database for the ORM with one writer: a single-connection
+// pool takes every write and transaction (SQLite allows one writer at a
+// time, so a queue in Go beats lock retries in SQLite), and a pool of
+// read-only connections serves reads outside transactions.
+func New(ctx context.Context, cfg Config) (*orm.DB, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	writeCfg := cfg
+	writeCfg.MaxOpenConns = 1
+	writer, err := Open(ctx, writeCfg)
+	if err != nil {
+		return nil, err
+	}
+	readCfg := cfg
+	readCfg.readOnly = true
+	reader, err := Open(ctx, readCfg)
+	if err != nil {
+		writer.Close()
+		return nil, err
+	}
+	db, err := orm.New(orm.Config{
+		Dialect:  Dialect{},
+		Primary:  &orm.SQLPool{DB: writer, BeginOptions: serializableOnly},
+		Replicas: []orm.Pool{&orm.SQLPool{DB: reader, BeginOptions: serializableOnly}},
+	})
+	if err != nil {
+		writer.Close()
+		reader.Close()
+		return nil, fmt.Errorf("opening sqlite database %s: %w", cfg.Path, err)
+	}
+	return db, nil
+}
+
+// serializableOnly passes on the options SQLite can honour: it is always
+// serializable, so asking for a weaker level is an error rather than a
+// silent upgrade the caller did not expect.
+func serializableOnly(o orm.TxOptions) (*sql.TxOptions, error) {
+	if o.Isolation != sql.LevelDefault && o.Isolation != sql.LevelSerializable {
+		return nil, fmt.Errorf("sqlite: isolation level %v is not supported (SQLite transactions are serializable)", o.Isolation)
+	}
+	return &sql.TxOptions{ReadOnly: o.ReadOnly}, nil
+}
