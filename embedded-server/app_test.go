@@ -59,7 +59,7 @@ func TestGoProgramBesideConfig(t *testing.T) {
 	// Problems name the field, and the old configuration keeps serving.
 	for _, tt := range []struct{ route, want string }{
 		{`{"id": "nope", "method": "GET", "path": "/nope", "kind": "handler", "handler": {"name": "users.list"}}`,
-			`{"path":"routes[3].handler.name","message":"no handler named \"users.list\" (registered: covet.echo, users.show)"}`},
+			`{"path":"routes[3].handler.name","message":"no handler named \"users.list\" (registered: covet.demo.nplusone, covet.echo, users.show)"}`},
 		{`{"id": "clash", "method": "GET", "path": "/api/ping", "kind": "mock", "mock": {}}`,
 			`{"path":"routes[3].path","message":"conflicts with GET /api/ping (` + pingSource + `): both match the same requests"}`},
 	} {
@@ -96,7 +96,7 @@ func TestGoProgramBesideConfig(t *testing.T) {
 			t.Errorf("route %d:\n got %+v\nwant %+v", i, g, w)
 		}
 	}
-	if len(table.Handlers) != 2 || table.Handlers[1].Name != "users.show" || table.Handlers[1].Source != showSource {
+	if len(table.Handlers) != 3 || table.Handlers[2].Name != "users.show" || table.Handlers[2].Source != showSource {
 		t.Errorf("handlers %+v", table.Handlers)
 	}
 }
@@ -107,7 +107,7 @@ func TestHandlerRouteNeedsItsProgram(t *testing.T) {
 	doc := `{"server": {"listen": "127.0.0.1:0"}, "database": {"primary": "sqlite:covet_data/covet.db"},
 	  "routes": [{"id": "x", "method": "GET", "path": "/x", "kind": "handler", "handler": {"name": "users.show"}}]}`
 	_, err := newServer(t, doc, nil)
-	if err == nil || !strings.Contains(err.Error(), `routes[0].handler.name: no handler named "users.show" (registered: covet.echo)`) {
+	if err == nil || !strings.Contains(err.Error(), `routes[0].handler.name: no handler named "users.show" (registered: covet.demo.nplusone, covet.echo)`) {
 		t.Errorf("New = %v", err)
 	}
 	app := covet.New(covet.Config{})

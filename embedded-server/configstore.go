@@ -150,7 +150,7 @@ func (c *configStore) restartRequired(cfg *config.Config) []string {
 	if !reflect.DeepEqual(cfg.Server, c.boot.Server) {
 		out = append(out, "server")
 	}
-	if cfg.Database != c.boot.Database {
+	if !reflect.DeepEqual(cfg.Database, c.boot.Database) {
 		out = append(out, "database")
 	}
 	return out

@@ -16,7 +16,6 @@ package embeddedserver
 import (
 	"context"
 	"crypto/rand"
-	"database/sql"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -25,7 +24,6 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"path/filepath"
 	"runtime"
 	"strings"
 	"sync"
@@ -37,13 +35,11 @@ import (
 	"github.com/covetpy/covet/backend/httpserver"
 	"github.com/covetpy/covet/backend/metrics"
 	"github.com/covetpy/covet/backend/middleware"
-	"github.com/covetpy/covet/backend/orm/dialect/sqlite"
 	"github.com/covetpy/covet/embedded-server/internal/admin"
 	"github.com/covetpy/covet/embedded-server/internal/assemble"
 	"github.com/covetpy/covet/embedded-server/internal/config"
 	"github.com/covetpy/covet/frontend"
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/collectors"
 )
 
 // Version is the version of Covet.
@@ -76,7 +72,7 @@ type Config struct {
 	// App is the Go program served beside covet.json's routes: its routes
 	// are served first, and its named handlers serve routes of kind
 	// "handler". The server registers its built-in handlers on it
-	// ("covet.echo") unless the names are taken. Nil means a program with
+	// ("covet.echo", "covet.demo.nplusone") unless the names are taken. Nil means a program with
 	// only the built-ins.
 	App *covet.App
 }
@@ -101,7 +97,7 @@ type Server struct {
 	token   string
 	store   *configStore
 
-	db       *sql.DB
+	db       *database
 	registry *prometheus.Registry
 	httpm    *metrics.HTTP
 	series   *metrics.Series
@@ -133,6 +129,10 @@ func New(cfg Config) (*Server, error) {
 	if _, taken := cfg.App.Named(echoHandler); !taken {
 		cfg.App.Register(echoHandler, covet.Echo(echoBodyLimit))
 	}
+	demo := &demo{}
+	if _, taken := cfg.App.Named(nPlusOneHandler); !taken {
+		cfg.App.Register(nPlusOneHandler, demo)
+	}
 	proj, err := openProject(cfg.Project, cfg.Logger)
 	if err != nil {
 		return nil, err
@@ -158,30 +158,27 @@ func New(cfg Config) (*Server, error) {
 	}
 	s := &Server{cfg: cfg, log: cfg.Logger, project: proj, conf: conf, listen: listen, token: token}
 
-	dbPath, _ := config.SQLitePath(conf.Database.Primary)
-	if !filepath.IsAbs(dbPath) {
-		dbPath = filepath.Join(proj.dir, dbPath)
-	}
+	s.hub = events.New(events.Config{})
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	if s.db, err = sqlite.Open(ctx, sqlite.Config{Path: dbPath}); err != nil {
+	if s.db, err = openDatabase(ctx, conf.Database, proj.dir, s.hub, s.log); err != nil {
 		return nil, fmt.Errorf("database.primary: %w", err)
 	}
+	demo.db = s.db.db
 
 	s.registry = metrics.NewRegistry()
 	s.httpm = metrics.NewHTTP()
 	s.registry.MustRegister(s.httpm.Collectors()...)
-	s.registry.MustRegister(collectors.NewDBStatsCollector(s.db, "primary"))
+	s.registry.MustRegister(newPoolCollector(s.db.db))
 	s.series = metrics.NewSeries(s.httpm, seriesLength)
-	s.hub = events.New(events.Config{})
 	s.routes, err = assemble.New(conf, assemble.Deps{
-		DB: s.db, Gatherer: s.registry, Report: s.report, OnPanic: s.onPanic, Logger: s.log, Project: proj.dir, App: cfg.App,
+		DB: s.db.db, Inner: s.db.middleware(), Gatherer: s.registry, Report: s.report, OnPanic: s.onPanic, Logger: s.log, Project: proj.dir, App: cfg.App,
 	})
 	if err == nil {
 		s.store, err = newConfigStore(proj.path(config.FileName), proj.path(DataDir), conf, s.routes, s.hub, s.log)
 	}
 	if err != nil {
-		s.db.Close()
+		s.db.db.Close()
 		return nil, err
 	}
 	return s, nil
@@ -254,7 +251,7 @@ func (s *Server) Start(ctx context.Context) error {
 	}
 	s.admin, err = admin.New(admin.Config{
 		Token: s.token, Port: port, Scheme: s.http.Scheme(), AllowedOrigins: s.cfg.AllowedOrigins, Studio: studio,
-		Hub: s.hub, Series: s.series, Info: s.adminInfo, Config: s.store, Routes: s.routeTable, Logger: s.log,
+		Hub: s.hub, Series: s.series, Info: s.adminInfo, Config: s.store, Routes: s.routeTable, Database: s.db, Logger: s.log,
 	})
 	if err != nil {
 		ln.Close()
@@ -283,7 +280,7 @@ func (s *Server) Start(ctx context.Context) error {
 	})
 	go func() { wg.Wait(); close(s.done) }()
 	s.started = true
-	s.log.Info("serving", "url", s.url, "project", s.project.dir, "database", s.conf.Database.Primary)
+	s.log.Info("serving", "url", s.url, "project", s.project.dir, "database", redactDSN(s.conf.Database.Primary))
 	return nil
 }
 
@@ -346,7 +343,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 			errs = append(errs, err)
 		}
 	}
-	if err := s.db.Close(); err != nil {
+	if err := s.db.db.Close(); err != nil {
 		errs = append(errs, fmt.Errorf("closing the database: %w", err))
 	}
 	if started {
@@ -382,7 +379,7 @@ func (s *Server) adminInfo() admin.Info {
 		URL:           info.URL,
 		StartedAt:     info.StartedAt.UTC(),
 		UptimeSeconds: time.Since(info.StartedAt).Seconds(),
-		Database:      admin.DatabaseInfo{Driver: "sqlite", DSN: s.conf.Database.Primary},
+		Database:      admin.DatabaseInfo{Driver: s.db.db.Dialect().Name(), DSN: redactDSN(s.conf.Database.Primary)},
 		StudioClients: s.hub.Subscribers(),
 	}
 }

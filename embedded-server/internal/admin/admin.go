@@ -46,6 +46,8 @@ type Config struct {
 	Config ConfigStore
 	// Routes describes what is served; nil serves no route table.
 	Routes func() RouteTable
+	// Database is the data layer; nil serves no database endpoints.
+	Database Database
 	// Logger receives the API's own log lines; nil discards them.
 	Logger *slog.Logger
 	// Now returns the time; nil means time.Now.
@@ -80,6 +82,7 @@ type API struct {
 	info           func() Info
 	config         ConfigStore
 	routes         func() RouteTable
+	database       Database
 	log            *slog.Logger
 
 	codes    *secrets // one-time login codes
@@ -102,7 +105,7 @@ func New(cfg Config) (*API, error) {
 		cfg.Now = time.Now
 	}
 	a := &API{
-		token: cfg.Token, port: cfg.Port, scheme: cmp.Or(cfg.Scheme, "http"), hub: cfg.Hub, series: cfg.Series, info: cfg.Info, config: cfg.Config, routes: cfg.Routes, log: cfg.Logger,
+		token: cfg.Token, port: cfg.Port, scheme: cmp.Or(cfg.Scheme, "http"), hub: cfg.Hub, series: cfg.Series, info: cfg.Info, config: cfg.Config, routes: cfg.Routes, database: cfg.Database, log: cfg.Logger,
 		allowedOrigins: make(map[string]bool),
 		codes:          newSecrets(loginCodeTTL, maxLoginCodes, true, cfg.Now),
 		sessions:       newSecrets(sessionTTL, maxSessions, false, cfg.Now),
@@ -121,6 +124,17 @@ func New(cfg Config) (*API, error) {
 	api("POST /_covet/api/try", a.handleTry)
 	if a.routes != nil {
 		api("GET /_covet/api/routes", func(w http.ResponseWriter, r *http.Request) { writeJSON(w, a.routes()) })
+	}
+	if a.database != nil {
+		api("GET /_covet/api/database", func(w http.ResponseWriter, r *http.Request) { writeJSON(w, a.database.Status(r.Context())) })
+		api("GET /_covet/api/queries", a.handleQueries)
+		api("GET /_covet/api/queries/stats", func(w http.ResponseWriter, r *http.Request) { writeJSON(w, a.database.QueryStats()) })
+		api("DELETE /_covet/api/queries/stats", func(w http.ResponseWriter, r *http.Request) {
+			a.database.ResetQueryStats()
+			w.WriteHeader(http.StatusNoContent)
+		})
+		api("POST /_covet/api/queries/explain", a.handleExplain)
+		api("POST /_covet/api/sql", a.handleConsole)
 	}
 	if a.config != nil {
 		for _, m := range []string{"GET", "PUT", "PATCH", "DELETE", "POST"} {

@@ -4,13 +4,18 @@ import (
 	"time"
 
 	"github.com/covetpy/covet/backend/metrics"
+	"github.com/covetpy/covet/backend/orm"
+	"github.com/covetpy/covet/backend/orm/explain"
+	"github.com/covetpy/covet/backend/orm/inspect"
 	"github.com/covetpy/covet/backend/problem"
+	"github.com/covetpy/covet/backend/resource"
 	"github.com/covetpy/covet/embedded-server/internal/config"
 )
 
 // Event types on the stream (docs/admin-api.md).
 const (
 	EventRequest       = "request"
+	EventQuery         = "query" // data: *inspect.Query
 	EventMetricSample  = "metric.sample"
 	EventDropped       = "dropped"
 	EventConfigChanged = "config.changed"
@@ -101,21 +106,33 @@ type ConfigError struct {
 // generated from, by the name they get there.
 func APITypes() map[string]any {
 	return map[string]any{
-		"Info":          Info{},
-		"DatabaseInfo":  DatabaseInfo{},
-		"RequestEvent":  RequestEvent{},
-		"MetricSample":  MetricSample{},
-		"RouteSample":   metrics.RouteSample{},
-		"DroppedEvent":  DroppedEvent{},
-		"ConfigChange":  ConfigChange{},
-		"ConfigVersion": ConfigVersion{},
-		"ConfigError":   ConfigError{},
-		"FieldError":    problem.FieldError{},
-		"TryRequest":    TryRequest{},
-		"RouteTable":    RouteTable{},
-		"RouteInfo":     RouteInfo{},
-		"HandlerInfo":   HandlerInfo{},
-		"TryResponse":   TryResponse{},
+		"Info":               Info{},
+		"DatabaseInfo":       DatabaseInfo{},
+		"DatabaseStatus":     DatabaseStatus{},
+		"PoolStatus":         PoolStatus{},
+		"PoolStats":          orm.PoolStats{},
+		"QueryEvent":         inspect.Query{},
+		"Verdict":            inspect.Verdict{},
+		"QueryStat":          inspect.Stat{},
+		"Plan":               explain.Plan{},
+		"PlanNode":           explain.Node{},
+		"ResultSet":          orm.ResultSet{},
+		"SQLRequest":         SQLRequest{},
+		"ResourceDefinition": resource.Definition{},
+		"ResourceField":      resource.Field{},
+		"RequestEvent":       RequestEvent{},
+		"MetricSample":       MetricSample{},
+		"RouteSample":        metrics.RouteSample{},
+		"DroppedEvent":       DroppedEvent{},
+		"ConfigChange":       ConfigChange{},
+		"ConfigVersion":      ConfigVersion{},
+		"ConfigError":        ConfigError{},
+		"FieldError":         problem.FieldError{},
+		"TryRequest":         TryRequest{},
+		"RouteTable":         RouteTable{},
+		"RouteInfo":          RouteInfo{},
+		"HandlerInfo":        HandlerInfo{},
+		"TryResponse":        TryResponse{},
 		// covet.json, for the studio's editors.
 		"Config":          config.Config{},
 		"ServerConfig":    config.Server{},

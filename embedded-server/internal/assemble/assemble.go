@@ -6,7 +6,6 @@ package assemble
 
 import (
 	"context"
-	"database/sql"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -20,8 +19,10 @@ import (
 
 	"github.com/covetpy/covet/backend/covet"
 	"github.com/covetpy/covet/backend/middleware"
+	"github.com/covetpy/covet/backend/orm"
 	"github.com/covetpy/covet/backend/problem"
 	"github.com/covetpy/covet/backend/ratelimit"
+	"github.com/covetpy/covet/backend/resource"
 	"github.com/covetpy/covet/backend/router"
 	"github.com/covetpy/covet/embedded-server/internal/config"
 	"github.com/prometheus/client_golang/prometheus"
@@ -30,8 +31,11 @@ import (
 
 // Deps are the server's shared pieces that every tree uses.
 type Deps struct {
-	// DB is the primary database, pinged by /readyz.
-	DB *sql.DB
+	// DB is the database, pinged by /readyz and served by resource routes.
+	DB *orm.DB
+	// Inner, when set, wraps the router inside the middleware stack, where
+	// it sees r.Pattern once the router has matched (the query inspector).
+	Inner func(http.Handler) http.Handler
 	// Gatherer is exposed at /metrics.
 	Gatherer prometheus.Gatherer
 	// Report receives every served route request (probes and metrics
@@ -56,6 +60,8 @@ type Handler struct {
 	project   string               // the project folder
 	app       *covet.App           // Go routes and named handlers, or nil
 	transport *http.Transport      // shared by proxy routes, so connections are pooled
+	db        *orm.DB              // served by resource routes
+	inner     func(http.Handler) http.Handler
 
 	mu       sync.Mutex                   // guards limiters
 	limiters map[string]*ratelimit.Memory // by route id and limit, kept across compiles
@@ -68,14 +74,15 @@ func New(cfg *config.Config, d Deps) (*Handler, error) {
 	}
 	transport := http.DefaultTransport.(*http.Transport).Clone()
 	transport.MaxIdleConnsPerHost = 64
-	h := &Handler{system: http.NewServeMux(), limiters: map[string]*ratelimit.Memory{}, project: d.Project, transport: transport, app: d.App}
+	h := &Handler{system: http.NewServeMux(), limiters: map[string]*ratelimit.Memory{}, project: d.Project, transport: transport, app: d.App,
+		db: d.DB, inner: d.Inner}
 	h.system.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		writeStatus(w, http.StatusOK, "ok")
 	})
 	h.system.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
 		ctx, cancel := context.WithTimeout(r.Context(), time.Second)
 		defer cancel()
-		if err := d.DB.PingContext(ctx); err != nil {
+		if err := d.DB.Ping(ctx); err != nil {
 			problem.Write(w, problem.New(http.StatusServiceUnavailable, "database unreachable: "+err.Error()))
 			return
 		}
@@ -128,7 +135,11 @@ func (h *Handler) Compile(cfg *config.Config) (*Tree, error) {
 	if err != nil {
 		return nil, err
 	}
-	t := &Tree{h: h.stack.Then(r)}
+	var inner http.Handler = r
+	if h.inner != nil {
+		inner = h.inner(r)
+	}
+	t := &Tree{h: h.stack.Then(inner)}
 	for _, rt := range r.Routes() {
 		t.routes = append(t.routes, Served{Route: rt, Config: from[rt].Config, Preflight: from[rt].Preflight})
 	}
@@ -211,9 +222,28 @@ func (h *Handler) compileRoutes(cfg *config.Config) (*router.Router, map[*router
 		}
 	}
 	var problems config.Errors
+	resources, err := h.resources(cfg)
+	if err != nil {
+		return nil, nil, err
+	}
 	for i, rt := range cfg.Routes {
 		var handler http.Handler
 		switch rt.Kind {
+		case "resource":
+			res := resources[rt.Resource]
+			for k, methods := range config.ResourceMethods {
+				path, handler := rt.Path, res.Collection()
+				if k == 1 {
+					path, handler = rt.Path+"/{id}", res.Item()
+				}
+				handler, names := h.withPolicy(rt, handler, used)
+				for _, m := range methods {
+					r := b.Handle(m, path, handler)
+					r.Source, r.Middleware = fmt.Sprintf("routes[%d]", i), names
+					from[r] = Served{Config: &cfg.Routes[i]}
+				}
+			}
+			continue
 		case "handler":
 			nh, ok := h.named(rt.Handler.Name)
 			if !ok {
@@ -271,6 +301,40 @@ func (h *Handler) named(name string) (http.Handler, bool) {
 	}
 	nh, ok := h.app.Named(name)
 	return nh.Handler, ok
+}
+
+// resources builds the resources that routes serve, creating their tables
+// when missing (and adding missing columns when that is safe). Errors name
+// the resource.
+func (h *Handler) resources(cfg *config.Config) (map[string]*resource.Resource, error) {
+	served := map[string]bool{}
+	for _, rt := range cfg.Routes {
+		if rt.Kind == "resource" {
+			served[rt.Resource] = true
+		}
+	}
+	out := map[string]*resource.Resource{}
+	var problems config.Errors
+	for i, def := range cfg.Resources {
+		if !served[def.Name] {
+			continue
+		}
+		res, err := resource.New(h.db, def)
+		if err == nil {
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			_, err = res.Ensure(ctx)
+			cancel()
+		}
+		if err != nil {
+			problems = append(problems, problem.FieldError{Path: fmt.Sprintf("resources[%d]", i), Message: err.Error()})
+			continue
+		}
+		out[def.Name] = res
+	}
+	if len(problems) > 0 {
+		return nil, problems
+	}
+	return out, nil
 }
 
 // withPolicy wraps a route's handler in its policy, outermost first: CORS,

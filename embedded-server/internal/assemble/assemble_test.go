@@ -17,7 +17,7 @@ import (
 
 func newHandler(t *testing.T, cfg *config.Config, report middleware.ReportFunc) *Handler {
 	t.Helper()
-	db, err := sqlite.Open(context.Background(), sqlite.Config{Path: filepath.Join(t.TempDir(), "t.db")})
+	db, err := sqlite.New(context.Background(), sqlite.Config{Path: filepath.Join(t.TempDir(), "t.db")})
 	if err != nil {
 		t.Fatal(err)
 	}

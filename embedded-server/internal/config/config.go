@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/covetpy/covet/backend/middleware"
+	"github.com/covetpy/covet/backend/resource"
 )
 
 // FileName is the name of the configuration file in a project folder.
@@ -24,9 +25,10 @@ const FileName = "covet.json"
 
 // Config is the whole of covet.json.
 type Config struct {
-	Server   Server   `json:"server"`
-	Database Database `json:"database"`
-	Routes   []Route  `json:"routes"`
+	Server    Server                `json:"server"`
+	Database  Database              `json:"database"`
+	Resources []resource.Definition `json:"resources,omitempty"`
+	Routes    []Route               `json:"routes"`
 }
 
 // Server configures the public listener.
@@ -96,9 +98,17 @@ func parsePrefix(s string) (netip.Prefix, error) {
 
 // Database says where data lives.
 type Database struct {
-	// Primary is the DSN of the primary database: "sqlite:<path>", with a
-	// path relative to the project folder.
+	// Primary is the DSN of the primary database: "sqlite:<path>" with a
+	// path relative to the project folder, "postgres://…" or "mysql://…".
 	Primary string `json:"primary"`
+	// Replicas are DSNs of read replicas of the primary (PostgreSQL and
+	// MySQL only): reads outside transactions go to them in turn.
+	Replicas []string `json:"replicas,omitempty"`
+	// SlowQuery marks queries at least this long as slow (default 100ms).
+	SlowQuery Duration `json:"slowQuery,omitzero"`
+	// NPlusOneThreshold is how many identical queries from one call site
+	// in one request make an N+1 (default 3).
+	NPlusOneThreshold int `json:"nPlusOneThreshold,omitzero"`
 }
 
 // Route is one route of the public listener.
@@ -112,7 +122,11 @@ type Route struct {
 	Redirect *Redirect `json:"redirect,omitempty"`
 	Static   *Static   `json:"static,omitempty"`
 	Proxy    *Proxy    `json:"proxy,omitempty"`
-	Policy   *Policy   `json:"policy,omitempty"`
+	// Resource names the resource a route of kind "resource" serves: the
+	// collection at Path and each record at Path/{id}. Such a route has
+	// no method; it serves GET, POST, PUT, PATCH and DELETE.
+	Resource string  `json:"resource,omitempty"`
+	Policy   *Policy `json:"policy,omitempty"`
 }
 
 // Handler is a route served by a Go handler that the program registered by
@@ -389,6 +403,20 @@ func parseDuration(s string) (time.Duration, error) {
 		return 0, fmt.Errorf(`%q is not a duration (examples: "250ms", "5s", "1m30s")`, s)
 	}
 	return d, nil
+}
+
+// DatabaseKind returns "sqlite", "postgres" or "mysql" for a DSN, or "".
+func DatabaseKind(dsn string) string {
+	scheme, _, _ := strings.Cut(dsn, ":")
+	switch scheme {
+	case "sqlite":
+		return "sqlite"
+	case "postgres", "postgresql":
+		return "postgres"
+	case "mysql":
+		return "mysql"
+	}
+	return ""
 }
 
 // SQLitePath returns the database path of a "sqlite:" DSN, and whether dsn

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/covetpy/covet/backend/resource"
 	"github.com/covetpy/covet/backend/router"
 )
 
@@ -54,7 +55,7 @@ func TestDecodeErrorsNamePaths(t *testing.T) {
 		{"syntax error names line and column", "{\n  \"server\": {\n    \"listen\": ,\n  }\n}", []string{"line 3, column 15"}},
 		{"empty document", "", []string{"empty"}},
 		{"trailing data", `{} {}`, []string{"after the top-level value"}},
-		{"unknown top-level field", `{"servre": {}}`, []string{"servre: unknown field", "known: database, routes, server"}},
+		{"unknown top-level field", `{"servre": {}}`, []string{"servre: unknown field", "known: database, resources, routes, server"}},
 		{"unknown nested field with case hint", `{"server": {"Listen": "x"}}`, []string{`server.Listen: unknown field (did you mean "listen"?)`}},
 		{"unknown field in an array item", `{"routes": [{}, {"id": "a", "methd": "GET"}]}`, []string{"routes[1].methd: unknown field"}},
 		{"wrong type", `{"server": {"listen": 8080}}`, []string{"server.listen: expected a string, got the number 8080"}},
@@ -102,7 +103,26 @@ func TestValidate(t *testing.T) {
 		{"bad port", func() *Config { c := Default(); c.Server.Listen = ":99999"; return c }(), []string{"server.listen: port"}},
 		{"zero timeout", func() *Config { c := Default(); c.Server.WriteTimeout = 0; return c }(), []string{"server.writeTimeout: 0s is out of range"}},
 		{"header bytes", func() *Config { c := Default(); c.Server.MaxHeaderBytes = 10; return c }(), []string{"server.maxHeaderBytes"}},
-		{"postgres not yet", func() *Config { c := Default(); c.Database.Primary = "postgres://x"; return c }(), []string{"database.primary: unsupported database \"postgres\""}},
+		{"unknown database", func() *Config { c := Default(); c.Database.Primary = "oracle://x"; return c }(), []string{"database.primary: unsupported database \"oracle\""}},
+		{"sqlite replicas", func() *Config { c := Default(); c.Database.Replicas = []string{"sqlite:x.db"}; return c }(), []string{"database.replicas[0]: SQLite has no replicas"}},
+		{"mixed replicas", func() *Config {
+			c := Default()
+			c.Database.Primary, c.Database.Replicas = "postgres://127.0.0.1/test", []string{"mysql://127.0.0.1/test"}
+			return c
+		}(), []string{"database.replicas[0]: a replica must be the same kind of database as the primary (postgres)"}},
+		{"n+1 threshold", func() *Config { c := Default(); c.Database.NPlusOneThreshold = 1; return c }(), []string{"database.nPlusOneThreshold: 1 is out of range"}},
+		{"resource problems", func() *Config {
+			c := Default()
+			c.Resources = []resource.Definition{
+				{Name: "users", Table: "users", Fields: []resource.Field{{Name: "age", Type: "integer"}}},
+				{Name: "users", Table: "users", Fields: []resource.Field{{Name: "x", Type: "int"}}},
+			}
+			return c
+		}(), []string{`resources[0].fields[0].type: unknown type "integer"`, `resources[1].name: duplicate resource "users" (also resources[0])`, `resources[1].table: table "users" is already used by resources[0]`}},
+		{"resource route", route(func(r *Route) {
+			r.Kind, r.Mock, r.Method, r.Path, r.Resource = "resource", nil, "GET", "/users/{id}", "people"
+		}), []string{
+			"routes[0].method: a resource route serves GET and POST", `routes[0].path: "/users/{id}": a resource path is a plain prefix`, `routes[0].resource: no resource named "people" (declared: )`}},
 		{"sqlite without path", func() *Config { c := Default(); c.Database.Primary = "sqlite:"; return c }(), []string{"database.primary: the sqlite: DSN has no path"}},
 		{"tls files and self-signed", func() *Config { c := Default(); c.Server.TLS = &TLS{SelfSigned: true, CertFile: "c.pem"}; return c }(), []string{"server.tls.selfSigned: cannot be combined"}},
 		{"tls key without cert", func() *Config { c := Default(); c.Server.TLS = &TLS{KeyFile: "k.pem"}; return c }(), []string{"server.tls.certFile: is required with keyFile"}},

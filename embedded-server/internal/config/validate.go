@@ -25,7 +25,11 @@ var (
 )
 
 // routeKinds lists the route kinds this version serves. Read only.
-var routeKinds = []string{"handler", "mock", "redirect", "static", "proxy"}
+var routeKinds = []string{"handler", "mock", "redirect", "static", "proxy", "resource"}
+
+// ResourceMethods are what a resource route serves at its path ([0]) and at
+// path/{id} ([1]). Read only.
+var ResourceMethods = [2][]string{{http.MethodGet, http.MethodPost}, {http.MethodGet, http.MethodPut, http.MethodPatch, http.MethodDelete}}
 
 // Env is what a configuration is checked against beyond itself: the Go
 // program serving it.
@@ -108,11 +112,21 @@ func (c *Config) ValidateIn(env Env) error {
 		}
 	}
 
-	if path, ok := SQLitePath(c.Database.Primary); !ok {
-		scheme, _, _ := strings.Cut(c.Database.Primary, ":")
-		add("database.primary", "unsupported database %q: this version serves SQLite only (\"sqlite:covet_data/covet.db\")", scheme)
-	} else if path == "" {
-		add("database.primary", "the sqlite: DSN has no path (example: \"sqlite:covet_data/covet.db\")")
+	validateDatabase(c.Database, add)
+	resources := map[string]int{}
+	tables := map[string]int{}
+	for i, r := range c.Resources {
+		p := fmt.Sprintf("resources[%d]", i)
+		for _, prob := range r.Validate() {
+			add(p+"."+prob.Path, "%s", prob.Message)
+		}
+		if j, dup := resources[r.Name]; dup && r.Name != "" {
+			add(p+".name", "duplicate resource %q (also resources[%d])", r.Name, j)
+		}
+		if j, dup := tables[r.Table]; dup && r.Table != "" {
+			add(p+".table", "table %q is already used by resources[%d]", r.Table, j)
+		}
+		resources[r.Name], tables[r.Table] = i, i
 	}
 
 	if len(c.Routes) > MaxRoutes {
@@ -137,19 +151,42 @@ func (c *Config) ValidateIn(env Env) error {
 			}
 			ids[r.ID] = i
 		}
-		methodOK := validMethod(r.Method)
-		if !methodOK {
-			add(p+".method", "%q is not an HTTP method (GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS)", r.Method)
-		}
-		if validatePath(r.Path, p+".path", add) && methodOK {
-			rt := table.Handle(r.Method, r.Path, http.NotFoundHandler())
-			rt.Source = p
-			index[rt] = i
+		if r.Kind == "resource" {
+			if r.Method != "" {
+				add(p+".method", "a resource route serves GET and POST at its path and GET, PUT, PATCH and DELETE at path/{id}; leave method out")
+			}
+			if validatePath(r.Path, p+".path", add) {
+				if strings.Contains(r.Path, "{") || strings.HasSuffix(r.Path, "/") {
+					add(p+".path", "%q: a resource path is a plain prefix such as \"/users\", without parameters or a trailing slash", r.Path)
+				} else {
+					for k, methods := range ResourceMethods {
+						path := r.Path
+						if k == 1 {
+							path += "/{id}"
+						}
+						for _, m := range methods {
+							rt := table.Handle(m, path, http.NotFoundHandler())
+							rt.Source = p
+							index[rt] = i
+						}
+					}
+				}
+			}
+		} else {
+			methodOK := validMethod(r.Method)
+			if !methodOK {
+				add(p+".method", "%q is not an HTTP method (GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS)", r.Method)
+			}
+			if validatePath(r.Path, p+".path", add) && methodOK {
+				rt := table.Handle(r.Method, r.Path, http.NotFoundHandler())
+				rt.Source = p
+				index[rt] = i
+			}
 		}
 		if r.Policy != nil {
 			validatePolicy(r.Policy, c.Server.WriteTimeout, p+".policy", add)
 		}
-		for kind, set := range map[string]bool{"handler": r.Handler != nil, "mock": r.Mock != nil, "redirect": r.Redirect != nil, "static": r.Static != nil, "proxy": r.Proxy != nil} {
+		for kind, set := range map[string]bool{"handler": r.Handler != nil, "mock": r.Mock != nil, "redirect": r.Redirect != nil, "static": r.Static != nil, "proxy": r.Proxy != nil, "resource": r.Resource != ""} {
 			if set && kind != r.Kind {
 				add(p+"."+kind, "is set, but the route's kind is %q; remove it or change the kind", r.Kind)
 			}
@@ -165,6 +202,14 @@ func (c *Config) ValidateIn(env Env) error {
 			validateStatic(r.Static, r.Path, p, add)
 		case "proxy":
 			validateProxy(r.Proxy, c.Server.WriteTimeout, p+".proxy", add)
+		case "resource":
+			if _, ok := resources[r.Resource]; !ok {
+				names := make([]string, len(c.Resources))
+				for j, res := range c.Resources {
+					names[j] = res.Name
+				}
+				add(p+".resource", "no resource named %q (declared: %s)", r.Resource, strings.Join(names, ", "))
+			}
 		case "":
 			add(p+".kind", "is required (one of: %s)", strings.Join(routeKinds, ", "))
 		default:
@@ -190,6 +235,44 @@ func (c *Config) ValidateIn(env Env) error {
 		return errs
 	}
 	return nil
+}
+
+// validateDatabase checks the DSNs' form; whether the server answers is
+// found when the server opens them.
+func validateDatabase(d Database, add func(string, string, ...any)) {
+	kind := DatabaseKind(d.Primary)
+	switch kind {
+	case "sqlite":
+		if path, _ := SQLitePath(d.Primary); path == "" {
+			add("database.primary", "the sqlite: DSN has no path (example: \"sqlite:covet_data/covet.db\")")
+		}
+	case "postgres", "mysql":
+		if _, err := url.Parse(d.Primary); err != nil {
+			add("database.primary", "is not a URL such as %s://user@127.0.0.1/db", kind)
+		}
+	case "":
+		scheme, _, _ := strings.Cut(d.Primary, ":")
+		add("database.primary", "unsupported database %q: use \"sqlite:<path>\", \"postgres://…\" or \"mysql://…\"", scheme)
+	}
+	for i, r := range d.Replicas {
+		at := fmt.Sprintf("database.replicas[%d]", i)
+		switch {
+		case kind == "sqlite":
+			add(at, "SQLite has no replicas; replicas need PostgreSQL or MySQL")
+		case DatabaseKind(r) != kind:
+			add(at, "a replica must be the same kind of database as the primary (%s)", kind)
+		default:
+			if _, err := url.Parse(r); err != nil {
+				add(at, "is not a URL such as %s://user@127.0.0.1/db", kind)
+			}
+		}
+	}
+	if d.SlowQuery < 0 || d.SlowQuery.Std() > MaxTimeout {
+		add("database.slowQuery", "%v is out of range: must be from 0 to %v", d.SlowQuery.Std(), MaxTimeout)
+	}
+	if d.NPlusOneThreshold < 0 || d.NPlusOneThreshold == 1 || d.NPlusOneThreshold > 1000 {
+		add("database.nPlusOneThreshold", "%d is out of range: must be from 2 to 1000", d.NPlusOneThreshold)
+	}
 }
 
 func validMethod(m string) bool {

@@ -29,6 +29,7 @@ export interface CompressPolicy {
 export interface Config {
   server: ServerConfig;
   database: DatabaseConfig;
+  resources?: ResourceDefinition[];
   routes: Route[];
 }
 
@@ -56,11 +57,24 @@ export interface ConfigVersion {
 
 export interface DatabaseConfig {
   primary: string;
+  replicas?: string[];
+  slowQuery?: string /* Go duration: "250ms", "5s" */;
+  nPlusOneThreshold?: number;
 }
 
 export interface DatabaseInfo {
   driver: string;
   dsn: string;
+}
+
+export interface DatabaseStatus {
+  dialect: string;
+  dsn: string;
+  pools: PoolStatus[];
+  error?: string;
+  pingMs: number;
+  slowQueryMs: number;
+  nPlusOneThreshold: number;
 }
 
 export interface DroppedEvent {
@@ -111,6 +125,24 @@ export interface Mock {
   delay?: string /* Go duration: "250ms", "5s" */;
 }
 
+export interface Plan {
+  dialect: string;
+  analyzed: boolean;
+  nodes: PlanNode | null[];
+  raw: string;
+}
+
+export interface PlanNode {
+  label: string;
+  detail?: string;
+  rows?: number;
+  cost?: number;
+  actualRows?: number;
+  actualMs?: number;
+  fullScan: boolean;
+  children?: PlanNode | null[];
+}
+
 export interface Policy {
   timeout?: string /* Go duration: "250ms", "5s" */;
   rateLimit?: RateLimitPolicy | null;
@@ -121,11 +153,56 @@ export interface Policy {
   csrf?: CSRFPolicy | null;
 }
 
+export interface PoolStats {
+  maxOpen: number;
+  open: number;
+  inUse: number;
+  idle: number;
+  waitCount: number;
+  waitDurationNs: number;
+}
+
+export interface PoolStatus extends PoolStats {
+  name: string;
+}
+
 export interface Proxy {
   upstream: string;
   stripPrefix?: string;
   timeout?: string /* Go duration: "250ms", "5s" */;
   setHeaders?: Record<string, string>;
+}
+
+export interface QueryEvent {
+  fingerprint: string;
+  sql: string;
+  args: unknown[];
+  time: string /* RFC 3339 */;
+  durationMs: number;
+  rows: number;
+  error?: string;
+  caller: string;
+  dialect: string;
+  txId?: number;
+  replica?: boolean;
+  requestId: string;
+  route: string;
+  slow: boolean;
+  nPlusOne: boolean;
+  verdict?: Verdict | null;
+}
+
+export interface QueryStat {
+  fingerprint: string;
+  count: number;
+  errors: number;
+  rows: number;
+  totalMs: number;
+  meanMs: number;
+  p50Ms: number;
+  p95Ms: number;
+  p99Ms: number;
+  maxMs: number;
 }
 
 export interface RateLimitPolicy {
@@ -152,6 +229,28 @@ export interface RequestEvent {
   remoteAddr: string;
 }
 
+export interface ResourceDefinition {
+  name: string;
+  table: string;
+  fields: ResourceField[];
+}
+
+export interface ResourceField {
+  name: string;
+  type: string;
+  required?: boolean;
+  unique?: boolean;
+  default?: unknown;
+  maxLength?: number;
+  enum?: unknown[];
+}
+
+export interface ResultSet {
+  columns: string[];
+  rows: unknown[][];
+  truncated?: boolean;
+}
+
 export interface Route {
   id: string;
   method: string;
@@ -162,6 +261,7 @@ export interface Route {
   redirect?: Redirect | null;
   static?: Static | null;
   proxy?: Proxy | null;
+  resource?: string;
   policy?: Policy | null;
 }
 
@@ -187,6 +287,13 @@ export interface RouteTable {
   stack: string[];
   routes: RouteInfo[];
   handlers: HandlerInfo[];
+}
+
+export interface SQLRequest {
+  sql: string;
+  args: unknown[];
+  analyze?: boolean;
+  write?: boolean;
 }
 
 export interface ServerConfig {
@@ -232,4 +339,12 @@ export interface TryResponse {
   durationMs: number;
   requestId: string;
   events: Event[];
+}
+
+export interface Verdict {
+  fingerprint: string;
+  caller: string;
+  count: number;
+  totalMs: number;
+  fix: string;
 }

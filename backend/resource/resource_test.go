@@ -1,0 +1,211 @@
+package resource_test
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/covetpy/covet/backend/orm"
+	"github.com/covetpy/covet/backend/orm/dialect/sqlite"
+	"github.com/covetpy/covet/backend/resource"
+)
+
+// usersDef is the resource of the issue's interface, verbatim.
+const usersDef = `{"name": "users", "table": "users", "fields": [{"name": "name", "type": "string", "required": true, "maxLength": 100}, {"name": "email", "type": "string", "required": true, "unique": true}, {"name": "age", "type": "int"}]}`
+
+func serve(t *testing.T, db *orm.DB, defJSON string) *httptest.Server {
+	t.Helper()
+	var def resource.Definition
+	if err := json.Unmarshal([]byte(defJSON), &def); err != nil {
+		t.Fatal(err)
+	}
+	res, err := resource.New(db, def)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := res.Ensure(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	mux := http.NewServeMux()
+	mux.Handle("/"+def.Name, res.Collection())
+	mux.Handle("/"+def.Name+"/{id}", res.Item())
+	srv := httptest.NewServer(mux)
+	t.Cleanup(srv.Close)
+	return srv
+}
+
+func openSQLite(t *testing.T) *orm.DB {
+	t.Helper()
+	db, err := sqlite.New(context.Background(), sqlite.Config{Path: filepath.Join(t.TempDir(), "r.db")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return db
+}
+
+type step struct {
+	name, method, path, body string
+	status                   int
+	contains                 []string
+}
+
+func run(t *testing.T, srv *httptest.Server, steps []step) {
+	t.Helper()
+	for _, s := range steps {
+		req, err := http.NewRequest(s.method, srv.URL+s.path, strings.NewReader(s.body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != s.status {
+			t.Errorf("%s: %s %s: status %d, want %d; body %s", s.name, s.method, s.path, resp.StatusCode, s.status, b)
+			continue
+		}
+		for _, c := range s.contains {
+			if !strings.Contains(string(b), c) {
+				t.Errorf("%s: body %s does not contain %s", s.name, b, c)
+			}
+		}
+	}
+}
+
+// Scenarios returns the CRUD scenario every dialect must pass.
+func scenario() []step {
+	return []step{
+		{"create", "POST", "/users", `{"name": "Ann", "email": "ann@example.com", "age": 31}`, 201, []string{`"id":1`, `"name":"Ann"`, `"age":31`}},
+		{"create without optional", "POST", "/users", `{"name": "Bob", "email": "bob@example.com"}`, 201, []string{`"id":2`, `"age":null`}},
+		{"duplicate email", "POST", "/users", `{"name": "Eve", "email": "ann@example.com"}`, 409, []string{`"path":"email"`}},
+		{"missing required", "POST", "/users", `{"email": "x@example.com"}`, 400, []string{`"path":"name"`, `is required`}},
+		{"wrong types", "POST", "/users", `{"name": 5, "email": "y@example.com", "age": "old"}`, 400, []string{`"path":"age"`, `"path":"name"`, `want a string`}},
+		{"too long", "POST", "/users", `{"name": "` + strings.Repeat("a", 101) + `", "email": "z@example.com"}`, 400, []string{`maxLength 100`}},
+		{"unknown field", "POST", "/users", `{"name": "C", "email": "c@example.com", "role": "admin"}`, 400, []string{`"path":"role"`}},
+		{"id is server's", "POST", "/users", `{"id": 7, "name": "C", "email": "c@example.com"}`, 400, []string{`"path":"id"`}},
+		{"not an object", "POST", "/users", `[1]`, 400, []string{`JSON object`}},
+		{"get", "GET", "/users/1", ``, 200, []string{`"email":"ann@example.com"`}},
+		{"get missing", "GET", "/users/99", ``, 404, []string{`no record 99`}},
+		{"get non-numeric", "GET", "/users/abc", ``, 404, nil},
+		{"patch", "PATCH", "/users/1", `{"age": 32}`, 200, []string{`"age":32`, `"name":"Ann"`}},
+		{"patch null required", "PATCH", "/users/1", `{"name": null}`, 400, []string{`cannot be null`}},
+		{"put replaces", "PUT", "/users/2", `{"name": "Robert", "email": "bob@example.com"}`, 200, []string{`"name":"Robert"`, `"age":null`}},
+		{"put missing required", "PUT", "/users/2", `{"name": "Robert"}`, 400, []string{`"path":"email"`}},
+		{"put unchanged", "PUT", "/users/2", `{"name": "Robert", "email": "bob@example.com"}`, 200, []string{`"name":"Robert"`}},
+		{"put missing", "PUT", "/users/99", `{"name": "N", "email": "n@example.com"}`, 404, nil},
+		{"list", "GET", "/users", ``, 200, []string{`"items":[`, `"Ann"`, `"Robert"`}},
+		{"filter", "GET", "/users?age[gte]=30", ``, 200, []string{`"Ann"`}},
+		{"filter unknown", "GET", "/users?role=admin", ``, 400, []string{`"path":"role"`}},
+		{"filter bad value", "GET", "/users?age=old", ``, 400, []string{`"path":"age"`}},
+		{"sort and fields", "GET", "/users?sort=-name&fields=name", ``, 200, []string{`[{"id":2,"name":"Robert"},{"id":1,"name":"Ann"}]`}},
+		{"page 1", "GET", "/users?limit=1&sort=name", ``, 200, []string{`"Ann"`, `"next":"`}},
+		{"limit too big", "GET", "/users?limit=100000", ``, 400, []string{`"path":"limit"`}},
+		{"offset", "GET", "/users?offset=1&sort=name", ``, 200, []string{`"Robert"`}},
+		{"delete", "DELETE", "/users/1", ``, 204, nil},
+		{"delete again", "DELETE", "/users/1", ``, 404, nil},
+		{"method", "TRACE", "/users", ``, 405, nil},
+	}
+}
+
+func TestResourceSQLite(t *testing.T) {
+	run(t, serve(t, openSQLite(t), usersDef), scenario())
+}
+
+func TestKeysetPagination(t *testing.T) {
+	srv := serve(t, openSQLite(t), usersDef)
+	for i := range 7 {
+		run(t, srv, []step{{"seed", "POST", "/users", `{"name": "n` + string(rune('a'+i%3)) + `", "email": "` + string(rune('a'+i)) + `@x"}`, 201, nil}})
+	}
+	seen := map[float64]bool{}
+	next := ""
+	for page := 0; page < 10; page++ {
+		url := srv.URL + "/users?limit=3&sort=-name"
+		if next != "" {
+			url += "&after=" + next
+		}
+		resp, err := http.Get(url)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var body struct {
+			Items []map[string]any
+			Next  string
+		}
+		json.NewDecoder(resp.Body).Decode(&body)
+		resp.Body.Close()
+		for _, it := range body.Items {
+			id := it["id"].(float64)
+			if seen[id] {
+				t.Fatalf("id %v on two pages", id)
+			}
+			seen[id] = true
+		}
+		if next = body.Next; next == "" {
+			break
+		}
+	}
+	if len(seen) != 7 {
+		t.Errorf("pages held %d records, want 7", len(seen))
+	}
+	run(t, srv, []step{{"bad cursor", "GET", "/users?after=xyz", ``, 400, []string{`"path":"after"`}}})
+}
+
+func TestDefinitionValidate(t *testing.T) {
+	cases := []struct {
+		name string
+		def  string
+		want []string
+	}{
+		{"valid", usersDef, nil},
+		{"bad names", `{"name": "Users!", "table": "", "fields": [{"name": "id", "type": "int"}]}`, []string{"name:", "table:", "fields[0].name:"}},
+		{"types", `{"name": "a", "table": "a", "fields": [{"name": "x", "type": "uuid"}, {"name": "y"}, {"name": "z", "type": "int", "maxLength": 3}]}`, []string{"fields[0].type: unknown type", "fields[1].type: type is required", "fields[2].maxLength"}},
+		{"duplicate", `{"name": "a", "table": "a", "fields": [{"name": "x", "type": "int"}, {"name": "x", "type": "int"}]}`, []string{"fields[1].name: field \"x\" is already declared at fields[0]"}},
+		{"defaults and enums", `{"name": "a", "table": "a", "fields": [{"name": "x", "type": "int", "default": "no"}, {"name": "y", "type": "string", "enum": ["a", 3]}, {"name": "z", "type": "string", "default": "it's\\"}]}`, []string{"fields[0].default", "fields[1].enum[1]", "fields[2].default"}},
+		{"unique text", `{"name": "a", "table": "a", "fields": [{"name": "x", "type": "text", "unique": true}]}`, []string{"fields[0].unique"}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			var def resource.Definition
+			if err := json.Unmarshal([]byte(c.def), &def); err != nil {
+				t.Fatal(err)
+			}
+			var got []string
+			for _, p := range def.Validate() {
+				got = append(got, p.Path+": "+p.Message)
+			}
+			if len(got) != len(c.want) {
+				t.Fatalf("got %q, want %d problems like %q", got, len(c.want), c.want)
+			}
+			for i := range got {
+				if !strings.HasPrefix(got[i], c.want[i]) {
+					t.Errorf("problem %d = %q, want prefix %q", i, got[i], c.want[i])
+				}
+			}
+		})
+	}
+}
+
+func TestDefaultsAndEnums(t *testing.T) {
+	srv := serve(t, openSQLite(t), `{"name": "tasks", "table": "tasks", "fields": [
+		{"name": "title", "type": "string", "required": true},
+		{"name": "state", "type": "string", "default": "open", "enum": ["open", "done"]},
+		{"name": "done", "type": "bool", "default": false},
+		{"name": "due", "type": "time"},
+		{"name": "score", "type": "float"}]}`)
+	run(t, srv, []step{
+		{"defaults", "POST", "/tasks", `{"title": "a"}`, 201, []string{`"state":"open"`, `"done":false`, `"due":null`}},
+		{"enum", "POST", "/tasks", `{"title": "b", "state": "lost"}`, 400, []string{`"path":"state"`, `is not one of`}},
+		{"time", "POST", "/tasks", `{"title": "c", "due": "2026-12-01T10:00:00+02:00", "score": 1.5}`, 201, []string{`"due":"2026-12-01T08:00:00Z"`, `"score":1.5`}},
+		{"bad time", "POST", "/tasks", `{"title": "d", "due": "tomorrow"}`, 400, []string{`RFC 3339`}},
+		{"filter bool", "GET", "/tasks?done=false&sort=title", ``, 200, []string{`"title":"a"`}},
+		{"filter null", "GET", "/tasks?due[null]=false", ``, 200, []string{`"title":"c"`}},
+	})
+}

@@ -1,0 +1,278 @@
+package embeddedserver_test
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"os"
+	"strings"
+	"testing"
+
+	"github.com/covetpy/covet/backend/orm"
+	"github.com/covetpy/covet/backend/orm/dialect"
+	"github.com/covetpy/covet/embedded-server/servertest"
+)
+
+// resourceConfig holds the issue's resource and route verbatim, and a route
+// to the built-in N+1 demo.
+func resourceConfig(primary string) string {
+	return `{"server": {"listen": "127.0.0.1:0"}, "database": {"primary": "` + primary + `"},
+	  "resources": [{"name": "users", "table": "users", "fields": [{"name": "name", "type": "string", "required": true, "maxLength": 100}, {"name": "email", "type": "string", "required": true, "unique": true}, {"name": "age", "type": "int"}]}],
+	  "routes": [{"id": "users", "path": "/users", "kind": "resource", "resource": "users"},
+	             {"id": "books", "method": "GET", "path": "/books", "kind": "handler", "handler": {"name": "covet.demo.nplusone"}}]}`
+}
+
+type planNode struct {
+	Label    string
+	FullScan bool
+	Children []planNode
+}
+
+func hasFullScan(nodes []planNode) bool {
+	for _, n := range nodes {
+		if n.FullScan || hasFullScan(n.Children) {
+			return true
+		}
+	}
+	return false
+}
+
+type queryEvent struct {
+	Fingerprint, SQL, Caller, RequestID, Route string
+	Args                                       []any
+	DurationMs                                 float64
+	Rows                                       int64
+	Slow, NPlusOne                             bool
+	Verdict                                    *struct {
+		Count int
+		Fix   string
+	}
+}
+
+func adminJSON(t *testing.T, srv *servertest.Server, method, path, body string, out any) int {
+	t.Helper()
+	var req *http.Request
+	if body != "" {
+		req = srv.Request(t, method, path, strings.NewReader(body))
+		req.Header.Set("Content-Type", "application/json")
+	} else {
+		req = srv.Request(t, method, path, nil)
+	}
+	resp := srv.Do(t, req)
+	if out != nil && resp.StatusCode < 300 {
+		if err := json.Unmarshal(resp.Body, out); err != nil {
+			t.Fatalf("%s %s: %v in %s", method, path, err, resp.Body)
+		}
+	}
+	if resp.StatusCode >= 300 {
+		t.Logf("%s %s: %d %s", method, path, resp.StatusCode, resp.Body)
+	}
+	return resp.StatusCode
+}
+
+// testDatabases are the servers the data-layer tests run on: SQLite in the
+// project, and private schemas/databases of the PostgreSQL and MariaDB
+// test servers.
+func testDatabases(t *testing.T) map[string]func(t *testing.T) string {
+	return map[string]func(t *testing.T) string{
+		"sqlite": func(*testing.T) string { return "sqlite:covet_data/covet.db" },
+		"postgres": func(t *testing.T) string {
+			base := envOr("COVET_TEST_POSTGRES", "postgres://postgres@127.0.0.1:5432/test?sslmode=disable")
+			schema := privateName()
+			adminExec(t, "postgres", base, "CREATE SCHEMA "+schema, "DROP SCHEMA "+schema+" CASCADE")
+			return base + "&search_path=" + schema
+		},
+		"mysql": func(t *testing.T) string {
+			base := envOr("COVET_TEST_MYSQL", "mysql://root@127.0.0.1:3306/test")
+			name := privateName()
+			adminExec(t, "mysql", base, "CREATE DATABASE "+name, "DROP DATABASE "+name)
+			return strings.TrimSuffix(base, "/test") + "/" + name
+		},
+	}
+}
+
+func envOr(key, def string) string {
+	if v := os.Getenv(key); v != "" {
+		return v
+	}
+	return def
+}
+
+func privateName() string {
+	b := make([]byte, 6)
+	rand.Read(b)
+	return "covet_t_" + hex.EncodeToString(b)
+}
+
+// adminExec runs create on the server at dsn now and drop when the test
+// ends; an unreachable server fails under CI and skips elsewhere.
+func adminExec(t *testing.T, kind, dsn, create, drop string) {
+	t.Helper()
+	ctx := context.Background()
+	db, err := dialect.Open(ctx, dsn)
+	if err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("%s is not reachable: %v (make services starts it)", kind, err)
+		}
+		t.Skipf("%s is not reachable: %v (make services starts it)", kind, err)
+	}
+	defer db.Close()
+	if _, err := orm.Exec(ctx, db, create); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if db, err := dialect.Open(context.Background(), dsn); err == nil {
+			orm.Exec(context.Background(), db, drop)
+			db.Close()
+		}
+	})
+}
+
+func TestResourceAndQueryInspector(t *testing.T) {
+	for name, dsn := range testDatabases(t) {
+		t.Run(name, func(t *testing.T) { resourceAndQueryInspector(t, name, dsn(t)) })
+	}
+}
+
+func resourceAndQueryInspector(t *testing.T, dialectName, dsn string) {
+	srv := servertest.Start(t, servertest.Options{Config: resourceConfig(dsn)})
+	send := func(method, path, body string) (int, map[string]any) {
+		t.Helper()
+		req, _ := http.NewRequest(method, srv.URL+path, strings.NewReader(body))
+		req.Header.Set("Content-Type", "application/json")
+		resp := srv.Do(t, req)
+		var m map[string]any
+		json.Unmarshal(resp.Body, &m)
+		return resp.StatusCode, m
+	}
+	if code, m := send("POST", "/users", `{"name": "Ann", "email": "ann@example.com", "age": 31}`); code != 201 || m["id"] != float64(1) {
+		t.Fatalf("create = %d %v", code, m)
+	}
+	code, m := send("GET", "/users/1", "")
+	if code != 200 || m["email"] != "ann@example.com" {
+		t.Fatalf("get = %d %v", code, m)
+	}
+	for _, c := range []struct {
+		method, path, body string
+		want               int
+	}{{"PUT", "/users/1", `{"name": "Ann B", "email": "ann@example.com"}`, 200}, {"PATCH", "/users/1", `{"age": 40}`, 200},
+		{"POST", "/users", `{"name": "X", "email": "ann@example.com"}`, 409}, {"DELETE", "/users/1", "", 204}, {"GET", "/users/1", "", 404}} {
+		if code, m := send(c.method, c.path, c.body); code != c.want {
+			t.Errorf("%s %s = %d %v, want %d", c.method, c.path, code, m, c.want)
+		}
+	}
+
+	// The demo route runs an N+1; its queries carry the verdict.
+	resp := srv.Do(t, srv.Request(t, "GET", "/books", nil))
+	if resp.StatusCode != 200 {
+		t.Fatalf("GET /books = %d %s", resp.StatusCode, resp.Body)
+	}
+	booksID := resp.Header.Get("X-Request-Id")
+	var qs []queryEvent
+	if code := adminJSON(t, srv, "GET", "/_covet/api/queries?limit=50", "", &qs); code != 200 || len(qs) == 0 {
+		t.Fatalf("GET /queries = %d, %d queries", code, len(qs))
+	}
+	var flagged, ofRequest int
+	for _, q := range qs {
+		if q.RequestID != booksID {
+			continue
+		}
+		ofRequest++
+		if q.Route != "GET /books" || q.Fingerprint == "" || !strings.Contains(q.Caller, "demo.go:") {
+			t.Errorf("query %+v: want route GET /books, a fingerprint and a caller in demo.go", q)
+		}
+		if q.NPlusOne {
+			flagged++
+			if q.Verdict == nil || q.Verdict.Fix == "" {
+				t.Errorf("N+1 query without a verdict: %+v", q)
+			}
+		}
+	}
+	if ofRequest < 6 || flagged == 0 {
+		t.Errorf("request %s: %d queries, %d flagged N+1; want the demo's loop flagged", booksID, ofRequest, flagged)
+	}
+	if qs[0].RequestID != booksID {
+		t.Errorf("newest query belongs to %q, want the last request %q (newest first)", qs[0].RequestID, booksID)
+	}
+	resp = srv.Do(t, srv.Request(t, "GET", "/books?eager=1", nil))
+	eagerID := resp.Header.Get("X-Request-Id")
+	adminJSON(t, srv, "GET", "/_covet/api/queries?limit=20", "", &qs)
+	for _, q := range qs {
+		if q.RequestID == eagerID && q.NPlusOne {
+			t.Errorf("eager-loaded request flagged: %+v", q)
+		}
+	}
+
+	// EXPLAIN of a captured query, and of a full scan.
+	var plan struct {
+		Dialect string
+		Nodes   []planNode
+	}
+	byEmail := map[string]string{"sqlite": `SELECT id FROM users WHERE email = ?`, "postgres": `SELECT id FROM users WHERE email = $1`, "mysql": `SELECT id FROM users WHERE email = ?`}[dialectName]
+	body := fmt.Sprintf(`{"sql": %q, "args": ["x@example.com"]}`, byEmail)
+	code = adminJSON(t, srv, "POST", "/_covet/api/queries/explain", body, &plan)
+	if code != 200 || plan.Dialect != dialectName || len(plan.Nodes) == 0 {
+		t.Errorf("explain by email = %d %+v", code, plan)
+	} else if dialectName == "sqlite" && plan.Nodes[0].FullScan {
+		t.Errorf("explain by unique email = %+v, want an index search", plan)
+	}
+	if code := adminJSON(t, srv, "POST", "/_covet/api/queries/explain", `{"sql": "SELECT * FROM users WHERE age > 3", "args": []}`, &plan); code != 200 || !hasFullScan(plan.Nodes) {
+		t.Errorf("explain of a scan = %d %+v, want a full scan", code, plan)
+	}
+
+	// EXPLAIN ANALYZE really runs the statement, inside a transaction that
+	// is rolled back: the row it inserts is not there afterwards.
+	analyze := `{"sql": "INSERT INTO users (name, email) VALUES ('A', 'analyze@example.com')", "args": [], "analyze": true}`
+	if code := adminJSON(t, srv, "POST", "/_covet/api/queries/explain", analyze, &plan); code != 200 || len(plan.Nodes) == 0 && dialectName != "sqlite" { // SQLite plans no steps for an INSERT
+		t.Errorf("explain analyze of an insert = %d %+v", code, plan)
+	}
+	if code, m := send("GET", "/users?email=analyze@example.com", ""); code != 200 || len(m["items"].([]any)) != 0 {
+		t.Errorf("after EXPLAIN ANALYZE: %d %v, want no row", code, m)
+	}
+
+	// The console reads, refuses writes unless asked, and takes one statement.
+	var rs struct {
+		Columns []string
+		Rows    [][]any
+	}
+	if code := adminJSON(t, srv, "POST", "/_covet/api/sql", `{"sql": "SELECT count(*) AS n FROM covet_demo_books", "args": []}`, &rs); code != 200 || len(rs.Rows) != 1 || rs.Rows[0][0] != float64(10) {
+		t.Errorf("console count = %d %+v", code, rs)
+	}
+	for _, sql := range []string{"DELETE FROM covet_demo_books", "WITH x AS (SELECT 1) DELETE FROM covet_demo_books", "SELECT 1; DELETE FROM covet_demo_books"} {
+		if code := adminJSON(t, srv, "POST", "/_covet/api/sql", fmt.Sprintf(`{"sql": %q, "args": []}`, sql), nil); code != 422 {
+			t.Errorf("read-only console ran %q: %d", sql, code)
+		}
+	}
+	adminJSON(t, srv, "POST", "/_covet/api/sql", `{"sql": "SELECT count(*) AS n FROM covet_demo_books", "args": []}`, &rs)
+	if rs.Rows[0][0] != float64(10) {
+		t.Errorf("after refused writes, %v books, want 10", rs.Rows[0][0])
+	}
+	if code := adminJSON(t, srv, "POST", "/_covet/api/sql", `{"sql": "DELETE FROM covet_demo_books WHERE id = 1", "args": [], "write": true}`, nil); code != 200 {
+		t.Errorf("write console = %d", code)
+	}
+
+	var stats []struct {
+		Fingerprint string
+		Count       int64
+		P95Ms       float64
+	}
+	if code := adminJSON(t, srv, "GET", "/_covet/api/queries/stats", "", &stats); code != 200 || len(stats) == 0 {
+		t.Errorf("stats = %d %+v", code, stats)
+	}
+	var status struct {
+		Dialect string
+		Pools   []struct{ Name string }
+		Error   string
+	}
+	if code := adminJSON(t, srv, "GET", "/_covet/api/database", "", &status); code != 200 || status.Dialect != dialectName || len(status.Pools) == 0 || status.Error != "" {
+		t.Errorf("database = %d %+v", code, status)
+	}
+	for _, bad := range []string{"/_covet/api/queries?limit=0", "/_covet/api/queries?limit=5000"} {
+		if code := adminJSON(t, srv, "GET", bad, "", nil); code != 400 {
+			t.Errorf("GET %s = %d, want 400", bad, code)
+		}
+	}
+}
