@@ -71,6 +71,10 @@ types: ## regenerate frontend/src/api/types.gen.ts from the Go API types
 setup: ## install the Debian packages builds and tests need (as root)
 	@scripts/setup
 
+.PHONY: services
+services: ## start (or install) PostgreSQL, MariaDB and Redis on 127.0.0.1 for the tests; fails under CI=true if one is missing
+	@scripts/services
+
 ## ---- check ----------------------------------------------------------------
 
 .PHONY: lint
@@ -82,7 +86,7 @@ lint: frontend/node_modules ## gofmt, go vet (headless and desktop builds), svel
 	cd frontend && npm run --silent check
 
 .PHONY: test
-test: setup lint build frontend/node_modules tests/e2e/node_modules ## everything: lint, unit, integration, browser e2e, desktop smoke
+test: setup services lint build frontend/node_modules tests/e2e/node_modules ## everything: lint, unit, integration, browser e2e, desktop smoke
 	cd frontend && npm test
 	cd tests/e2e && COVET_BIN=$(CURDIR)/$(COVET) npm test
 	@echo "go test -bench: every benchmark once (a smoke test; timings come from make bench)"
@@ -91,7 +95,7 @@ test: setup lint build frontend/node_modules tests/e2e/node_modules ## everythin
 	COVET_STUDIO_BIN=$(CURDIR)/$(STUDIO) $(GOTESTSUM) --format testname -- -race -count=1 -timeout 15m ./...
 
 .PHONY: test-go
-test-go: ## Go tests only (no browser, no desktop)
+test-go: services ## Go tests only (no browser, no desktop)
 	go test -race -count=1 ./...
 
 .PHONY: fuzz
@@ -99,6 +103,15 @@ fuzz: ## run every fuzz target for FUZZTIME (default 60s) each
 	go test -run '^$$' -fuzz FuzzDecode -fuzztime $${FUZZTIME:-60s} ./embedded-server/internal/config
 	go test -run '^$$' -fuzz FuzzLookup -fuzztime $${FUZZTIME:-60s} ./backend/router
 	go test -run '^$$' -fuzz FuzzNegotiateEncoding -fuzztime $${FUZZTIME:-60s} ./backend/middleware
+	go test -run '^$$' -fuzz FuzzQueryStructure -fuzztime $${FUZZTIME:-60s} ./backend/orm
+	go test -run '^$$' -fuzz FuzzFingerprint -fuzztime $${FUZZTIME:-60s} ./backend/orm/inspect
+
+.PHONY: test-security
+test-security: $(COVET) ## sqlmap (level 3) against resource endpoints on SQLite, PostgreSQL and MariaDB
+	@command -v sqlmap >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends sqlmap; }
+	COVET_BIN=$(CURDIR)/$(COVET) tests/security/sqlmap.sh sqlite
+	COVET_BIN=$(CURDIR)/$(COVET) tests/security/sqlmap.sh postgres
+	COVET_BIN=$(CURDIR)/$(COVET) tests/security/sqlmap.sh mysql
 
 .PHONY: bench
 bench: ## run the benchmarks that exist; raw results in tests/bench/results, summary in docs/BENCHMARKS.md
