@@ -1,9 +1,6 @@
 package embeddedserver_test
 
 import (
-	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -11,8 +8,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/covetpy/covet/backend/orm"
-	"github.com/covetpy/covet/backend/orm/dialect"
+	"github.com/covetpy/covet/backend/orm/ormtest"
 	"github.com/covetpy/covet/embedded-server/servertest"
 )
 
@@ -76,63 +72,16 @@ func adminJSON(t *testing.T, srv *servertest.Server, method, path, body string, 
 // testDatabases are the servers the data-layer tests run on: SQLite in the
 // project, and private schemas/databases of the PostgreSQL and MariaDB
 // test servers.
-func testDatabases(t *testing.T) map[string]func(t *testing.T) string {
+func testDatabases() map[string]func(t *testing.T) string {
 	return map[string]func(t *testing.T) string{
-		"sqlite": func(*testing.T) string { return "sqlite:covet_data/covet.db" },
-		"postgres": func(t *testing.T) string {
-			base := envOr("COVET_TEST_POSTGRES", "postgres://postgres@127.0.0.1:5432/test?sslmode=disable")
-			schema := privateName()
-			adminExec(t, "postgres", base, "CREATE SCHEMA "+schema, "DROP SCHEMA "+schema+" CASCADE")
-			return base + "&search_path=" + schema
-		},
-		"mysql": func(t *testing.T) string {
-			base := envOr("COVET_TEST_MYSQL", "mysql://root@127.0.0.1:3306/test")
-			name := privateName()
-			adminExec(t, "mysql", base, "CREATE DATABASE "+name, "DROP DATABASE "+name)
-			return strings.TrimSuffix(base, "/test") + "/" + name
-		},
+		"sqlite":   func(*testing.T) string { return "sqlite:covet_data/covet.db" },
+		"postgres": func(t *testing.T) string { return ormtest.PostgresDSN(t, os.Getenv) },
+		"mysql":    func(t *testing.T) string { return ormtest.MySQLDSN(t, os.Getenv) },
 	}
-}
-
-func envOr(key, def string) string {
-	if v := os.Getenv(key); v != "" {
-		return v
-	}
-	return def
-}
-
-func privateName() string {
-	b := make([]byte, 6)
-	rand.Read(b)
-	return "covet_t_" + hex.EncodeToString(b)
-}
-
-// adminExec runs create on the server at dsn now and drop when the test
-// ends; an unreachable server fails under CI and skips elsewhere.
-func adminExec(t *testing.T, kind, dsn, create, drop string) {
-	t.Helper()
-	ctx := context.Background()
-	db, err := dialect.Open(ctx, dsn)
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("%s is not reachable: %v (make services starts it)", kind, err)
-		}
-		t.Skipf("%s is not reachable: %v (make services starts it)", kind, err)
-	}
-	defer db.Close()
-	if _, err := orm.Exec(ctx, db, create); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if db, err := dialect.Open(context.Background(), dsn); err == nil {
-			orm.Exec(context.Background(), db, drop)
-			db.Close()
-		}
-	})
 }
 
 func TestResourceAndQueryInspector(t *testing.T) {
-	for name, dsn := range testDatabases(t) {
+	for name, dsn := range testDatabases() {
 		t.Run(name, func(t *testing.T) { resourceAndQueryInspector(t, name, dsn(t)) })
 	}
 }

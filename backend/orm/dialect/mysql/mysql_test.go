@@ -2,9 +2,7 @@ package mysql
 
 import (
 	"context"
-	"crypto/rand"
 	"database/sql"
-	"encoding/hex"
 	"errors"
 	"io"
 	"log"
@@ -18,39 +16,13 @@ import (
 	driver "github.com/go-sql-driver/mysql"
 
 	"github.com/covetpy/covet/backend/orm"
+	"github.com/covetpy/covet/backend/orm/ormtest"
 )
 
-// testDSN creates a private database on the test server and returns its
-// DSN (with extra query parameters, if any); the database is dropped after
-// the test.
+// testDSN returns the DSN of a private database on the test server, with
+// extra query parameters, if any.
 func testDSN(t *testing.T, params string) string {
-	t.Helper()
-	ctx := context.Background()
-	base := os.Getenv("COVET_TEST_MYSQL")
-	if base == "" {
-		base = "mysql://root@127.0.0.1:3306/test"
-	}
-	admin, err := New(ctx, Config{DSN: base})
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("MySQL at %s is not reachable: %v (make services starts it)", Redact(base), err)
-		}
-		t.Skipf("MySQL at %s is not reachable: %v (make services starts it)", Redact(base), err)
-	}
-	defer admin.Close()
-	b := make([]byte, 6)
-	rand.Read(b)
-	name := "covet_t_" + hex.EncodeToString(b)
-	if _, err := orm.Exec(ctx, admin, "CREATE DATABASE "+name); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if a, err := New(context.Background(), Config{DSN: base}); err == nil {
-			orm.Exec(context.Background(), a, "DROP DATABASE "+name)
-			a.Close()
-		}
-	})
-	dsn := strings.TrimSuffix(base, "/test") + "/" + name
+	dsn := ormtest.MySQLDSN(t, os.Getenv)
 	if params != "" {
 		dsn += "?" + params
 	}

@@ -2,9 +2,7 @@ package postgres
 
 import (
 	"context"
-	"crypto/rand"
 	"database/sql"
-	"encoding/hex"
 	"errors"
 	"os"
 	"strings"
@@ -15,39 +13,11 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/covetpy/covet/backend/orm"
+	"github.com/covetpy/covet/backend/orm/ormtest"
 )
 
-// testDSN returns a DSN for a private schema of the test database, with
-// extra runtime parameters appended, and drops the schema after the test.
-func testDSN(t *testing.T) string {
-	t.Helper()
-	ctx := context.Background()
-	base := os.Getenv("COVET_TEST_POSTGRES")
-	if base == "" {
-		base = "postgres://postgres@127.0.0.1:5432/test?sslmode=disable"
-	}
-	conn, err := pgx.Connect(ctx, base)
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("PostgreSQL at %s is not reachable: %v (make services starts it)", Redact(base), err)
-		}
-		t.Skipf("PostgreSQL at %s is not reachable: %v (make services starts it)", Redact(base), err)
-	}
-	defer conn.Close(ctx)
-	b := make([]byte, 6)
-	rand.Read(b)
-	schema := "covet_t_" + hex.EncodeToString(b)
-	if _, err := conn.Exec(ctx, "CREATE SCHEMA "+schema); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if c, err := pgx.Connect(context.Background(), base); err == nil {
-			c.Exec(context.Background(), "DROP SCHEMA "+schema+" CASCADE")
-			c.Close(context.Background())
-		}
-	})
-	return base + "&search_path=" + schema
-}
+// testDSN returns a DSN for a private schema of the test database.
+func testDSN(t *testing.T) string { return ormtest.PostgresDSN(t, os.Getenv) }
 
 func open(t *testing.T, cfg Config) *orm.DB {
 	t.Helper()
