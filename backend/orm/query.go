@@ -138,7 +138,7 @@ func (q *Query[T]) ForUpdate() *Query[T] { q.lock = true; return q }
 
 // All returns every matching row.
 func (q *Query[T]) All(ctx context.Context) ([]T, error) {
-	st, cols, err := q.selectStmt(nil)
+	st, cols, err := q.selectStmt()
 	if err != nil {
 		return nil, err
 	}
@@ -162,7 +162,7 @@ func (q *Query[T]) First(ctx context.Context) (T, error) {
 	var zero T
 	limit := q.limit
 	q.limit = 1
-	st, cols, err := q.selectStmt(nil)
+	st, cols, err := q.selectStmt()
 	q.limit = limit
 	if err != nil {
 		return zero, err
@@ -194,7 +194,7 @@ func (q *Query[T]) scan(ctx context.Context, st *stmt, cols []*Column, sizeHint 
 // ToSQL returns the SELECT that All would run, in the dialect's syntax,
 // with its arguments, without running it.
 func (q *Query[T]) ToSQL() (string, []any, error) {
-	st, _, err := q.selectStmt(nil)
+	st, _, err := q.selectStmt()
 	if err != nil {
 		return "", nil, err
 	}
@@ -203,16 +203,17 @@ func (q *Query[T]) ToSQL() (string, []any, error) {
 
 // Count returns the number of matching rows (ignoring limit and offset).
 func (q *Query[T]) Count(ctx context.Context) (int64, error) {
-	return q.scalar(ctx, "SELECT COUNT(*) FROM ")
+	return q.scalar(ctx, "SELECT COUNT(*) FROM ", "")
 }
 
 // Exists reports whether any row matches.
 func (q *Query[T]) Exists(ctx context.Context) (bool, error) {
-	n, err := q.scalar(ctx, "SELECT 1 FROM ")
+	n, err := q.scalar(ctx, "SELECT 1 FROM ", " LIMIT 1")
 	return n > 0, err
 }
 
-func (q *Query[T]) scalar(ctx context.Context, head string) (int64, error) {
+// scalar runs head FROM … WHERE … tail and reads one integer.
+func (q *Query[T]) scalar(ctx context.Context, head, tail string) (int64, error) {
 	if q.err != nil {
 		return 0, q.err
 	}
@@ -220,9 +221,7 @@ func (q *Query[T]) scalar(ctx context.Context, head string) (int64, error) {
 	b.b = append(b.b, head...)
 	q.from(b)
 	q.filters(b)
-	if strings.HasPrefix(head, "SELECT 1") {
-		b.b = append(b.b, " LIMIT 1"...)
-	}
+	b.b = append(b.b, tail...)
 	st, err := b.stmt()
 	if err != nil {
 		return 0, err
@@ -323,13 +322,11 @@ func (q *Query[T]) newBuilder() *builder {
 
 // selectStmt builds the SELECT and returns the model columns it reads, in
 // order (nil entries for aggregates, which only Scan reads).
-func (q *Query[T]) selectStmt(b *builder) (*stmt, []*Column, error) {
+func (q *Query[T]) selectStmt() (*stmt, []*Column, error) {
 	if q.err != nil {
 		return nil, nil, q.err
 	}
-	if b == nil {
-		b = q.newBuilder()
-	}
+	b := q.newBuilder()
 	b.b = append(b.b, "SELECT "...)
 	cols := q.selectList(b)
 	b.b = append(b.b, " FROM "...)
@@ -608,7 +605,7 @@ func Scan[R, T any](ctx context.Context, q *Query[T]) ([]R, error) {
 	if err != nil {
 		return nil, err
 	}
-	st, _, err := q.selectStmt(nil)
+	st, _, err := q.selectStmt()
 	if err != nil {
 		return nil, err
 	}

@@ -183,9 +183,9 @@ func (s *session) load(ctx context.Context, owner *mapped, rel *Relation, bases 
 			return err
 		}
 	}
-	field := reflect.PointerTo(rel.fieldType(target.goType))
+	field := rel.fieldType(target.goType)
 	for _, base := range bases {
-		dst := reflect.NewAt(field.Elem(), unsafe.Add(base, rel.offset)).Elem()
+		dst := reflect.NewAt(field, unsafe.Add(base, rel.offset)).Elem()
 		got := found[normKey(ownKey.value(base))]
 		if !rel.many {
 			if len(got) > 0 {
