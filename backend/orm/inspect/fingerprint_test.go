@@ -42,3 +42,11 @@ func FuzzFingerprint(f *testing.F) {
 		}
 	})
 }
+
+func BenchmarkFingerprint(b *testing.B) {
+	sql := `SELECT "id", "name", "email", "age", "token" FROM "users" WHERE "age" IS NOT NULL AND (("age" < $1) OR ("age" = $2 AND "id" > $3)) ORDER BY "age" DESC, "id" LIMIT 20`
+	b.ReportAllocs()
+	for b.Loop() {
+		Fingerprint(sql)
+	}
+}

@@ -109,6 +109,32 @@ type Inspector struct {
 	log      *slog.Logger
 	statsMu  sync.Mutex        // guards stats
 	stats    map[string]*stats // by fingerprint, at most maxFP+1 entries
+
+	fpMu    sync.Mutex        // guards fpCache
+	fpCache map[string]string // SQL → fingerprint, at most maxCachedSQL entries
+}
+
+// maxCachedSQL bounds the fingerprint cache; when full it starts over.
+// Programs run a small set of statement texts over and over, so the cache
+// saves normalising each time.
+const maxCachedSQL = 4096
+
+// fingerprint returns Fingerprint(sql), from the cache when it can.
+func (ins *Inspector) fingerprint(sql string) string {
+	ins.fpMu.Lock()
+	fp, ok := ins.fpCache[sql]
+	ins.fpMu.Unlock()
+	if ok {
+		return fp
+	}
+	fp = Fingerprint(sql)
+	ins.fpMu.Lock()
+	if len(ins.fpCache) >= maxCachedSQL {
+		clear(ins.fpCache)
+	}
+	ins.fpCache[sql] = fp
+	ins.fpMu.Unlock()
+	return fp
 }
 
 var _ orm.Tracer = (*Inspector)(nil)
@@ -129,7 +155,7 @@ func New(cfg Config) *Inspector {
 		cfg.MaxFingerprints = 256
 	}
 	return &Inspector{slow: cfg.SlowThreshold, nPlusOne: cfg.NPlusOneThreshold, maxFP: cfg.MaxFingerprints,
-		publish: cfg.Publish, log: cfg.Logger, stats: map[string]*stats{}}
+		publish: cfg.Publish, log: cfg.Logger, stats: map[string]*stats{}, fpCache: map[string]string{}}
 }
 
 // request is the per-request state the middleware puts in the context.
@@ -188,7 +214,7 @@ func (ins *Inspector) Middleware(info func(*http.Request) RequestInfo) func(http
 
 // TraceQuery records one statement.
 func (ins *Inspector) TraceQuery(ctx context.Context, e *orm.QueryEvent) {
-	fp := Fingerprint(e.SQL)
+	fp := ins.fingerprint(e.SQL)
 	q := &Query{
 		Fingerprint: fp, SQL: e.SQL, Args: e.Args, Time: e.Start, DurationMs: ms(e.Duration), Rows: e.Rows,
 		Caller: e.Caller, Dialect: e.Dialect, TxID: e.TxID, Replica: e.Replica, Slow: e.Duration >= ins.slow,

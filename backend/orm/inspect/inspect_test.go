@@ -270,3 +270,15 @@ func TestMiddlewareSeesTheMatchedPattern(t *testing.T) {
 		t.Errorf("pattern outside the middleware = %q", outer)
 	}
 }
+
+// BenchmarkTraceQuery is what the inspector adds to one statement outside
+// a request (the tracer is called after the statement ran).
+func BenchmarkTraceQuery(b *testing.B) {
+	ins := inspect.New(inspect.Config{Publish: func(*inspect.Query) {}})
+	e := &orm.QueryEvent{SQL: `SELECT "id", "name" FROM "users" WHERE "id" = $1`, Args: []any{int64(1)}, Start: time.Now(), Duration: time.Millisecond, Rows: 1, Dialect: "postgres", Caller: "/app/users.go:42"}
+	ctx := context.Background()
+	b.ReportAllocs()
+	for b.Loop() {
+		ins.TraceQuery(ctx, e)
+	}
+}
