@@ -56,6 +56,7 @@ type DB struct {
 	txSeq  atomic.Uint64             // transaction ids for events
 
 	tables sync.Map // reflect.Type → *mapped; the per-type mapping cache
+	sites  sync.Map // program counter → call site ("" inside the ORM); see caller
 }
 
 type tracerBox struct{ t Tracer }
@@ -212,7 +213,7 @@ func (s *session) trace(ctx context.Context, t Tracer, st *stmt, start time.Time
 	}
 	t.TraceQuery(ctx, &QueryEvent{
 		SQL: st.sql, Args: args, Start: start, Duration: time.Since(start), Rows: rows, Err: err,
-		Dialect: s.db.dialect.Name(), TxID: s.txID, Replica: replica, Caller: caller(),
+		Dialect: s.db.dialect.Name(), TxID: s.txID, Replica: replica, Caller: s.db.caller(),
 	})
 }
 
@@ -223,14 +224,32 @@ const Redacted = "[redacted]"
 // its dialects. A program's own code, and code built on the ORM, is reported.
 const ormPrefix = "github.com/covetpy/covet/backend/orm"
 
-// caller returns file:line of the first frame outside the ORM.
-func caller() string {
+// caller returns file:line of the first frame outside the ORM. What each
+// program counter stands for is symbolised once and cached on the DB (a
+// program has finitely many call sites), so a traced statement pays for
+// runtime.Callers and a few map lookups.
+func (db *DB) caller() string {
 	var pcs [24]uintptr
 	n := runtime.Callers(3, pcs[:])
-	frames := runtime.CallersFrames(pcs[:n])
+	for _, pc := range pcs[:n] {
+		site, ok := db.sites.Load(pc)
+		if !ok {
+			site, _ = db.sites.LoadOrStore(pc, siteOf(pc))
+		}
+		if s := site.(string); s != "" {
+			return s
+		}
+	}
+	return ""
+}
+
+// siteOf returns file:line of the first logical frame at pc (inlined calls
+// expand to several) that is outside the ORM, or "" when all are inside.
+func siteOf(pc uintptr) string {
+	frames := runtime.CallersFrames([]uintptr{pc})
 	for {
 		f, more := frames.Next()
-		if !inORM(f.Function) || strings.HasSuffix(f.File, "_test.go") {
+		if f.Function != "" && (!inORM(f.Function) || strings.HasSuffix(f.File, "_test.go")) {
 			return f.File + ":" + strconv.Itoa(f.Line)
 		}
 		if !more {
