@@ -87,6 +87,9 @@ func Run(ctx context.Context, db *orm.DB, query string, args []any, analyze bool
 	if err != nil {
 		return nil, fmt.Errorf("explain: reading the %s plan: %w", d.Name(), err)
 	}
+	if plan.Nodes == nil {
+		plan.Nodes = []*Node{} // a plan without steps (SQLite's for an INSERT)
+	}
 	return plan, nil
 }
 

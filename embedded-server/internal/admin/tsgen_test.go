@@ -107,7 +107,15 @@ func tsType(t *testing.T, typ reflect.Type, named map[reflect.Type]string) strin
 	case reflect.Interface:
 		return "unknown"
 	case reflect.Slice:
-		return tsType(t, typ.Elem(), named) + "[]"
+		elem := typ.Elem()
+		if elem.Kind() == reflect.Pointer {
+			elem = elem.Elem() // the API never sends null inside an array
+		}
+		if s := tsType(t, elem, named); !strings.Contains(s, " ") {
+			return s + "[]"
+		} else {
+			return "(" + s + ")[]"
+		}
 	case reflect.Map:
 		return "Record<string, " + tsType(t, typ.Elem(), named) + ">"
 	case reflect.Pointer:

@@ -2,6 +2,7 @@ package config
 
 import (
 	"errors"
+	"fmt"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -324,5 +325,32 @@ func TestLoadPrefixesFile(t *testing.T) {
 	var errs Errors
 	if !errors.As(err, &errs) || len(errs) == 0 {
 		t.Errorf("Load error does not unwrap to Errors: %v", err)
+	}
+}
+
+// TestResourceDefaultsAndEnums: any JSON value decodes as a field's default
+// or enum member, and Validate checks it against the field's type.
+func TestResourceDefaultsAndEnums(t *testing.T) {
+	doc := `{"server": {"listen": "127.0.0.1:0"}, "resources": [{"name": "tasks", "table": "tasks", "fields": [
+		{"name": "state", "type": "string", "default": "open", "enum": ["open", "done"]},
+		{"name": "score", "type": "int", "default": 18, "enum": [18, 21]},
+		{"name": "bad", "type": "int", "default": "x", "enum": [1, {"a": 1}]}]}], "routes": []}`
+	cfg, err := Decode([]byte(doc))
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = cfg.Validate()
+	var errs Errors
+	if !errors.As(err, &errs) {
+		t.Fatalf("Validate = %v, want Errors", err)
+	}
+	got := fmt.Sprint(errs)
+	for _, want := range []string{"resources[0].fields[2].default: want an integer", "resources[0].fields[2].enum[1]: want an integer, got an object"} {
+		if !strings.Contains(got, want) {
+			t.Errorf("errors %s lack %q", got, want)
+		}
+	}
+	if strings.Contains(got, "fields[0]") || strings.Contains(got, "fields[1]") {
+		t.Errorf("valid defaults and enums were refused: %s", got)
 	}
 }

@@ -172,6 +172,9 @@ func checkShape(v any, t reflect.Type, path string, errs *Errors) {
 		if _, ok := v.(json.Number); !ok {
 			mismatch("a number")
 		}
+	case reflect.Interface:
+		// Any JSON value (a resource field's default or enum); the owner
+		// checks it against what it means in Validate.
 	default:
 		panic("config: checkShape does not handle " + t.String())
 	}

@@ -76,3 +76,32 @@ describe('ApiClient writes', () => {
     expect(config.routes).toEqual([]);
   });
 });
+
+describe('ApiClient queries', () => {
+  it('posts a statement to explain and returns the plan', async () => {
+    const plan = { dialect: 'sqlite', analyzed: false, nodes: [{ label: 'SCAN users', fullScan: true }], raw: '' };
+    const f = vi.fn().mockResolvedValue(ok(plan));
+    const c = new ApiClient({ url: 'http://x', token: 't' }, f);
+    expect(await c.explain({ sql: 'SELECT 1', args: [1], analyze: true })).toEqual(plan);
+    const [url, init] = f.mock.calls[0];
+    expect(url).toBe('http://x/_covet/api/queries/explain');
+    expect(init.method).toBe('POST');
+    expect(JSON.parse(init.body)).toEqual({ sql: 'SELECT 1', args: [1], analyze: true });
+  });
+
+  it('resets the statistics with a DELETE answered by 204', async () => {
+    const f = vi.fn().mockResolvedValue(new Response(null, { status: 204 }));
+    await expect(new ApiClient({ url: 'http://x', token: '' }, f).resetQueryStats()).resolves.toBeUndefined();
+    expect(f.mock.calls[0][0]).toBe('http://x/_covet/api/queries/stats');
+    expect(f.mock.calls[0][1].method).toBe('DELETE');
+  });
+
+  it('gives the reason of a refused console statement', async () => {
+    const problem = { status: 422, detail: 'DELETE needs write mode' };
+    const f = vi.fn().mockResolvedValue(new Response(JSON.stringify(problem), { status: 422 }));
+    const err = await new ApiClient({ url: 'http://x', token: '' }, f).sql({ sql: 'DELETE FROM t', args: [] }).catch((e) => e);
+    expect(err).toBeInstanceOf(ApiError);
+    expect(err.status).toBe(422);
+    expect(err.message).toBe('DELETE needs write mode');
+  });
+});

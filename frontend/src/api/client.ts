@@ -4,12 +4,18 @@ import type {
   Config,
   ConfigChange,
   ConfigVersion,
+  DatabaseStatus,
   FieldError,
   Info,
   MetricSample,
+  Plan,
+  QueryEvent,
+  QueryStat,
   RequestEvent,
+  ResultSet,
   Route,
   RouteTable,
+  SQLRequest,
   TryRequest,
   TryResponse,
 } from './types.gen';
@@ -68,7 +74,9 @@ export class ApiClient {
       }
       throw new ApiError(res.status, detail, errors);
     }
-    return { data: (await res.json()) as T, etag: res.headers.get('ETag') ?? '' };
+    // 204 No Content has no body to parse.
+    const data = res.status === 204 ? undefined : await res.json();
+    return { data: data as T, etag: res.headers.get('ETag') ?? '' };
   }
 
   private async get<T>(path: string): Promise<T> {
@@ -95,9 +103,25 @@ export class ApiClient {
   /** Dry run of a whole configuration: resolves when valid, throws an
    * ApiError with fieldErrors when not. */
   validate = async (config: Config) => (await this.send<ConfigChange>('POST', '/_covet/api/config/validate', config)).data;
+  /** Replaces the whole configuration, for changes that span sections
+   * (a resource and the route that serves it). */
+  putConfig = async (config: Config, etag: string) => (await this.send<ConfigChange>('PUT', '/_covet/api/config', config, etag)).data;
   history = () => this.get<ConfigVersion[]>('/_covet/api/config/history');
   undo = async () => (await this.send<ConfigChange>('POST', '/_covet/api/config/undo', undefined)).data;
   tryIt = async (req: TryRequest) => (await this.send<TryResponse>('POST', '/_covet/api/try', req)).data;
+
+  /** The database: dialect, redacted DSN, pools, ping. */
+  database = () => this.get<DatabaseStatus>('/_covet/api/database');
+  /** Recent executed statements, newest first (limit 1..1000). */
+  queries = (limit: number) => this.get<QueryEvent[]>(`/_covet/api/queries?limit=${limit}`);
+  /** Per-fingerprint statistics, the most total time first. */
+  queryStats = () => this.get<QueryStat[]>('/_covet/api/queries/stats');
+  resetQueryStats = async () => void (await this.send<void>('DELETE', '/_covet/api/queries/stats'));
+  /** A statement's plan; with analyze it really runs, in a transaction
+   * that is rolled back. SQL errors are ApiErrors with status 422. */
+  explain = async (req: SQLRequest) => (await this.send<Plan>('POST', '/_covet/api/queries/explain', req)).data;
+  /** Runs one statement from the SQL console: reads only unless write. */
+  sql = async (req: SQLRequest) => (await this.send<ResultSet>('POST', '/_covet/api/sql', req)).data;
 
   /** The event stream's URL and WebSocket subprotocols. */
   streamTarget(): { url: string; protocols: string[] } {

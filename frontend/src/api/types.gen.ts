@@ -128,7 +128,7 @@ export interface Mock {
 export interface Plan {
   dialect: string;
   analyzed: boolean;
-  nodes: PlanNode | null[];
+  nodes: PlanNode[];
   raw: string;
 }
 
@@ -140,7 +140,7 @@ export interface PlanNode {
   actualRows?: number;
   actualMs?: number;
   fullScan: boolean;
-  children?: PlanNode | null[];
+  children?: PlanNode[];
 }
 
 export interface Policy {

@@ -40,6 +40,7 @@ describe('route form', () => {
   it('names a handler route by its handler and shortens sources', () => {
     expect(routeTarget({ id: 'u', method: 'GET', path: '/u', kind: 'handler', handler: { name: 'users.show' } })).toBe('Go handler users.show');
     expect(shortSource('/home/ada/app/main.go:42')).toBe('main.go:42');
+    expect(routeTarget({ id: 'users', path: '/users', kind: 'resource', resource: 'users' } as Route)).toBe('resource users at /users and /users/{id}');
     expect(fieldErrorsFor([{ path: 'routes[1].handler.name', message: 'no handler named "x"' }], 1).fields).toEqual({ handlerName: 'no handler named "x"' });
   });
 

@@ -192,6 +192,8 @@ export function routeTarget(r: Route): string {
       return `→ ${r.proxy?.upstream ?? ''}`;
     case 'handler':
       return `Go handler ${r.handler?.name ?? ''}`;
+    case 'resource':
+      return `resource ${r.resource ?? ''} at ${r.path} and ${r.path}/{id}`;
   }
   return r.kind;
 }
