@@ -322,6 +322,10 @@ func (c *Config) fillDefaults() {
 	if s.AccessLog == "" {
 		s.AccessLog = "all"
 	}
+	setDuration(&c.Database.SlowQuery, 100*time.Millisecond)
+	if c.Database.NPlusOneThreshold == 0 {
+		c.Database.NPlusOneThreshold = 3
+	}
 	for i := range c.Routes {
 		if m := c.Routes[i].Mock; m != nil && m.Status == 0 {
 			m.Status = 200

@@ -28,8 +28,12 @@ import (
 	"github.com/covetpy/covet/backend/orm"
 )
 
-// Dialect is MySQL's SQL for the ORM.
-type Dialect struct{}
+// Dialect is MySQL's and MariaDB's SQL for the ORM. New detects MariaDB
+// 10.5 or newer, whose INSERT … RETURNING lets multi-row inserts report
+// their keys; the zero value is plain MySQL.
+type Dialect struct {
+	returning bool // the server has INSERT … RETURNING (MariaDB ≥ 10.5)
+}
 
 var _ orm.Dialect = Dialect{}
 
@@ -43,9 +47,9 @@ func (Dialect) AppendIdent(b []byte, ident string) []byte {
 
 func (Dialect) AppendPlaceholder(b []byte, _ int) []byte { return append(b, '?') }
 
-// Returning is false: MySQL has no INSERT … RETURNING (MariaDB has, but the
-// dialect serves both); keys come from the last insert id.
-func (Dialect) Returning() bool { return false }
+// Returning reports INSERT … RETURNING: MariaDB 10.5 and newer have it;
+// on MySQL keys come from the last insert id.
+func (d Dialect) Returning() bool { return d.returning }
 
 // MaxParams is the protocol's limit: parameter counts are 16-bit.
 func (Dialect) MaxParams() int { return 65535 }
@@ -341,12 +345,39 @@ func New(ctx context.Context, cfg Config) (*orm.DB, error) {
 		}
 		replicas = append(replicas, r)
 	}
-	db, err := orm.New(orm.Config{Dialect: Dialect{}, Primary: primary, Replicas: replicas, Tracer: cfg.Tracer})
+	d, err := detect(ctx, primary.(*orm.SQLPool).DB)
+	if err != nil {
+		closeAll()
+		return nil, fmt.Errorf("mysql: reading the server version: %w", err)
+	}
+	db, err := orm.New(orm.Config{Dialect: d, Primary: primary, Replicas: replicas, Tracer: cfg.Tracer})
 	if err != nil {
 		closeAll()
 		return nil, err
 	}
 	return db, nil
+}
+
+// detect returns the dialect for the server: MariaDB 10.5 or newer has
+// INSERT … RETURNING.
+func detect(ctx context.Context, db *sql.DB) (Dialect, error) {
+	var version string
+	if err := db.QueryRowContext(ctx, "SELECT VERSION()").Scan(&version); err != nil {
+		return Dialect{}, err
+	}
+	return Dialect{returning: mariaDBWithReturning(version)}, nil
+}
+
+// mariaDBWithReturning reads a VERSION() such as "10.11.6-MariaDB-0+deb12u1".
+func mariaDBWithReturning(version string) bool {
+	if !strings.Contains(version, "MariaDB") {
+		return false
+	}
+	var major, minor int
+	if _, err := fmt.Sscanf(version, "%d.%d", &major, &minor); err != nil {
+		return false
+	}
+	return major > 10 || major == 10 && minor >= 5
 }
 
 // txOptions passes the levels InnoDB has and refuses the others.

@@ -58,6 +58,14 @@ func TestDialect(t *testing.T) {
 	}
 }
 
+func TestMariaDBWithReturning(t *testing.T) {
+	for v, want := range map[string]bool{"10.11.6-MariaDB-0+deb12u1": true, "10.5.0-MariaDB": true, "10.4.32-MariaDB": false, "11.4.2-MariaDB": true, "8.0.36": false, "garbage-MariaDB": false} {
+		if got := mariaDBWithReturning(v); got != want {
+			t.Errorf("%s: %v, want %v", v, got, want)
+		}
+	}
+}
+
 func TestParseDSN(t *testing.T) {
 	for _, c := range []struct{ dsn, addr, db, user, pass string }{
 		{"mysql://app:s3cret@db.local:3307/shop?charset=utf8mb4", "db.local:3307", "shop", "app", "s3cret"},
