@@ -280,6 +280,7 @@ type mapped struct {
 	insertSQL  string
 	updateCols []*Column // the non-key columns, then the key
 	updateSQL  string
+	multi      sync.Map // multiKey → multi-row INSERT of insertCols; see multiInsertSQL
 }
 
 // Mapping returns the Table of struct type T as h's DB maps it (cached).

@@ -196,28 +196,10 @@ func InsertMany[T any](ctx context.Context, h Handle, rows []T) error {
 		}
 		return nil
 	}
-	per := max(1, s.db.dialect.MaxParams()/len(cols))
-	for start := 0; start < len(rows); start += per {
-		end := min(len(rows), start+per)
-		b := &builder{d: s.db.dialect, scope: []*Table{m.Table}}
-		vals := make([][]any, 0, end-start)
-		for i := start; i < end; i++ {
-			vals = append(vals, rowValues(cols, unsafe.Pointer(&rows[i])))
-		}
-		writeInsert(b, m.Table, cols, vals)
-		if returning {
-			b.b = append(b.b, " RETURNING "...)
-			b.ident(pk.Name)
-		}
-		st, err := b.stmt()
-		if err != nil {
-			return err
-		}
+	return insertChunks(s, m, cols, rows, returning, func(st *stmt, start, end int) error {
 		if !returning {
-			if _, err := s.exec(ctx, st); err != nil {
-				return err
-			}
-			continue
+			_, err := s.exec(ctx, st)
+			return err
 		}
 		ids, err := scanAll[keyRow](ctx, s, st, []*Column{keyColumn}, false, end-start)
 		if err != nil {
@@ -226,12 +208,65 @@ func InsertMany[T any](ctx context.Context, h Handle, rows []T) error {
 		if len(ids) != end-start {
 			return fmt.Errorf("orm: InsertMany: %d keys returned for %d rows", len(ids), end-start)
 		}
-		// PostgreSQL and SQLite return the keys of a multi-row VALUES in order.
+		// The servers return the keys of a multi-row VALUES in order.
 		for i, id := range ids {
 			setInt(pk, unsafe.Pointer(&rows[start+i]), id.ID)
 		}
+		return nil
+	})
+}
+
+// insertChunks calls fn with each multi-row INSERT of rows, as many rows
+// per statement as the dialect's parameter limit allows, and the range of
+// rows it holds. The arguments are one flat slice; the SQL of the usual
+// shapes is built once per table.
+func insertChunks[T any](s *session, m *mapped, cols []*Column, rows []T, returning bool, fn func(st *stmt, start, end int) error) error {
+	per := max(1, s.db.dialect.MaxParams()/len(cols))
+	for start := 0; start < len(rows); start += per {
+		end := min(len(rows), start+per)
+		st := &stmt{sql: m.multiInsertSQL(s.db.dialect, cols, end-start, returning), args: make([]any, 0, (end-start)*len(cols))}
+		for i := start; i < end; i++ {
+			base := unsafe.Pointer(&rows[i])
+			for _, c := range cols {
+				if c.Sensitive {
+					st.sensitive = append(st.sensitive, len(st.args))
+				}
+				st.args = append(st.args, c.value(base))
+			}
+		}
+		if err := fn(st, start, end); err != nil {
+			return err
+		}
 	}
 	return nil
+}
+
+type multiKey struct {
+	rows      int
+	returning bool
+}
+
+// multiInsertSQL returns INSERT INTO t (cols) VALUES (…) × n [RETURNING
+// key], from the cache when cols are the table's usual insert columns.
+func (m *mapped) multiInsertSQL(d Dialect, cols []*Column, n int, returning bool) string {
+	usual := len(cols) == len(m.insertCols)
+	key := multiKey{n, returning}
+	if usual {
+		if sql, ok := m.multi.Load(key); ok {
+			return sql.(string)
+		}
+	}
+	b := &builder{d: d}
+	writeInsert(b, m.Table, cols, slices.Repeat([][]any{make([]any, len(cols))}, n))
+	if returning {
+		b.b = append(b.b, " RETURNING "...)
+		b.ident(m.pk.Name)
+	}
+	sql := string(b.b)
+	if usual {
+		m.multi.Store(key, sql)
+	}
+	return sql
 }
 
 type keyRow struct{ ID int64 }
@@ -259,27 +294,13 @@ func CopyFrom[T any](ctx context.Context, h Handle, rows []T) (int64, error) {
 		copier, _ = s.db.primary.(Copier)
 	}
 	if copier == nil {
-		per := max(1, s.db.dialect.MaxParams()/len(cols))
 		var n int64
-		for start := 0; start < len(rows); start += per {
-			end := min(len(rows), start+per)
-			b := &builder{d: s.db.dialect, scope: []*Table{m.Table}}
-			vals := make([][]any, 0, end-start)
-			for i := start; i < end; i++ {
-				vals = append(vals, rowValues(cols, unsafe.Pointer(&rows[i])))
-			}
-			writeInsert(b, m.Table, cols, vals)
-			st, err := b.stmt()
-			if err != nil {
-				return n, err
-			}
+		err := insertChunks(s, m, cols, rows, false, func(st *stmt, _, _ int) error {
 			res, err := s.exec(ctx, st)
-			if err != nil {
-				return n, err
-			}
 			n += res.RowsAffected
-		}
-		return n, nil
+			return err
+		})
+		return n, err
 	}
 	names := make([]string, len(cols))
 	for i, c := range cols {
