@@ -2,6 +2,7 @@ package inspect_test
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
@@ -10,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/covetpy/covet/backend/dataloader"
 	"github.com/covetpy/covet/backend/orm"
 	"github.com/covetpy/covet/backend/orm/dialect/sqlite"
 	"github.com/covetpy/covet/backend/orm/inspect"
@@ -129,6 +131,32 @@ func TestNPlusOneFixtures(t *testing.T) {
 				_, err = orm.From[author](db).Where(orm.In("id", ids...)).All(ctx)
 			}
 			return err
+		}, false},
+		{"DataLoader per book", func(ctx context.Context, db *orm.DB) error {
+			books, err := orm.From[book](db).All(ctx)
+			if err != nil {
+				return err
+			}
+			authors := dataloader.New(dataloader.Config[int64, author]{Fetch: func(ctx context.Context, ids []int64) (map[int64]author, error) {
+				in := make([]any, len(ids))
+				for i, id := range ids {
+					in[i] = id
+				}
+				as, err := orm.From[author](db).Where(orm.In("id", in...)).All(ctx)
+				out := map[int64]author{}
+				for _, a := range as {
+					out[a.ID] = a
+				}
+				return out, err
+			}})
+			var wg sync.WaitGroup
+			errs := make([]error, len(books))
+			for i, b := range books { // each book resolved on its own, as a resolver would
+				wg.Add(1)
+				go func() { defer wg.Done(); _, errs[i] = authors.Load(ctx, b.AuthorID) }()
+			}
+			wg.Wait()
+			return errors.Join(errs...)
 		}, false},
 		{"InsertMany", func(ctx context.Context, db *orm.DB) error {
 			return orm.InsertMany(ctx, db, []author{{Name: "p"}, {Name: "q"}, {Name: "r"}, {Name: "s"}})
