@@ -47,6 +47,7 @@ func (c Config) Validate() error {
 // DB is a database: a dialect, a primary pool and optional read replicas.
 // It is safe for concurrent use; share one per database.
 type DB struct {
+	self     session // session{db: db}: what a DB runs statements on
 	dialect  Dialect
 	primary  Pool
 	replicas []Pool
@@ -67,6 +68,7 @@ func New(cfg Config) (*DB, error) {
 		return nil, err
 	}
 	db := &DB{dialect: cfg.Dialect, primary: cfg.Primary, replicas: cfg.Replicas}
+	db.self = session{db: db}
 	db.SetTracer(cfg.Tracer)
 	return db, nil
 }
@@ -123,7 +125,7 @@ var (
 	_ Handle = (*Tx)(nil)
 )
 
-func (db *DB) session() *session { return &session{db: db} }
+func (db *DB) session() *session { return &db.self }
 
 // session is where one statement runs: the DB, and the transaction if any.
 type session struct {

@@ -111,6 +111,14 @@ func existingColumns(ctx context.Context, s *session, t *Table) (map[string]bool
 	b = s.db.dialect.AppendIdent(b, t.Name)
 	b = append(b, " WHERE 1 = 0"...)
 	q, _ := s.querier(ctx, false)
+	if s.tx != nil {
+		// A failed statement aborts a PostgreSQL transaction: probe in a
+		// savepoint, so that a missing table leaves the transaction usable.
+		if _, err := s.tx.Exec(ctx, "SAVEPOINT covet_probe"); err != nil {
+			return nil, fmt.Errorf("orm: probing table %s: %w", t.Name, err)
+		}
+		defer s.tx.Exec(context.WithoutCancel(ctx), "ROLLBACK TO SAVEPOINT covet_probe")
+	}
 	rows, err := q.Query(ctx, string(b))
 	if err != nil {
 		// The probe fails for a missing table; any other problem shows up
@@ -119,14 +127,17 @@ func existingColumns(ctx context.Context, s *session, t *Table) (map[string]bool
 	}
 	defer rows.Close()
 	names, err := rows.Columns()
-	if err != nil {
-		return nil, fmt.Errorf("orm: reading the columns of %s: %w", t.Name, err)
+	if err == nil {
+		err = rows.Close() // pgx reports a missing table only here
+	}
+	if err != nil || len(names) == 0 {
+		return nil, nil
 	}
 	cols := map[string]bool{}
 	for _, n := range names {
 		cols[strings.ToLower(n)] = true
 	}
-	return cols, rows.Close()
+	return cols, nil
 }
 
 func columnDef(b []byte, d Dialect, c *Column) []byte {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"reflect"
 	"testing"
 
 	"github.com/covetpy/covet/backend/orm"
@@ -44,3 +45,34 @@ func TestSuiteSQLite(t *testing.T)   { suite(t, openSQLite) }
 func TestSuitePostgres(t *testing.T) { suite(t, openPostgres) }
 
 func TestSuiteMySQL(t *testing.T) { suite(t, openMySQL) }
+
+// TestEnsureTableInTransaction: creating a missing table inside a
+// transaction works on every dialect (on PostgreSQL the probe for the
+// missing table must not abort the transaction).
+func TestEnsureTableInTransaction(t *testing.T) {
+	for name, open := range map[string]func(testing.TB) *orm.DB{"sqlite": openSQLite, "postgres": openPostgres, "mysql": openMySQL} {
+		t.Run(name, func(t *testing.T) {
+			ctx := context.Background()
+			db := open(t)
+			defer db.Close()
+			tbl, err := orm.Define("in_tx", orm.Column{Name: "id", Type: reflect.TypeFor[int64](), PrimaryKey: true, AutoIncrement: true},
+				orm.Column{Name: "note", Type: reflect.TypeFor[string](), MaxLength: 20})
+			if err != nil {
+				t.Fatal(err)
+			}
+			err = orm.WithTx(ctx, db, func(tx *orm.Tx) error {
+				if _, err := orm.EnsureTable(ctx, tx, tbl); err != nil {
+					return err
+				}
+				_, err := orm.InsertRecord(ctx, tx, tbl, orm.Record{"note": "x"})
+				return err
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if n, err := orm.FromTable(db, tbl).Count(orm.OnPrimary(ctx)); err != nil || n != 1 {
+				t.Errorf("rows = %d, %v", n, err)
+			}
+		})
+	}
+}
