@@ -105,6 +105,8 @@ fuzz: ## run every fuzz target for FUZZTIME (default 60s) each
 	go test -run '^$$' -fuzz FuzzNegotiateEncoding -fuzztime $${FUZZTIME:-60s} ./backend/middleware
 	go test -run '^$$' -fuzz FuzzQueryStructure -fuzztime $${FUZZTIME:-60s} ./backend/orm
 	go test -run '^$$' -fuzz FuzzFingerprint -fuzztime $${FUZZTIME:-60s} ./backend/orm/inspect
+	go test -run '^$$' -fuzz FuzzParseDSN -fuzztime $${FUZZTIME:-60s} ./backend/orm/dialect/mysql
+	go test -run '^$$' -fuzz FuzzParseErrorHidesPassword -fuzztime $${FUZZTIME:-60s} ./backend/orm/dialect/postgres
 
 .PHONY: test-security
 test-security: $(COVET) ## sqlmap (level 3) against resource endpoints on SQLite, PostgreSQL and MariaDB
