@@ -1,8 +1,10 @@
 // Package e2e builds the contenders of the end-to-end HTTP benchmark
 // (scripts/bench http): the same two handlers behind net/http's ServeMux,
 // covet without and with its default stack, and gin and chi with the
-// equivalent middleware. cmd/e2eserver serves one of them; the tests of
-// ../ check that every contender answers alike.
+// equivalent middleware; and the two contenders of the resource workload
+// (scripts/bench resource, resource.go): GET /users/{id} from PostgreSQL by
+// a covet resource and by raw pgx + net/http. cmd/e2eserver serves one of
+// them; the tests of ../ check that every contender answers alike.
 package e2e
 
 import (

@@ -4,6 +4,11 @@
 // with wrk.
 //
 //	e2eserver -impl covet-default -addr 127.0.0.1:0
+//	e2eserver -impl covet-resource -dsn postgres://postgres@127.0.0.1:5432/test -addr 127.0.0.1:0
+//
+// The contenders of the resource workload (pgx-raw, covet-resource) need
+// -dsn: before listening they recreate the schema covet_bench_http there
+// and seed its users table; they drop the schema when they exit.
 //
 // It prints "listening on ADDR" once it accepts connections, and exits on
 // SIGINT/SIGTERM or after -lifetime, whichever comes first.
@@ -30,8 +35,9 @@ func main() {
 	impl := flag.String("impl", "", "the contender: "+names())
 	addr := flag.String("addr", "127.0.0.1:0", "loopback address to listen on (port 0 picks one)")
 	lifetime := flag.Duration("lifetime", 30*time.Minute, "exit after this long, whatever happens")
+	dsn := flag.String("dsn", "", "PostgreSQL for the resource contenders (pgx-raw, covet-resource)")
 	flag.Parse()
-	if err := run(*impl, *addr, *lifetime); err != nil {
+	if err := run(*impl, *addr, *dsn, *lifetime); err != nil {
 		fmt.Fprintln(os.Stderr, "e2eserver:", err)
 		os.Exit(1)
 	}
@@ -42,31 +48,55 @@ func names() string {
 	for _, c := range e2e.Contenders {
 		ns = append(ns, c.Name)
 	}
+	for _, c := range e2e.DBContenders {
+		ns = append(ns, c.Name)
+	}
 	return strings.Join(ns, ", ")
 }
 
-func run(impl, addr string, lifetime time.Duration) error {
-	c, ok := e2e.Lookup(impl)
-	if !ok {
-		return fmt.Errorf("-impl %q: want one of %s", impl, names())
-	}
+func run(impl, addr, dsn string, lifetime time.Duration) error {
 	ap, err := netip.ParseAddrPort(addr)
 	if err != nil || !ap.Addr().IsLoopback() {
 		return fmt.Errorf("-addr %q: want a loopback IP:port, such as 127.0.0.1:0", addr)
 	}
-	h, err := c.Build()
-	if err != nil {
-		return err
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	ctx, cancel := context.WithTimeout(ctx, lifetime)
+	defer cancel()
+	var h http.Handler
+	if c, ok := e2e.Lookup(impl); ok {
+		if h, err = c.Build(); err != nil {
+			return err
+		}
+	} else if c, ok := e2e.LookupDB(impl); ok {
+		if dsn == "" {
+			return fmt.Errorf("-impl %s needs -dsn, a PostgreSQL URL", impl)
+		}
+		sctx, scancel := context.WithTimeout(ctx, time.Minute)
+		defer scancel()
+		if err := e2e.SetupUsers(sctx, dsn); err != nil {
+			return err
+		}
+		defer func() {
+			dctx, dcancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer dcancel()
+			if err := e2e.DropUsers(dctx, dsn); err != nil {
+				fmt.Fprintln(os.Stderr, "e2eserver: dropping the schema:", err)
+			}
+		}()
+		var closePool func()
+		if h, closePool, err = c.Build(sctx, dsn); err != nil {
+			return err
+		}
+		defer closePool()
+	} else {
+		return fmt.Errorf("-impl %q: want one of %s", impl, names())
 	}
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return err
 	}
 	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: time.Minute}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	ctx, cancel := context.WithTimeout(ctx, lifetime)
-	defer cancel()
 	go func() {
 		<-ctx.Done()
 		sctx, scancel := context.WithTimeout(context.Background(), 2*time.Second)
