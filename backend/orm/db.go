@@ -187,6 +187,22 @@ func (s *session) query(ctx context.Context, st *stmt, read bool) (Rows, func(ro
 
 func noTrace(int64, error) {}
 
+// finish ends reading rows: the iteration's own error, else Err, else
+// Close's, classified, and reported to the tracer with the rows read.
+func (s *session) finish(rows Rows, done func(int64, error), n int64, err error) error {
+	if err == nil {
+		err = rows.Err()
+	}
+	if err == nil {
+		err = rows.Close()
+	}
+	if err != nil {
+		err = s.db.dialect.Classify(err)
+	}
+	done(n, err)
+	return err
+}
+
 // exec runs a statement that returns no rows.
 func (s *session) exec(ctx context.Context, st *stmt) (Result, error) {
 	q, _ := s.querier(ctx, false)

@@ -35,6 +35,32 @@ type Dialect interface {
 	Explain(query string, analyze bool) string
 }
 
+// AppendOnConflict appends the standard upsert clause that PostgreSQL and
+// SQLite share: ON CONFLICT (…) DO UPDATE SET c = EXCLUDED.c, …, or DO
+// NOTHING when update is empty. Identifiers are quoted by d.
+func AppendOnConflict(d Dialect, b []byte, conflict, update []string) []byte {
+	b = append(b, " ON CONFLICT ("...)
+	for i, c := range conflict {
+		if i > 0 {
+			b = append(b, ", "...)
+		}
+		b = d.AppendIdent(b, c)
+	}
+	if len(update) == 0 {
+		return append(b, ") DO NOTHING"...)
+	}
+	b = append(b, ") DO UPDATE SET "...)
+	for i, c := range update {
+		if i > 0 {
+			b = append(b, ", "...)
+		}
+		b = d.AppendIdent(b, c)
+		b = append(b, " = EXCLUDED."...)
+		b = d.AppendIdent(b, c)
+	}
+	return b
+}
+
 // Pool is a dialect's connection pool, the database's side of a DB. The
 // dialect packages provide one; args are already in the driver's shape.
 type Pool interface {

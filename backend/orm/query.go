@@ -237,11 +237,7 @@ func (q *Query[T]) scalar(ctx context.Context, head, tail string) (int64, error)
 		read = 1
 		err = rows.Scan(&n)
 	}
-	if err == nil {
-		err = rows.Err()
-	}
-	done(read, err)
-	return n, err
+	return n, s.finish(rows, done, read, err)
 }
 
 // Update sets columns on every matching row and returns how many changed:
@@ -580,16 +576,7 @@ func (s *session) scanRows(ctx context.Context, st *stmt, cols []*Column, extra 
 			got(base)
 		}
 	}
-	if err == nil {
-		err = rows.Err()
-	}
-	if err == nil {
-		err = rows.Close()
-	}
-	if err != nil {
-		err = s.db.dialect.Classify(err)
-	}
-	done(n, err)
+	err = s.finish(rows, done, n, err)
 	return n, err
 }
 

@@ -61,16 +61,7 @@ func Raw[T any](ctx context.Context, h Handle, sql string, args ...any) ([]T, er
 			err = fmt.Errorf("orm: Raw: scanning: %w", err)
 		}
 	}
-	if err == nil {
-		err = rows.Err()
-	}
-	if err == nil {
-		err = rows.Close()
-	}
-	if err != nil {
-		err = s.db.dialect.Classify(err)
-	}
-	done(int64(len(out)), err)
+	err = s.finish(rows, done, int64(len(out)), err)
 	if err != nil {
 		return nil, err
 	}
@@ -121,16 +112,7 @@ func RunNative(ctx context.Context, h Handle, sql string, args []any, maxRows in
 		}
 		rs.Rows = append(rs.Rows, vals)
 	}
-	if err == nil {
-		err = rows.Err()
-	}
-	if err == nil {
-		err = rows.Close()
-	}
-	if err != nil {
-		err = s.db.dialect.Classify(err)
-	}
-	done(int64(len(rs.Rows)), err)
+	err = s.finish(rows, done, int64(len(rs.Rows)), err)
 	if err != nil {
 		return nil, err
 	}

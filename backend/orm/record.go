@@ -60,16 +60,7 @@ func (s *session) scanRecords(ctx context.Context, st *stmt, cols []*Column, rea
 		}
 		out = append(out, r)
 	}
-	if err == nil {
-		err = rows.Err()
-	}
-	if err == nil {
-		err = rows.Close()
-	}
-	if err != nil {
-		err = s.db.dialect.Classify(err)
-	}
-	done(int64(len(out)), err)
+	err = s.finish(rows, done, int64(len(out)), err)
 	if err != nil {
 		return nil, err
 	}

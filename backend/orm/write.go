@@ -96,16 +96,7 @@ func insertReturning(ctx context.Context, s *session, st *stmt, pk *Column, base
 		n = 1
 		err = rows.Scan(pk.ptr(base))
 	}
-	if err == nil {
-		err = rows.Err()
-	}
-	if err == nil {
-		err = rows.Close()
-	}
-	if err != nil {
-		err = s.db.dialect.Classify(err)
-	}
-	done(n, err)
+	err = s.finish(rows, done, n, err)
 	if err == nil && n == 0 {
 		err = errors.New("orm: INSERT … RETURNING returned no row")
 	}

@@ -52,26 +52,7 @@ func (Dialect) MaxParams() int { return 65535 }
 // AppendUpsert appends ON CONFLICT (…) DO UPDATE SET c = EXCLUDED.c, …, or
 // DO NOTHING when update is empty.
 func (d Dialect) AppendUpsert(b []byte, conflict, update []string) []byte {
-	b = append(b, " ON CONFLICT ("...)
-	for i, c := range conflict {
-		if i > 0 {
-			b = append(b, ", "...)
-		}
-		b = d.AppendIdent(b, c)
-	}
-	if len(update) == 0 {
-		return append(b, ") DO NOTHING"...)
-	}
-	b = append(b, ") DO UPDATE SET "...)
-	for i, c := range update {
-		if i > 0 {
-			b = append(b, ", "...)
-		}
-		b = d.AppendIdent(b, c)
-		b = append(b, " = EXCLUDED."...)
-		b = d.AppendIdent(b, c)
-	}
-	return b
+	return orm.AppendOnConflict(d, b, conflict, update)
 }
 
 // ColumnType maps a field's Go type to the PostgreSQL type pgx reads it

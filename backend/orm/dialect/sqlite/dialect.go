@@ -36,26 +36,7 @@ func (Dialect) Returning() bool { return true }
 func (Dialect) MaxParams() int { return 32766 }
 
 func (d Dialect) AppendUpsert(b []byte, conflict, update []string) []byte {
-	b = append(b, " ON CONFLICT ("...)
-	for i, c := range conflict {
-		if i > 0 {
-			b = append(b, ", "...)
-		}
-		b = d.AppendIdent(b, c)
-	}
-	if len(update) == 0 {
-		return append(b, ") DO NOTHING"...)
-	}
-	b = append(b, ") DO UPDATE SET "...)
-	for i, c := range update {
-		if i > 0 {
-			b = append(b, ", "...)
-		}
-		b = d.AppendIdent(b, c)
-		b = append(b, " = excluded."...)
-		b = d.AppendIdent(b, c)
-	}
-	return b
+	return orm.AppendOnConflict(d, b, conflict, update)
 }
 
 func (Dialect) ColumnType(c *orm.Column) string {
