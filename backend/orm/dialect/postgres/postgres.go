@@ -232,10 +232,10 @@ func redact(s string, secrets []string) string {
 
 // keywordPassword finds the values of password and sslpassword in a
 // keyword/value connection string as pgconn reads them: single-quoted, or
-// a run of non-spaces, either with backslash escapes.
+// a run of non-spaces, either with backslash escapes. Read only.
 var keywordPassword = regexp.MustCompile(`(?s)(?:^|\s)(?:ssl)?password\s*=\s*('(?:\\.|[^'\\])*(?:'|\\?$)|(?:\\.|[^\s\\])*\\?)`)
 
-// keywordEscape is a backslash escape in a keyword/value string.
+// keywordEscape is a backslash escape in a keyword/value string. Read only.
 var keywordEscape = regexp.MustCompile(`(?s)\\(.)`)
 
 // passwords returns what may be a password in dsn, both as written and
