@@ -304,6 +304,9 @@ func suite(t *testing.T, open func(t testing.TB) *orm.DB) {
 	if got := names(orm.From[user](db).Where(orm.InQuery("id", writers)).OrderBy("name").All(ctx)); got != "Ann B,Bob" {
 		t.Errorf("IN subquery: %q", got)
 	}
+	if got := names(orm.From[user](db).Where(orm.NotInQuery("id", writers)).OrderBy("name").All(ctx)); got != "Cy,Di,Ed" {
+		t.Errorf("NOT IN subquery: %q", got)
+	}
 	if got := names(orm.From[user](db).Where(orm.Not(orm.Exists(orm.From[post](db).Where(orm.ColumnsCompare("posts.author_id", "=", "users.id"))))).OrderBy("name").All(ctx)); got != "Cy,Di,Ed" {
 		t.Errorf("NOT EXISTS correlated: %q", got)
 	}

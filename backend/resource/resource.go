@@ -47,9 +47,6 @@ func New(db *orm.DB, def Definition) (*Resource, error) {
 	return r, nil
 }
 
-// Table is the resource's table.
-func (r *Resource) Table() *orm.Table { return r.table }
-
 // Ensure creates the table when it is missing and adds missing columns when
 // that is safe; it returns the DDL it ran.
 func (r *Resource) Ensure(ctx context.Context) ([]string, error) {
