@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"os"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -16,14 +18,28 @@ import (
 	"github.com/covetpy/covet/embedded-server/servertest"
 )
 
-// Bounds of one inspector-overhead run: an open model at inspectorRate
-// requests per second for inspectorDuration, at most inspectorWorkers in
+// Bounds of one inspector-overhead run: an open model at
+// INSPECTOR_RATE requests per second (default inspectorRate, the goal's
+// rate; at most 20,000) for inspectorDuration, at most inspectorWorkers in
 // flight (a request that finds none free is counted late, not dropped).
 const (
 	inspectorRate     = 5000
+	inspectorMaxRate  = 20000
 	inspectorDuration = 5 * time.Second
 	inspectorWorkers  = 64
 )
+
+func inspectorLoadRate(b *testing.B) int {
+	s := os.Getenv("INSPECTOR_RATE")
+	if s == "" {
+		return inspectorRate
+	}
+	n, err := strconv.Atoi(s)
+	if err != nil || n < 1 || n > inspectorMaxRate {
+		b.Fatalf("INSPECTOR_RATE=%q: want a number from 1 to %d", s, inspectorMaxRate)
+	}
+	return n
+}
 
 const inspectorProject = `{"server": {"listen": "127.0.0.1:0", "accessLog": "off"}, "database": {"primary": "sqlite:covet_data/covet.db"},
   "resources": [{"name": "users", "table": "users", "fields": [{"name": "name", "type": "string", "required": true, "maxLength": 100}, {"name": "email", "type": "string", "required": true, "unique": true}, {"name": "age", "type": "int"}]}],
@@ -44,6 +60,7 @@ func BenchmarkInspectorOverhead(b *testing.B) {
 		}
 		resp.Body.Close()
 	}
+	rate := inspectorLoadRate(b)
 	var p99 [2][]float64
 	for b.Loop() {
 		for _, watched := range []bool{false, true} {
@@ -51,7 +68,7 @@ func BenchmarkInspectorOverhead(b *testing.B) {
 			if watched {
 				stop = subscribe(b, srv)
 			}
-			h := openLoad(b, srv.URL)
+			h := openLoad(b, srv.URL, rate)
 			if stop != nil {
 				stop()
 			}
@@ -99,16 +116,16 @@ func subscribe(b *testing.B, srv *servertest.Server) (stop func()) {
 	return func() { conn.Close(); wg.Wait() }
 }
 
-// openLoad sends GET /users/{id} at inspectorRate for inspectorDuration and
+// openLoad sends GET /users/{id} at rate per second for inspectorDuration and
 // returns the latency histogram in microseconds, measured from each
 // request's intended send time.
-func openLoad(b *testing.B, base string) *hdr.Histogram {
+func openLoad(b *testing.B, base string, rate int) *hdr.Histogram {
 	b.Helper()
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: inspectorWorkers}, Timeout: 10 * time.Second}
 	defer client.CloseIdleConnections()
 	h := hdr.New(1, 10_000_000, 3)
 	var mu sync.Mutex
-	jobs := make(chan time.Time, inspectorRate) // intended send times; bounded
+	jobs := make(chan time.Time, rate) // intended send times; bounded
 	var wg sync.WaitGroup
 	var failed error
 	for range inspectorWorkers {
@@ -137,9 +154,9 @@ func openLoad(b *testing.B, base string) *hdr.Histogram {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), inspectorDuration)
 	defer cancel()
-	interval := time.Second / inspectorRate
+	interval := time.Second / time.Duration(rate)
 	start := time.Now()
-	for i := 0; ctx.Err() == nil && i < inspectorRate*int(inspectorDuration/time.Second); i++ {
+	for i := 0; ctx.Err() == nil && i < rate*int(inspectorDuration/time.Second); i++ {
 		intended := start.Add(time.Duration(i) * interval)
 		if d := time.Until(intended); d > 0 {
 			time.Sleep(d)
