@@ -107,6 +107,7 @@ fuzz: ## run every fuzz target for FUZZTIME (default 60s) each
 	go test -run '^$$' -fuzz FuzzFingerprint -fuzztime $${FUZZTIME:-60s} ./backend/orm/inspect
 	go test -run '^$$' -fuzz FuzzParseDSN -fuzztime $${FUZZTIME:-60s} ./backend/orm/dialect/mysql
 	go test -run '^$$' -fuzz FuzzParseErrorHidesPassword -fuzztime $${FUZZTIME:-60s} ./backend/orm/dialect/postgres
+	go test -run '^$$' -fuzz FuzzVerify -fuzztime $${FUZZTIME:-60s} ./backend/security/jwt
 
 .PHONY: test-security
 test-security: $(COVET) ## sqlmap (level 3) against resource endpoints on SQLite, PostgreSQL and MariaDB
