@@ -82,6 +82,7 @@ lint: frontend/node_modules ## gofmt, go vet (headless and desktop builds), svel
 	@unformatted=$$(gofmt -l $$(find . -name '*.go' -not -path '*/node_modules/*')); \
 	if [ -n "$$unformatted" ]; then echo "gofmt would change:"; echo "$$unformatted"; exit 1; fi
 	go vet ./...
+	cd tests/bench && go vet ./...
 	CGO_ENABLED=1 go vet -tags $(DESKTOP_TAGS) .
 	cd frontend && npm run --silent check
 
@@ -91,7 +92,7 @@ test: setup services lint build frontend/node_modules tests/e2e/node_modules ## 
 	cd tests/e2e && COVET_BIN=$(CURDIR)/$(COVET) npm test
 	@echo "go test -bench: every benchmark once (a smoke test; timings come from make bench)"
 	@{ go test -run '^$$' -bench . -benchtime 1x ./... && \
-	   cd tests/bench && go test -count=1 -bench . -benchtime 1x . ; } > build/bench-smoke.log 2>&1 || { cat build/bench-smoke.log; exit 1; }
+	   cd tests/bench && go test -count=1 -bench . -benchtime 1x . ; } > $(CURDIR)/build/bench-smoke.log 2>&1 || { cat $(CURDIR)/build/bench-smoke.log; exit 1; }
 	COVET_STUDIO_BIN=$(CURDIR)/$(STUDIO) $(GOTESTSUM) --format testname -- -race -count=1 -timeout 15m ./...
 
 .PHONY: test-go
