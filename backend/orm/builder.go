@@ -67,6 +67,19 @@ func (b *builder) column(ref string) *Column {
 	return c
 }
 
+// conds writes clause (" WHERE ", " HAVING ") and the conditions joined
+// by AND, or nothing when there are none.
+func (b *builder) conds(clause string, conds []Cond) {
+	for i, c := range conds {
+		if i == 0 {
+			b.b = append(b.b, clause...)
+		} else {
+			b.b = append(b.b, " AND "...)
+		}
+		c.build(b)
+	}
+}
+
 // arg writes a placeholder for v. col, when known, marks the value sensitive.
 func (b *builder) arg(v any, col *Column) {
 	b.args = append(b.args, v)

@@ -379,15 +379,7 @@ func (q *Query[T]) filters(b *builder) {
 	if q.after != nil {
 		conds = append(conds[:len(conds):len(conds)], q.keyset(b))
 	}
-	if len(conds) > 0 {
-		b.b = append(b.b, " WHERE "...)
-		for i, c := range conds {
-			if i > 0 {
-				b.b = append(b.b, " AND "...)
-			}
-			c.build(b)
-		}
-	}
+	b.conds(" WHERE ", conds)
 	if len(q.group) > 0 {
 		b.b = append(b.b, " GROUP BY "...)
 		for i, g := range q.group {
@@ -397,15 +389,7 @@ func (q *Query[T]) filters(b *builder) {
 			b.column(g)
 		}
 	}
-	if len(q.having) > 0 {
-		b.b = append(b.b, " HAVING "...)
-		for i, c := range q.having {
-			if i > 0 {
-				b.b = append(b.b, " AND "...)
-			}
-			c.build(b)
-		}
-	}
+	b.conds(" HAVING ", q.having)
 }
 
 // keyset turns After into (a > x) OR (a = x AND b > y) …, honouring each
