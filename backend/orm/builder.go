@@ -25,6 +25,13 @@ func (b *builder) fail(err error) {
 
 func (b *builder) ident(s string) { b.b = b.d.AppendIdent(b.b, s) }
 
+// qualified writes table.column, both quoted.
+func (b *builder) qualified(table, column string) {
+	b.ident(table)
+	b.b = append(b.b, '.')
+	b.ident(column)
+}
+
 // lookup resolves a column reference without writing it. Unknown names are
 // an error: identifiers come only from the mapping.
 func (b *builder) lookup(ref string) (*Table, *Column) {

@@ -343,9 +343,7 @@ func (q *Query[T]) selectList(b *builder) []*Column {
 			if i > 0 {
 				b.b = append(b.b, ", "...)
 			}
-			b.ident(q.m.Name)
-			b.b = append(b.b, '.')
-			b.ident(c.Name)
+			b.qualified(q.m.Name, c.Name)
 		}
 		return q.m.Columns
 	}
