@@ -83,6 +83,13 @@ type Config struct {
 	MaxTokenBytes int
 	// Now returns the time; nil means time.Now.
 	Now func() time.Time
+	// Denylist, if set, refuses tokens revoked by their jti.
+	Denylist Denylist
+}
+
+// Denylist knows tokens revoked one by one, by jti, until they expire.
+type Denylist interface {
+	Revoked(jti string) bool
 }
 
 // Limits.
@@ -113,6 +120,9 @@ type Claims struct {
 	gojwt.RegisteredClaims
 	Roles []string `json:"roles,omitempty"`
 	Scope string   `json:"scope,omitempty"`
+	// Family ties the refresh tokens of one sign-in together, and the
+	// access tokens issued with them, so reuse can revoke them all.
+	Family string `json:"fam,omitempty"`
 }
 
 // Rejection says exactly why a token was not accepted.
@@ -130,8 +140,9 @@ func reject(format string, args ...any) *Rejection {
 
 // Verifier checks tokens. It is safe for concurrent use.
 type Verifier struct {
-	cfg  Config
-	keys KeySource
+	cfg    Config
+	keys   KeySource
+	parser *gojwt.Parser
 }
 
 // NewVerifier returns a Verifier; it panics on an invalid Config (a
@@ -149,8 +160,21 @@ func NewVerifier(cfg Config, keys KeySource) *Verifier {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	return &Verifier{cfg: cfg, keys: keys}
+	parser := gojwt.NewParser(
+		gojwt.WithValidMethods([]string{EdDSA, ES256, RS256, HS256}),
+		gojwt.WithExpirationRequired(),
+		gojwt.WithIssuedAt(),
+		gojwt.WithIssuer(cfg.Issuer),
+		gojwt.WithAudience(cfg.Audience),
+		gojwt.WithLeeway(cfg.Leeway),
+		gojwt.WithTimeFunc(cfg.Now),
+		gojwt.WithStrictDecoding(),
+	)
+	return &Verifier{cfg: cfg, keys: keys, parser: parser}
 }
+
+// Config returns the verifier's configuration, defaults filled in.
+func (v *Verifier) Config() Config { return v.cfg }
 
 // forbiddenHeaders point at keys elsewhere; a verifier must never use
 // them, and a token carrying them is refused outright. Read only.
@@ -167,17 +191,7 @@ func (v *Verifier) Verify(token string, want Type) (*Claims, error) {
 	}
 	claims := &Claims{}
 	var why *Rejection
-	parser := gojwt.NewParser(
-		gojwt.WithValidMethods([]string{EdDSA, ES256, RS256, HS256}),
-		gojwt.WithExpirationRequired(),
-		gojwt.WithIssuedAt(),
-		gojwt.WithIssuer(v.cfg.Issuer),
-		gojwt.WithAudience(v.cfg.Audience),
-		gojwt.WithLeeway(v.cfg.Leeway),
-		gojwt.WithTimeFunc(v.cfg.Now),
-		gojwt.WithStrictDecoding(),
-	)
-	_, err := parser.ParseWithClaims(token, claims, func(t *gojwt.Token) (any, error) {
+	_, err := v.parser.ParseWithClaims(token, claims, func(t *gojwt.Token) (any, error) {
 		for _, h := range forbiddenHeaders {
 			if _, ok := t.Header[h]; ok {
 				why = reject("the header carries %q; keys are never taken from a token", h)
@@ -205,6 +219,9 @@ func (v *Verifier) Verify(token string, want Type) (*Claims, error) {
 		return key.Material, nil
 	})
 	if err == nil {
+		if v.cfg.Denylist != nil && v.cfg.Denylist.Revoked(claims.ID) {
+			return nil, reject("revoked: token %s was revoked before it expired", truncate(claims.ID))
+		}
 		return claims, nil
 	}
 	if why != nil {
@@ -265,19 +282,27 @@ func truncate(s string) string {
 // typ valid for ttl: it sets iss, aud, iat, nbf, exp and a random jti, and
 // the kid and typ headers.
 func Issue(cfg Config, keys KeySource, typ Type, claims Claims, ttl time.Duration) (string, error) {
+	token, _, _, err := Mint(cfg, keys, typ, claims, ttl)
+	return token, err
+}
+
+// Mint is Issue that also returns the claims as signed and the signing
+// key's kid. An audience already in claims is kept (to mint tokens for
+// another service, or to test a wrong one); otherwise it is cfg.Audience.
+func Mint(cfg Config, keys KeySource, typ Type, claims Claims, ttl time.Duration) (token string, signed Claims, kid string, err error) {
 	if err := cfg.Validate(); err != nil {
-		return "", err
+		return "", Claims{}, "", err
 	}
 	if ttl <= 0 || ttl > 90*24*time.Hour {
-		return "", fmt.Errorf("jwt: ttl %v is outside 0..90 days", ttl)
+		return "", Claims{}, "", fmt.Errorf("jwt: ttl %v is outside 0..90 days", ttl)
 	}
 	key, ok := keys.SigningKey()
 	if !ok {
-		return "", errors.New("jwt: there is no current signing key")
+		return "", Claims{}, "", errors.New("jwt: there is no current signing key")
 	}
 	method := gojwt.GetSigningMethod(key.Alg)
 	if method == nil {
-		return "", fmt.Errorf("jwt: key %s has unknown algorithm %q", key.ID, key.Alg)
+		return "", Claims{}, "", fmt.Errorf("jwt: key %s has unknown algorithm %q", key.ID, key.Alg)
 	}
 	now := time.Now
 	if cfg.Now != nil {
@@ -287,7 +312,9 @@ func Issue(cfg Config, keys KeySource, typ Type, claims Claims, ttl time.Duratio
 	jti := make([]byte, 16)
 	_, _ = rand.Read(jti)
 	claims.Issuer = cfg.Issuer
-	claims.Audience = gojwt.ClaimStrings{cfg.Audience}
+	if len(claims.Audience) == 0 {
+		claims.Audience = gojwt.ClaimStrings{cfg.Audience}
+	}
 	claims.IssuedAt = gojwt.NewNumericDate(t)
 	claims.NotBefore = gojwt.NewNumericDate(t)
 	claims.ExpiresAt = gojwt.NewNumericDate(t.Add(ttl))
@@ -297,7 +324,7 @@ func Issue(cfg Config, keys KeySource, typ Type, claims Claims, ttl time.Duratio
 	tok.Header["typ"] = string(typ)
 	s, err := tok.SignedString(key.Material)
 	if err != nil {
-		return "", fmt.Errorf("jwt: signing with key %s: %w", key.ID, err)
+		return "", Claims{}, "", fmt.Errorf("jwt: signing with key %s: %w", key.ID, err)
 	}
-	return s, nil
+	return s, claims, key.ID, nil
 }

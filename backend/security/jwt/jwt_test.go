@@ -289,3 +289,27 @@ func FuzzVerify(f *testing.F) {
 		}
 	})
 }
+
+type denySet map[string]bool
+
+func (d denySet) Revoked(jti string) bool { return d[jti] }
+
+func TestDenylistRevokesOneToken(t *testing.T) {
+	f := newFixture(t)
+	deny := denySet{}
+	f.cfg.Denylist = deny
+	tok, signed, kid, err := Mint(f.cfg, f.ring, Access, Claims{}, time.Minute)
+	if err != nil || kid != "ed1" || signed.ID == "" {
+		t.Fatalf("Mint: kid %q jti %q, %v", kid, signed.ID, err)
+	}
+	other, _ := Issue(f.cfg, f.ring, Access, Claims{}, time.Minute)
+	v := NewVerifier(f.cfg, f.ring)
+	deny[signed.ID] = true
+	var r *Rejection
+	if _, err := v.Verify(tok, Access); !errors.As(err, &r) || !strings.HasPrefix(r.Reason, "revoked") {
+		t.Fatalf("revoked token: %v", err)
+	}
+	if _, err := v.Verify(other, Access); err != nil {
+		t.Fatalf("another token of the same key: %v", err)
+	}
+}
