@@ -261,12 +261,21 @@ type JWK struct {
 	E   string `json:"e,omitempty"`
 }
 
-// JWKS returns the public keys of standby, current and previous keys as a
-// JWK set document. HS256 keys are symmetric and never published.
+// Set is a JWK set (RFC 7517 section 5).
+type Set struct {
+	Keys []JWK `json:"keys"`
+}
+
+// JWKS returns the JWK set document of Set.
 func (r *Ring) JWKS() []byte {
-	set := struct {
-		Keys []JWK `json:"keys"`
-	}{Keys: []JWK{}}
+	b, _ := json.Marshal(r.Set()) // plain strings: cannot fail
+	return b
+}
+
+// Set returns the public keys of standby, current and previous keys. HS256
+// keys are symmetric and never published.
+func (r *Ring) Set() Set {
+	set := Set{Keys: []JWK{}}
 	for _, info := range r.List() {
 		if info.State == Revoked || info.Alg == HS256 {
 			continue
@@ -276,8 +285,7 @@ func (r *Ring) JWKS() []byte {
 		r.mu.RUnlock()
 		set.Keys = append(set.Keys, jwkOf(info, pub))
 	}
-	b, _ := json.Marshal(set) // plain strings: cannot fail
-	return b
+	return set
 }
 
 func jwkOf(info Info, pub any) JWK {

@@ -4,6 +4,7 @@
 package admin
 
 import (
+	"bytes"
 	"cmp"
 	"context"
 	"encoding/json"
@@ -48,6 +49,9 @@ type Config struct {
 	Routes func() RouteTable
 	// Database is the data layer; nil serves no database endpoints.
 	Database Database
+	// Keys are the signing keys and token tools; nil serves no keys
+	// endpoints.
+	Keys Keys
 	// Logger receives the API's own log lines; nil discards them.
 	Logger *slog.Logger
 	// Now returns the time; nil means time.Now.
@@ -83,6 +87,7 @@ type API struct {
 	config         ConfigStore
 	routes         func() RouteTable
 	database       Database
+	keys           Keys
 	log            *slog.Logger
 
 	codes    *secrets // one-time login codes
@@ -105,7 +110,7 @@ func New(cfg Config) (*API, error) {
 		cfg.Now = time.Now
 	}
 	a := &API{
-		token: cfg.Token, port: cfg.Port, scheme: cmp.Or(cfg.Scheme, "http"), hub: cfg.Hub, series: cfg.Series, info: cfg.Info, config: cfg.Config, routes: cfg.Routes, database: cfg.Database, log: cfg.Logger,
+		token: cfg.Token, port: cfg.Port, scheme: cmp.Or(cfg.Scheme, "http"), hub: cfg.Hub, series: cfg.Series, info: cfg.Info, config: cfg.Config, routes: cfg.Routes, database: cfg.Database, keys: cfg.Keys, log: cfg.Logger,
 		allowedOrigins: make(map[string]bool),
 		codes:          newSecrets(loginCodeTTL, maxLoginCodes, true, cfg.Now),
 		sessions:       newSecrets(sessionTTL, maxSessions, false, cfg.Now),
@@ -135,6 +140,9 @@ func New(cfg Config) (*API, error) {
 		})
 		api("POST /_covet/api/queries/explain", a.handleExplain)
 		api("POST /_covet/api/sql", a.handleConsole)
+	}
+	if a.keys != nil {
+		a.mountKeys(api)
 	}
 	if a.config != nil {
 		for _, m := range []string{"GET", "PUT", "PATCH", "DELETE", "POST"} {
@@ -220,4 +228,29 @@ func writeJSON(w http.ResponseWriter, v any) {
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Cache-Control", "no-store")
 	_ = json.NewEncoder(w).Encode(v) // on error the client sees a truncated body
+}
+
+func writeJSONStatus(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+// decodeBody reads a small JSON body strictly into v, or writes a problem
+// and returns false.
+func decodeBody(w http.ResponseWriter, r *http.Request, v any) bool {
+	body, err := readLimited(w, r, maxKeysRequest)
+	if err == nil {
+		dec := json.NewDecoder(bytes.NewReader(body))
+		dec.DisallowUnknownFields()
+		if derr := dec.Decode(v); derr != nil {
+			err = problem.New(http.StatusBadRequest, "the body is not the expected JSON object: "+derr.Error())
+		}
+	}
+	if err != nil {
+		problem.Write(w, err)
+		return false
+	}
+	return true
 }

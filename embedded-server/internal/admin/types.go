@@ -9,6 +9,7 @@ import (
 	"github.com/covetpy/covet/backend/orm/inspect"
 	"github.com/covetpy/covet/backend/problem"
 	"github.com/covetpy/covet/backend/resource"
+	"github.com/covetpy/covet/backend/security/keys"
 	"github.com/covetpy/covet/embedded-server/internal/config"
 )
 
@@ -133,6 +134,17 @@ func APITypes() map[string]any {
 		"RouteInfo":          RouteInfo{},
 		"HandlerInfo":        HandlerInfo{},
 		"TryResponse":        TryResponse{},
+		"KeyInfo":            KeyInfo{},
+		"KeyMeta":            keys.Info{},
+		"KeysOverview":       KeysOverview{},
+		"JWKSet":             keys.Set{},
+		"JWK":                keys.JWK{},
+		"KeyStoreInfo":       KeyStoreInfo{},
+		"KeyRotation":        KeyRotation{},
+		"MintRequest":        MintRequest{},
+		"MintedToken":        MintedToken{},
+		"TokenInspection":    TokenInspection{},
+		"RevokedToken":       RevokedToken{},
 		// covet.json, for the studio's editors.
 		"Config":          config.Config{},
 		"ServerConfig":    config.Server{},
@@ -145,6 +157,9 @@ func APITypes() map[string]any {
 		"Static":          config.Static{},
 		"Proxy":           config.Proxy{},
 		"Policy":          config.Policy{},
+		"AuthConfig":      config.Auth{},
+		"RotationConfig":  config.Rotation{},
+		"AuthPolicy":      config.AuthPolicy{},
 		"RateLimitPolicy": config.RateLimit{},
 		"CORSPolicy":      config.CORS{},
 		"CachePolicy":     config.Cache{},

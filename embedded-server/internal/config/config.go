@@ -27,6 +27,7 @@ const FileName = "covet.json"
 type Config struct {
 	Server    Server                `json:"server"`
 	Database  Database              `json:"database"`
+	Auth      Auth                  `json:"auth"`
 	Resources []resource.Definition `json:"resources,omitempty"`
 	Routes    []Route               `json:"routes"`
 }
@@ -111,6 +112,53 @@ type Database struct {
 	NPlusOneThreshold int `json:"nPlusOneThreshold,omitzero"`
 }
 
+// Auth is how the server issues and checks JWTs. Signing keys live in
+// covet_data/keys.json, encrypted; the studio's Keys page manages them.
+type Auth struct {
+	// Issuer is the iss of issued tokens and the only one accepted
+	// (default "covet").
+	Issuer string `json:"issuer"`
+	// Audience is the aud of issued tokens; accepted tokens must list it
+	// (default "covet-api").
+	Audience string `json:"audience"`
+	// Leeway tolerates clock skew on exp, nbf and iat (default 30s, at
+	// most 5m).
+	Leeway Duration `json:"leeway,omitzero"`
+	// AccessTTL is the lifetime of access tokens (default 15m).
+	AccessTTL Duration `json:"accessTTL,omitzero"`
+	// RefreshTTL is the lifetime of refresh tokens (default 720h).
+	RefreshTTL Duration `json:"refreshTTL,omitzero"`
+	// Rotation rotates signing keys on a schedule; nil rotates only by
+	// hand.
+	Rotation *Rotation `json:"rotation,omitempty"`
+}
+
+// Rotation is a key rotation schedule: every Every a new key of Alg is
+// generated and becomes current; the old one stays previous until
+// every token it signed has expired (the longest TTL plus leeway), then is
+// revoked.
+type Rotation struct {
+	Every Duration `json:"every"`
+	Alg   string   `json:"alg,omitempty"` // default EdDSA
+}
+
+// AuthPolicy requires a valid access token on a route.
+type AuthPolicy struct {
+	// Required refuses requests without a valid token (401); otherwise a
+	// valid token is read when present and its absence is allowed.
+	Required bool `json:"required"`
+	// Roles: the token must carry at least one of them (403 otherwise).
+	Roles []string `json:"roles,omitempty"`
+	// Scopes: the token's scope must include all of them (403 otherwise).
+	Scopes []string `json:"scopes,omitempty"`
+	// Source is "header" (default: Authorization: Bearer) or "cookie".
+	// Cookie-borne tokens also get CSRF protection.
+	Source string `json:"source,omitempty"`
+	// Cookie is the cookie's name when Source is "cookie" (default
+	// "access_token").
+	Cookie string `json:"cookie,omitempty"`
+}
+
 // Route is one route of the public listener.
 type Route struct {
 	ID       string    `json:"id"`
@@ -190,6 +238,8 @@ type Policy struct {
 	// CSRF refuses cross-origin state-changing requests from browsers
 	// (for routes that trust cookies).
 	CSRF *CSRF `json:"csrf,omitempty"`
+	// Auth requires an access token.
+	Auth *AuthPolicy `json:"auth,omitempty"`
 }
 
 // Compress configures response compression; the zero value compresses
@@ -323,6 +373,19 @@ func (c *Config) fillDefaults() {
 		s.AccessLog = "all"
 	}
 	setDuration(&c.Database.SlowQuery, 100*time.Millisecond)
+	a := &c.Auth
+	if a.Issuer == "" {
+		a.Issuer = "covet"
+	}
+	if a.Audience == "" {
+		a.Audience = "covet-api"
+	}
+	setDuration(&a.Leeway, 30*time.Second)
+	setDuration(&a.AccessTTL, 15*time.Minute)
+	setDuration(&a.RefreshTTL, 720*time.Hour)
+	if a.Rotation != nil && a.Rotation.Alg == "" {
+		a.Rotation.Alg = "EdDSA"
+	}
 	if c.Database.NPlusOneThreshold == 0 {
 		c.Database.NPlusOneThreshold = 3
 	}

@@ -56,7 +56,7 @@ func TestDecodeErrorsNamePaths(t *testing.T) {
 		{"syntax error names line and column", "{\n  \"server\": {\n    \"listen\": ,\n  }\n}", []string{"line 3, column 15"}},
 		{"empty document", "", []string{"empty"}},
 		{"trailing data", `{} {}`, []string{"after the top-level value"}},
-		{"unknown top-level field", `{"servre": {}}`, []string{"servre: unknown field", "known: database, resources, routes, server"}},
+		{"unknown top-level field", `{"servre": {}}`, []string{"servre: unknown field", "known: auth, database, resources, routes, server"}},
 		{"unknown nested field with case hint", `{"server": {"Listen": "x"}}`, []string{`server.Listen: unknown field (did you mean "listen"?)`}},
 		{"unknown field in an array item", `{"routes": [{}, {"id": "a", "methd": "GET"}]}`, []string{"routes[1].methd: unknown field"}},
 		{"wrong type", `{"server": {"listen": 8080}}`, []string{"server.listen: expected a string, got the number 8080"}},

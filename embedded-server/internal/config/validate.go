@@ -113,6 +113,7 @@ func (c *Config) ValidateIn(env Env) error {
 	}
 
 	validateDatabase(c.Database, add)
+	validateAuth(c.Auth, add)
 	resources := map[string]int{}
 	tables := map[string]int{}
 	for i, r := range c.Resources {
@@ -319,7 +320,72 @@ func validatePath(path, at string, add func(string, string, ...any)) bool {
 	return ok
 }
 
+// Limits of the auth section.
+const (
+	MaxTokenTTL      = 90 * 24 * time.Hour
+	MinRotationEvery = time.Hour
+	maxRoles         = 64
+)
+
+func validateAuth(a Auth, add func(string, string, ...any)) {
+	for field, v := range map[string]string{"issuer": a.Issuer, "audience": a.Audience} {
+		if strings.TrimSpace(v) == "" || len(v) > 256 {
+			add("auth."+field, "%q must be 1 to 256 characters, not blank", v)
+		}
+	}
+	if a.Leeway < 0 || a.Leeway.Std() > 5*time.Minute {
+		add("auth.leeway", "%v is out of range: must be from 0 to 5m", a.Leeway.Std())
+	}
+	if a.AccessTTL <= 0 || a.AccessTTL.Std() > MaxTokenTTL {
+		add("auth.accessTTL", "%v is out of range: must be more than 0 and at most %v", a.AccessTTL.Std(), MaxTokenTTL)
+	}
+	if a.RefreshTTL <= a.AccessTTL || a.RefreshTTL.Std() > MaxTokenTTL {
+		add("auth.refreshTTL", "%v is out of range: must be longer than accessTTL (%v) and at most %v", a.RefreshTTL.Std(), a.AccessTTL.Std(), MaxTokenTTL)
+	}
+	if r := a.Rotation; r != nil {
+		if r.Every.Std() < MinRotationEvery {
+			add("auth.rotation.every", "%v is too short: rotate at most once every %v", r.Every.Std(), MinRotationEvery)
+		}
+		switch r.Alg {
+		case "EdDSA", "ES256", "RS256", "HS256":
+		default:
+			add("auth.rotation.alg", "%q is not an algorithm: use \"EdDSA\", \"ES256\", \"RS256\" or \"HS256\"", r.Alg)
+		}
+	}
+}
+
+func validateAuthPolicy(p *AuthPolicy, at string, add func(string, string, ...any)) {
+	if len(p.Roles) > maxRoles || len(p.Scopes) > maxRoles {
+		add(at, "lists more than %d roles or scopes", maxRoles)
+	}
+	for field, names := range map[string][]string{"roles": p.Roles, "scopes": p.Scopes} {
+		for i, n := range names {
+			if n == "" || len(n) > 128 || strings.ContainsAny(n, " \t\r\n\"") {
+				add(fmt.Sprintf("%s.%s[%d]", at, field, i), "%q must be 1 to 128 characters without spaces or quotes", n)
+			}
+		}
+	}
+	if (len(p.Roles) > 0 || len(p.Scopes) > 0) && !p.Required {
+		add(at+".required", "must be true when roles or scopes are listed")
+	}
+	switch p.Source {
+	case "", "header":
+		if p.Cookie != "" {
+			add(at+".cookie", "only applies when source is \"cookie\"")
+		}
+	case "cookie":
+		if p.Cookie != "" && !headerNamePattern.MatchString(p.Cookie) {
+			add(at+".cookie", "%q is not a cookie name", p.Cookie)
+		}
+	default:
+		add(at+".source", "%q is not a token source: use \"header\" or \"cookie\"", p.Source)
+	}
+}
+
 func validatePolicy(pol *Policy, writeTimeout Duration, at string, add func(string, string, ...any)) {
+	if p := pol.Auth; p != nil {
+		validateAuthPolicy(p, at+".auth", add)
+	}
 	if c := pol.Compress; c != nil {
 		if _, ok := CompressLevels()[c.Level]; !ok {
 			add(at+".compress.level", "%q is not a level: use \"fastest\", \"default\", \"better\" or \"best\"", c.Level)

@@ -1,6 +1,23 @@
 // Code generated from the Go types of embedded-server/internal/admin by `make types`; DO NOT EDIT.
 // The admin API contract is docs/admin-api.md.
 
+export interface AuthConfig {
+  issuer: string;
+  audience: string;
+  leeway?: string /* Go duration: "250ms", "5s" */;
+  accessTTL?: string /* Go duration: "250ms", "5s" */;
+  refreshTTL?: string /* Go duration: "250ms", "5s" */;
+  rotation?: RotationConfig | null;
+}
+
+export interface AuthPolicy {
+  required: boolean;
+  roles?: string[];
+  scopes?: string[];
+  source?: string;
+  cookie?: string;
+}
+
 export interface CORSPolicy {
   allowOrigins: string[];
   allowMethods?: string[];
@@ -29,6 +46,7 @@ export interface CompressPolicy {
 export interface Config {
   server: ServerConfig;
   database: DatabaseConfig;
+  auth: AuthConfig;
   resources?: ResourceDefinition[];
   routes: Route[];
 }
@@ -113,9 +131,81 @@ export interface Info {
   studioClients: number;
 }
 
+export interface JWK {
+  kty: string;
+  kid: string;
+  alg: string;
+  use: string;
+  crv?: string;
+  x?: string;
+  y?: string;
+  n?: string;
+  e?: string;
+}
+
+export interface JWKSet {
+  keys: JWK[];
+}
+
+export interface KeyInfo extends KeyMeta {
+  signed: number;
+}
+
+export interface KeyMeta {
+  kid: string;
+  alg: string;
+  state: string;
+  created: string /* RFC 3339 */;
+  activated?: string /* RFC 3339 */ | null;
+  retired?: string /* RFC 3339 */ | null;
+  revoked?: string /* RFC 3339 */ | null;
+}
+
+export interface KeyRotation {
+  every: string;
+  alg: string;
+  next?: string /* RFC 3339 */ | null;
+}
+
+export interface KeyStoreInfo {
+  path: string;
+  kek: string;
+  warning?: string;
+}
+
+export interface KeysOverview {
+  keys: KeyInfo[];
+  jwks: JWKSet;
+  jwksUrl: string;
+  store: KeyStoreInfo;
+  issuer: string;
+  audience: string;
+  leeway: string;
+  accessTTL: string;
+  refreshTTL: string;
+  rotation?: KeyRotation | null;
+}
+
 export interface MetricSample extends RouteSample {
   time: string /* RFC 3339 */;
   routes?: Record<string, RouteSample>;
+}
+
+export interface MintRequest {
+  sub: string;
+  roles?: string[];
+  scope?: string;
+  aud?: string;
+  ttl?: string;
+  type?: string;
+  claims?: Record<string, unknown>;
+}
+
+export interface MintedToken {
+  token: string;
+  kid: string;
+  jti: string;
+  expires: string /* RFC 3339 */;
 }
 
 export interface Mock {
@@ -151,6 +241,7 @@ export interface Policy {
   cache?: CachePolicy | null;
   compress?: CompressPolicy | null;
   csrf?: CSRFPolicy | null;
+  auth?: AuthPolicy | null;
 }
 
 export interface PoolStats {
@@ -251,6 +342,16 @@ export interface ResultSet {
   truncated?: boolean;
 }
 
+export interface RevokedToken {
+  jti: string;
+  until: string /* RFC 3339 */;
+}
+
+export interface RotationConfig {
+  every: string /* Go duration: "250ms", "5s" */;
+  alg?: string;
+}
+
 export interface Route {
   id: string;
   method: string;
@@ -321,6 +422,14 @@ export interface TLSConfig {
   keyFile?: string;
   selfSigned?: boolean;
   hosts?: string[];
+}
+
+export interface TokenInspection {
+  header: Record<string, unknown>;
+  claims: Record<string, unknown>;
+  type: string;
+  valid: boolean;
+  reason: string;
 }
 
 export interface TryRequest {
