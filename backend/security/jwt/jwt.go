@@ -203,7 +203,7 @@ func (v *Verifier) Verify(token string, want Type) (*Claims, error) {
 			return nil, why
 		}
 		kid, _ := t.Header["kid"].(string)
-		if !validKid(kid) {
+		if !ValidKid(kid) {
 			why = reject("kid %q is not an identifier of 1 to %d letters, digits, '-' or '_'", truncate(kid), MaxKidLen)
 			return nil, why
 		}
@@ -258,7 +258,9 @@ func (v *Verifier) explain(err error, c *Claims) *Rejection {
 	return r
 }
 
-func validKid(kid string) bool {
+// ValidKid reports whether kid is a plain identifier: 1 to MaxKidLen
+// letters, digits, '-' or '_' (never a path, URL or SQL).
+func ValidKid(kid string) bool {
 	if kid == "" || len(kid) > MaxKidLen {
 		return false
 	}

@@ -33,6 +33,7 @@ import (
 	"math/big"
 	"sort"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/covetpy/covet/backend/security/jwt"
@@ -68,12 +69,15 @@ type Info struct {
 	Activated *time.Time `json:"activated,omitempty"`
 	Retired   *time.Time `json:"retired,omitempty"`
 	Revoked   *time.Time `json:"revoked,omitempty"`
+	// Signed counts the tokens the key signed since the process started.
+	Signed int64 `json:"signed"`
 }
 
 type key struct {
 	Info
 	private crypto.Signer // nil for HS256
 	secret  []byte        // HS256 only
+	signed  atomic.Int64
 }
 
 func (k *key) public() any {
@@ -153,7 +157,7 @@ func (r *Ring) Promote(kid string) error {
 		return err
 	}
 	if k.State != Standby && k.State != Previous {
-		return fmt.Errorf("keys: %s is %s; only a standby or previous key can be promoted", kid, k.State)
+		return errorOf(ErrState, "keys: %s is %s; only a standby or previous key can be promoted", kid, k.State)
 	}
 	now := r.now().UTC()
 	for _, other := range r.keys {
@@ -176,7 +180,7 @@ func (r *Ring) Retire(kid string) error {
 		return err
 	}
 	if k.State != Current && k.State != Standby {
-		return fmt.Errorf("keys: %s is %s; only a current or standby key can be retired", kid, k.State)
+		return errorOf(ErrState, "keys: %s is %s; only a current or standby key can be retired", kid, k.State)
 	}
 	now := r.now().UTC()
 	k.State, k.Retired = Previous, &now
@@ -192,7 +196,7 @@ func (r *Ring) Revoke(kid string) error {
 		return err
 	}
 	if k.State == Revoked {
-		return fmt.Errorf("keys: %s is already revoked", kid)
+		return errorOf(ErrState, "keys: %s is already revoked", kid)
 	}
 	now := r.now().UTC()
 	k.State, k.Revoked = Revoked, &now
@@ -202,7 +206,7 @@ func (r *Ring) Revoke(kid string) error {
 func (r *Ring) getLocked(kid string) (*key, error) {
 	k := r.keys[kid]
 	if k == nil {
-		return nil, fmt.Errorf("keys: no key %q", kid)
+		return nil, errorOf(ErrNotFound, "keys: no key %q", kid)
 	}
 	return k, nil
 }
@@ -213,7 +217,9 @@ func (r *Ring) List() []Info {
 	defer r.mu.RUnlock()
 	out := make([]Info, 0, len(r.keys))
 	for _, k := range r.keys {
-		out = append(out, k.Info)
+		info := k.Info
+		info.Signed = k.signed.Load()
+		out = append(out, info)
 	}
 	sort.Slice(out, func(i, j int) bool {
 		if !out[i].Created.Equal(out[j].Created) {
@@ -236,12 +242,14 @@ func (r *Ring) VerificationKey(kid string) (jwt.Key, bool) {
 	return jwt.Key{ID: k.ID, Alg: k.Alg, Material: k.public()}, true
 }
 
-// SigningKey implements jwt.KeySource: the current key.
+// SigningKey implements jwt.KeySource: the current key. Each call counts
+// as one token signed.
 func (r *Ring) SigningKey() (jwt.Key, bool) {
 	r.mu.RLock()
 	defer r.mu.RUnlock()
 	for _, k := range r.keys {
 		if k.State == Current {
+			k.signed.Add(1)
 			return jwt.Key{ID: k.ID, Alg: k.Alg, Material: k.signing()}, true
 		}
 	}
