@@ -140,9 +140,10 @@ func reject(format string, args ...any) *Rejection {
 
 // Verifier checks tokens. It is safe for concurrent use.
 type Verifier struct {
-	cfg    Config
-	keys   KeySource
-	parser *gojwt.Parser
+	cfg     Config
+	keys    KeySource
+	parser  *gojwt.Parser
+	keyfunc gojwt.Keyfunc
 }
 
 // NewVerifier returns a Verifier; it panics on an invalid Config (a
@@ -170,7 +171,9 @@ func NewVerifier(cfg Config, keys KeySource) *Verifier {
 		gojwt.WithTimeFunc(cfg.Now),
 		gojwt.WithStrictDecoding(),
 	)
-	return &Verifier{cfg: cfg, keys: keys, parser: parser}
+	v := &Verifier{cfg: cfg, keys: keys, parser: parser}
+	v.keyfunc = v.keyFor
+	return v
 }
 
 // Config returns the verifier's configuration, defaults filled in.
@@ -190,44 +193,45 @@ func (v *Verifier) Verify(token string, want Type) (*Claims, error) {
 		return nil, reject("the token is not three base64url parts separated by dots")
 	}
 	claims := &Claims{}
+	tok, err := v.parser.ParseWithClaims(token, claims, v.keyfunc)
 	var why *Rejection
-	_, err := v.parser.ParseWithClaims(token, claims, func(t *gojwt.Token) (any, error) {
-		for _, h := range forbiddenHeaders {
-			if _, ok := t.Header[h]; ok {
-				why = reject("the header carries %q; keys are never taken from a token", h)
-				return nil, why
-			}
-		}
-		if typ, _ := t.Header["typ"].(string); typ != string(want) {
-			why = reject("typ is %q, want %q", typ, want)
-			return nil, why
-		}
-		kid, _ := t.Header["kid"].(string)
-		if !ValidKid(kid) {
-			why = reject("kid %q is not an identifier of 1 to %d letters, digits, '-' or '_'", truncate(kid), MaxKidLen)
-			return nil, why
-		}
-		key, ok := v.keys.VerificationKey(kid)
-		if !ok {
-			why = reject("unknown kid %q (or its key was revoked)", kid)
-			return nil, why
-		}
-		if alg := t.Method.Alg(); alg != key.Alg {
-			why = reject("algorithm %s is not allowed for key %s, which is %s", alg, kid, key.Alg)
-			return nil, why
-		}
-		return key.Material, nil
-	})
-	if err == nil {
-		if v.cfg.Denylist != nil && v.cfg.Denylist.Revoked(claims.ID) {
-			return nil, reject("revoked: token %s was revoked before it expired", truncate(claims.ID))
-		}
-		return claims, nil
+	if errors.As(err, &why) {
+		return nil, why // from keyfunc
 	}
-	if why != nil {
-		return nil, why
+	if tok != nil && tok.Header != nil {
+		if typ, _ := tok.Header["typ"].(string); typ != string(want) {
+			return nil, reject("typ is %q, want %q", truncate(typ), want)
+		}
 	}
-	return nil, v.explain(err, claims)
+	if err != nil {
+		return nil, v.explain(err, claims)
+	}
+	if v.cfg.Denylist != nil && v.cfg.Denylist.Revoked(claims.ID) {
+		return nil, reject("revoked: token %s was revoked before it expired", truncate(claims.ID))
+	}
+	return claims, nil
+}
+
+// keyfunc finds the key by kid and pins the algorithm to it; it is bound
+// once per Verifier, so verifying allocates no closure.
+func (v *Verifier) keyFor(t *gojwt.Token) (any, error) {
+	for _, h := range forbiddenHeaders {
+		if _, ok := t.Header[h]; ok {
+			return nil, reject("the header carries %q; keys are never taken from a token", h)
+		}
+	}
+	kid, _ := t.Header["kid"].(string)
+	if !ValidKid(kid) {
+		return nil, reject("kid %q is not an identifier of 1 to %d letters, digits, '-' or '_'", truncate(kid), MaxKidLen)
+	}
+	key, ok := v.keys.VerificationKey(kid)
+	if !ok {
+		return nil, reject("unknown kid %q (or its key was revoked)", kid)
+	}
+	if alg := t.Method.Alg(); alg != key.Alg {
+		return nil, reject("algorithm %s is not allowed for key %s, which is %s", alg, kid, key.Alg)
+	}
+	return key.Material, nil
 }
 
 // explain turns golang-jwt's errors into a reason a person can act on.

@@ -142,6 +142,7 @@ func TestDenylistConfigValidate(t *testing.T) {
 }
 
 func fullDenylist(b testing.TB, n int) (*Denylist, []string) {
+	b.Helper()
 	c := newClock()
 	d := newDenylist(b, n, c.Now)
 	jtis := make([]string, n)
