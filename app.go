@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/url"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"runtime"
@@ -124,6 +125,7 @@ func (a *App) start(dir string) (*embeddedserver.Server, error) {
 		Listen:         "127.0.0.1:0",
 		AllowedOrigins: slices.Concat(desktopOrigins, devServerOrigins),
 		Logger:         a.log,
+		KeysPassphrase: os.Getenv("COVET_KEYS_PASSPHRASE"),
 	})
 	if err != nil {
 		return nil, err

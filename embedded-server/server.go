@@ -35,6 +35,7 @@ import (
 	"github.com/covetpy/covet/backend/httpserver"
 	"github.com/covetpy/covet/backend/metrics"
 	"github.com/covetpy/covet/backend/middleware"
+	"github.com/covetpy/covet/backend/security/tokens"
 	"github.com/covetpy/covet/embedded-server/internal/admin"
 	"github.com/covetpy/covet/embedded-server/internal/assemble"
 	"github.com/covetpy/covet/embedded-server/internal/config"
@@ -69,6 +70,10 @@ type Config struct {
 	AllowedOrigins []string
 	// Logger receives the server's log; nil discards it.
 	Logger *slog.Logger
+	// KeysPassphrase protects the signing keys in covet_data/keys.json
+	// (argon2id); empty uses the OS keyring, or else a key file beside the
+	// store. `covet serve` reads it from COVET_KEYS_PASSPHRASE.
+	KeysPassphrase string
 	// App is the Go program served beside covet.json's routes: its routes
 	// are served first, and its named handlers serve routes of kind
 	// "handler". The server registers its built-in handlers on it
@@ -103,6 +108,7 @@ type Server struct {
 	series   *metrics.Series
 	hub      *events.Hub
 	routes   *assemble.Handler
+	keys     *keyService
 
 	mu        sync.Mutex // guards the fields below, set by Start
 	started   bool
@@ -171,10 +177,19 @@ func New(cfg Config) (*Server, error) {
 	s.registry.MustRegister(s.httpm.Collectors()...)
 	s.registry.MustRegister(newPoolCollector(s.db.db))
 	s.series = metrics.NewSeries(s.httpm, seriesLength)
-	s.routes, err = assemble.New(conf, assemble.Deps{
-		DB: s.db.db, Inner: s.db.middleware(), Gatherer: s.registry, Report: s.report, OnPanic: s.onPanic, Logger: s.log, Project: proj.dir, App: cfg.App,
-	})
+	s.keys = &keyService{hub: s.hub, log: s.log, rel: relPath(proj.dir, proj.path(DataDir, keysFile)), url: func() string { return s.Info().URL }}
+	s.keys.store, s.keys.warning, err = openKeyStore(proj, cfg.KeysPassphrase, s.log)
 	if err == nil {
+		s.keys.deny, err = tokens.NewDenylist(tokens.DenylistConfig{})
+	}
+	if err == nil {
+		s.routes, err = assemble.New(conf, assemble.Deps{
+			DB: s.db.db, Inner: s.db.middleware(), Gatherer: s.registry, Report: s.report, OnPanic: s.onPanic, Logger: s.log, Project: proj.dir, App: cfg.App,
+			Keys: s.keys.store.Ring(), Denylist: s.keys.deny,
+		})
+	}
+	if err == nil {
+		s.keys.routes = s.routes
 		s.store, err = newConfigStore(proj.path(config.FileName), proj.path(DataDir), conf, s.routes, s.hub, s.log)
 	}
 	if err != nil {
@@ -222,6 +237,7 @@ func (s *Server) Start(ctx context.Context) error {
 	}
 	root := http.NewServeMux()
 	root.Handle("/", s.routes)
+	root.HandleFunc("GET /.well-known/jwks.json", s.keys.serveJWKS)
 	sc := s.conf.Server
 	hc := httpserver.Config{
 		ReadHeaderTimeout: sc.ReadHeaderTimeout.Std(), ReadTimeout: sc.ReadTimeout.Std(), WriteTimeout: sc.WriteTimeout.Std(),
@@ -251,7 +267,7 @@ func (s *Server) Start(ctx context.Context) error {
 	}
 	s.admin, err = admin.New(admin.Config{
 		Token: s.token, Port: port, Scheme: s.http.Scheme(), AllowedOrigins: s.cfg.AllowedOrigins, Studio: studio,
-		Hub: s.hub, Series: s.series, Info: s.adminInfo, Config: s.store, Routes: s.routeTable, Database: s.db, Logger: s.log,
+		Hub: s.hub, Series: s.series, Info: s.adminInfo, Config: s.store, Routes: s.routeTable, Database: s.db, Keys: s.keys, Logger: s.log,
 	})
 	if err != nil {
 		ln.Close()
@@ -269,6 +285,7 @@ func (s *Server) Start(ctx context.Context) error {
 	var wg sync.WaitGroup
 	wg.Go(func() { s.sample(sampleCtx) })
 	wg.Go(func() { s.store.watch(sampleCtx) })
+	wg.Go(func() { s.keys.run(sampleCtx) })
 	wg.Go(func() {
 		err := s.http.Serve(ln)
 		if !errors.Is(err, http.ErrServerClosed) {

@@ -25,6 +25,7 @@ package jwt
 import (
 	"crypto/rand"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -123,6 +124,28 @@ type Claims struct {
 	// Family ties the refresh tokens of one sign-in together, and the
 	// access tokens issued with them, so reuse can revoke them all.
 	Family string `json:"fam,omitempty"`
+	// Extra are further claims to sign; they never replace the claims
+	// above. Verify does not read them back.
+	Extra map[string]any `json:"-"`
+}
+
+// MarshalJSON writes the claims, Extra included.
+func (c Claims) MarshalJSON() ([]byte, error) {
+	type plain Claims // without this method
+	b, err := json.Marshal(plain(c))
+	if err != nil || len(c.Extra) == 0 {
+		return b, err
+	}
+	all := map[string]any{}
+	if err := json.Unmarshal(b, &all); err != nil {
+		return nil, err
+	}
+	for k, v := range c.Extra {
+		if _, taken := all[k]; !taken {
+			all[k] = v
+		}
+	}
+	return json.Marshal(all)
 }
 
 // Rejection says exactly why a token was not accepted.

@@ -313,3 +313,23 @@ func TestDenylistRevokesOneToken(t *testing.T) {
 		t.Fatalf("another token of the same key: %v", err)
 	}
 }
+
+func TestExtraClaimsAreSignedButNeverOverride(t *testing.T) {
+	f := newFixture(t)
+	tok, err := Issue(f.cfg, f.ring, Access, Claims{RegisteredClaims: gojwt.RegisteredClaims{Subject: "u1"},
+		Extra: map[string]any{"tenant": "acme", "sub": "admin", "exp": 0}}, time.Minute)
+	if err != nil {
+		t.Fatal(err)
+	}
+	payload, _ := base64.RawURLEncoding.DecodeString(strings.Split(tok, ".")[1])
+	var m map[string]any
+	if err := json.Unmarshal(payload, &m); err != nil {
+		t.Fatal(err)
+	}
+	if m["tenant"] != "acme" || m["sub"] != "u1" || m["exp"] == float64(0) {
+		t.Fatalf("payload %s", payload)
+	}
+	if _, err := NewVerifier(f.cfg, f.ring).Verify(tok, Access); err != nil {
+		t.Fatal(err)
+	}
+}

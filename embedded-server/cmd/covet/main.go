@@ -102,6 +102,7 @@ func serve(args []string, stdout, stderr io.Writer) error {
 	}
 	srv, err := embeddedserver.New(embeddedserver.Config{
 		Project: *project, Listen: *listen, AdminToken: token, Studio: *studio, Logger: log,
+		KeysPassphrase: os.Getenv("COVET_KEYS_PASSPHRASE"),
 	})
 	if err != nil {
 		return err

@@ -15,10 +15,10 @@ type Keys interface {
 	// Overview lists the keys and how they are kept and rotated.
 	Overview() KeysOverview
 	// Generate creates a standby key of alg.
-	Generate(alg string) (KeyInfo, error)
+	Generate(alg string) (keys.Info, error)
 	// Move promotes, retires or revokes a key ("promote", "retire",
 	// "revoke").
-	Move(kid, action string) (KeyInfo, error)
+	Move(kid, action string) (keys.Info, error)
 	// Mint signs a token with the current key.
 	Mint(req MintRequest) (MintedToken, error)
 	// Inspect decodes a token and says whether the server accepts it.
@@ -27,16 +27,9 @@ type Keys interface {
 	RevokeToken(token string) (RevokedToken, error)
 }
 
-// KeyInfo is one signing key (never its private part).
-type KeyInfo struct {
-	keys.Info
-	// Signed counts the tokens the key signed since the server started.
-	Signed int64 `json:"signed"`
-}
-
 // KeysOverview is GET /_covet/api/keys.
 type KeysOverview struct {
-	Keys []KeyInfo `json:"keys"`
+	Keys []keys.Info `json:"keys"`
 	// JWKS is the document served at JWKSURL.
 	JWKS    keys.Set `json:"jwks"`
 	JWKSURL string   `json:"jwksUrl"`

@@ -21,6 +21,7 @@ const (
 	EventDropped       = "dropped"
 	EventConfigChanged = "config.changed"
 	EventConfigError   = "config.error"
+	EventKeysChanged   = "keys.changed" // data: {"by": what changed them}
 )
 
 // Info describes the running server (GET /_covet/api/info).
@@ -134,8 +135,7 @@ func APITypes() map[string]any {
 		"RouteInfo":          RouteInfo{},
 		"HandlerInfo":        HandlerInfo{},
 		"TryResponse":        TryResponse{},
-		"KeyInfo":            KeyInfo{},
-		"KeyMeta":            keys.Info{},
+		"KeyInfo":            keys.Info{},
 		"KeysOverview":       KeysOverview{},
 		"JWKSet":             keys.Set{},
 		"JWK":                keys.JWK{},

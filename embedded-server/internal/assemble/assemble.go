@@ -5,6 +5,7 @@
 package assemble
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -24,6 +25,7 @@ import (
 	"github.com/covetpy/covet/backend/ratelimit"
 	"github.com/covetpy/covet/backend/resource"
 	"github.com/covetpy/covet/backend/router"
+	"github.com/covetpy/covet/backend/security/jwt"
 	"github.com/covetpy/covet/embedded-server/internal/config"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -49,6 +51,11 @@ type Deps struct {
 	Project string
 	// App is the Go program's routes and named handlers; nil means none.
 	App *covet.App
+	// Keys verify tokens on routes with an auth policy, under the
+	// configuration's auth section; Denylist, if set, refuses revoked
+	// tokens. Keys are required when a route has an auth policy.
+	Keys     jwt.KeySource
+	Denylist jwt.Denylist
 }
 
 // Handler serves the public listener: probes, metrics and the configured
@@ -62,6 +69,8 @@ type Handler struct {
 	transport *http.Transport      // shared by proxy routes, so connections are pooled
 	db        *orm.DB              // served by resource routes
 	inner     func(http.Handler) http.Handler
+	keys      jwt.KeySource
+	denylist  jwt.Denylist
 
 	mu       sync.Mutex                   // guards limiters
 	limiters map[string]*ratelimit.Memory // by route id and limit, kept across compiles
@@ -75,7 +84,7 @@ func New(cfg *config.Config, d Deps) (*Handler, error) {
 	transport := http.DefaultTransport.(*http.Transport).Clone()
 	transport.MaxIdleConnsPerHost = 64
 	h := &Handler{system: http.NewServeMux(), limiters: map[string]*ratelimit.Memory{}, project: d.Project, transport: transport, app: d.App,
-		db: d.DB, inner: d.Inner}
+		db: d.DB, inner: d.Inner, keys: d.Keys, denylist: d.Denylist}
 	h.system.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		writeStatus(w, http.StatusOK, "ok")
 	})
@@ -114,8 +123,10 @@ func defaultStack(s config.Server, d Deps) middleware.Stack {
 // Tree is a compiled route table behind the middleware stack, ready to be
 // swapped in.
 type Tree struct {
-	h      http.Handler
-	routes []Served
+	h        http.Handler
+	routes   []Served
+	auth     config.Auth
+	verifier *jwt.Verifier // nil without Deps.Keys
 }
 
 // Served is one route being served, with what it came from.
@@ -131,7 +142,13 @@ type Served struct {
 // Compile builds cfg's routes behind the middleware stack without serving
 // them.
 func (h *Handler) Compile(cfg *config.Config) (*Tree, error) {
-	r, from, err := h.compileRoutes(cfg)
+	var verifier *jwt.Verifier
+	if h.keys != nil {
+		jc := cfg.Auth.JWT()
+		jc.Denylist = h.denylist
+		verifier = jwt.NewVerifier(jc, h.keys)
+	}
+	r, from, err := h.compileRoutes(cfg, verifier)
 	if err != nil {
 		return nil, err
 	}
@@ -139,7 +156,7 @@ func (h *Handler) Compile(cfg *config.Config) (*Tree, error) {
 	if h.inner != nil {
 		inner = h.inner(r)
 	}
-	t := &Tree{h: h.stack.Then(inner)}
+	t := &Tree{h: h.stack.Then(inner), auth: cfg.Auth, verifier: verifier}
 	for _, rt := range r.Routes() {
 		t.routes = append(t.routes, Served{Route: rt, Config: from[rt].Config, Preflight: from[rt].Preflight})
 	}
@@ -166,6 +183,13 @@ func (h *Handler) Apply(cfg *config.Config) error {
 // (Source is "routes[i]", or "routes[i].policy.cors" for a preflight added
 // for a CORS policy).
 func (h *Handler) Routes() []Served { return h.current.Load().routes }
+
+// Auth returns the auth section being served and the verifier its auth
+// policies use (nil when the server has no keys).
+func (h *Handler) Auth() (config.Auth, *jwt.Verifier) {
+	t := h.current.Load()
+	return t.auth, t.verifier
+}
 
 // App returns the Go program, or nil.
 func (h *Handler) App() *covet.App { return h.app }
@@ -204,7 +228,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // method matches; GET routes answer HEAD, and every path answers OPTIONS
 // (a CORS preflight when a route of the path has a CORS policy).
 // It also says which configured route each compiled one serves.
-func (h *Handler) compileRoutes(cfg *config.Config) (*router.Router, map[*router.Route]Served, error) {
+func (h *Handler) compileRoutes(cfg *config.Config, verifier *jwt.Verifier) (*router.Router, map[*router.Route]Served, error) {
 	policy := router.RedirectSlash
 	if cfg.Server.TrailingSlash == "strict" {
 		policy = router.StrictSlash
@@ -212,6 +236,11 @@ func (h *Handler) compileRoutes(cfg *config.Config) (*router.Router, map[*router
 	b := router.New(router.Options{TrailingSlash: policy})
 	if h.app != nil {
 		b.Include(h.app.Builder)
+	}
+	for i, rt := range cfg.Routes {
+		if rt.Policy != nil && rt.Policy.Auth != nil && verifier == nil {
+			return nil, nil, config.Errors{{Path: fmt.Sprintf("routes[%d].policy.auth", i), Message: "this server has no signing keys to verify tokens with"}}
+		}
 	}
 	used := map[string]bool{}
 	from := map[*router.Route]Served{}
@@ -236,7 +265,7 @@ func (h *Handler) compileRoutes(cfg *config.Config) (*router.Router, map[*router
 				if k == 1 {
 					path, handler = rt.Path+"/{id}", res.Item()
 				}
-				handler, names := h.withPolicy(rt, handler, used)
+				handler, names := h.withPolicy(rt, handler, used, verifier)
 				for _, m := range methods {
 					r := b.Handle(m, path, handler)
 					r.Source, r.Middleware = fmt.Sprintf("routes[%d]", i), names
@@ -266,7 +295,7 @@ func (h *Handler) compileRoutes(cfg *config.Config) (*router.Router, map[*router
 		default:
 			return nil, nil, fmt.Errorf("routes[%d].kind: unknown kind %q", i, rt.Kind)
 		}
-		handler, names := h.withPolicy(rt, handler, used)
+		handler, names := h.withPolicy(rt, handler, used, verifier)
 		r := b.Handle(rt.Method, rt.Path, handler)
 		r.Source, r.Middleware = fmt.Sprintf("routes[%d]", i), names
 		from[r] = Served{Config: &cfg.Routes[i]}
@@ -338,9 +367,11 @@ func (h *Handler) resources(cfg *config.Config) (map[string]*resource.Resource, 
 }
 
 // withPolicy wraps a route's handler in its policy, outermost first: CORS,
-// CSRF, rate limit, body limit, timeout, compression, cache headers. It returns the wrapped
-// handler and the names of the layers, outermost first.
-func (h *Handler) withPolicy(rt config.Route, next http.Handler, used map[string]bool) (http.Handler, []string) {
+// CSRF (also for tokens in cookies), rate limit, auth (a rate limit by
+// token subject comes after it), body limit, timeout, compression, cache
+// headers. It returns the wrapped handler and the names of the layers,
+// outermost first.
+func (h *Handler) withPolicy(rt config.Route, next http.Handler, used map[string]bool, verifier *jwt.Verifier) (http.Handler, []string) {
 	p := rt.Policy
 	if p == nil {
 		return next, nil
@@ -362,7 +393,8 @@ func (h *Handler) withPolicy(rt config.Route, next http.Handler, used map[string
 		next = middleware.BodyLimit(p.BodyLimit)(next)
 		names = append(names, fmt.Sprintf("bodyLimit %d B", p.BodyLimit))
 	}
-	if rl := p.RateLimit; rl != nil {
+	rateLimit := func() {
+		rl := p.RateLimit
 		key := fmt.Sprintf("%s|%d|%v|%d|%s", rt.ID, rl.Rate, rl.Per, rl.Burst, rl.Key)
 		used[key] = true
 		h.mu.Lock()
@@ -376,14 +408,41 @@ func (h *Handler) withPolicy(rt config.Route, next http.Handler, used map[string
 		switch header, isHeader := strings.CutPrefix(rl.Key, "header:"); {
 		case rl.Key == "route":
 			keyFn = middleware.KeyGlobal
+		case rl.Key == "subject":
+			keyFn = middleware.KeyBySubject
 		case isHeader:
 			keyFn = middleware.KeyByHeader(header)
 		}
 		next = middleware.RateLimit(lim, keyFn)(next)
-		names = append(names, fmt.Sprintf("rateLimit %d/%v burst %d by %s", rl.Rate, rl.Per.Std(), rl.Burst, rl.Key))
+		names = append(names, fmt.Sprintf("rateLimit %d/%v burst %d by %s", rl.Rate, rl.Per.Std(), rl.Burst, cmp.Or(rl.Key, "ip")))
 	}
-	if p.CSRF != nil {
-		csrf, err := middleware.CSRF(middleware.CSRFConfig{TrustedOrigins: p.CSRF.TrustedOrigins})
+	// A limit per token subject needs the token verified first; any other
+	// limit comes first, so floods are refused before verifying anything.
+	bySubject := p.RateLimit != nil && p.RateLimit.Key == "subject"
+	if bySubject {
+		rateLimit()
+	}
+	if a := p.Auth; a != nil {
+		cookie := ""
+		if a.Source == "cookie" {
+			cookie = cmp.Or(a.Cookie, "access_token")
+		}
+		auth, err := middleware.Auth(middleware.AuthConfig{Verifier: verifier, Required: a.Required, Roles: a.Roles, Scopes: a.Scopes, Cookie: cookie})
+		if err != nil { // Validate checked it
+			panic("assemble: " + err.Error())
+		}
+		next = auth(next)
+		names = append(names, authName(a, cookie))
+	}
+	if p.RateLimit != nil && !bySubject {
+		rateLimit()
+	}
+	if p.CSRF != nil || p.Auth != nil && p.Auth.Source == "cookie" {
+		var trusted []string
+		if p.CSRF != nil {
+			trusted = p.CSRF.TrustedOrigins
+		}
+		csrf, err := middleware.CSRF(middleware.CSRFConfig{TrustedOrigins: trusted})
 		if err != nil { // Validate checked it
 			panic("assemble: " + err.Error())
 		}
@@ -396,6 +455,23 @@ func (h *Handler) withPolicy(rt config.Route, next http.Handler, used map[string
 	}
 	slices.Reverse(names)
 	return next, names
+}
+
+func authName(a *config.AuthPolicy, cookie string) string {
+	name := "auth"
+	if !a.Required {
+		name += " optional"
+	}
+	if len(a.Roles) > 0 {
+		name += " roles " + strings.Join(a.Roles, "|")
+	}
+	if len(a.Scopes) > 0 {
+		name += " scopes " + strings.Join(a.Scopes, " ")
+	}
+	if cookie != "" {
+		name += " from cookie " + cookie
+	}
+	return name
 }
 
 func corsMiddleware(c *config.CORS) func(http.Handler) http.Handler {

@@ -18,6 +18,7 @@ import (
 
 	"github.com/covetpy/covet/backend/middleware"
 	"github.com/covetpy/covet/backend/resource"
+	"github.com/covetpy/covet/backend/security/jwt"
 )
 
 // FileName is the name of the configuration file in a project folder.
@@ -131,6 +132,11 @@ type Auth struct {
 	// Rotation rotates signing keys on a schedule; nil rotates only by
 	// hand.
 	Rotation *Rotation `json:"rotation,omitempty"`
+}
+
+// JWT is the token configuration of a (validated) Auth.
+func (a Auth) JWT() jwt.Config {
+	return jwt.Config{Issuer: a.Issuer, Audience: a.Audience, Leeway: a.Leeway.Std()}
 }
 
 // Rotation is a key rotation schedule: every Every a new key of Alg is

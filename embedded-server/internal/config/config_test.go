@@ -216,6 +216,20 @@ func TestValidate(t *testing.T) {
 		}(),
 			[]string{`server.trustedProxies[1]: "10.0.0.0/99" is not an IP address or CIDR prefix`, "server.trustedProxies[2]"}},
 		{"bad access log mode", func() *Config { c := Default(); c.Server.AccessLog = "some"; return c }(), []string{`server.accessLog: "some" is not a mode`}},
+		{"auth section", func() *Config {
+			c := Default()
+			c.Auth.Issuer, c.Auth.Leeway, c.Auth.RefreshTTL = " ", Duration(time.Hour), Duration(time.Minute)
+			c.Auth.Rotation = &Rotation{Every: Duration(time.Minute), Alg: "none"}
+			return c
+		}(), []string{`auth.issuer: " " must be 1 to 256 characters`, "auth.leeway: 1h0m0s is out of range", "auth.refreshTTL: 1m0s is out of range: must be longer than accessTTL (15m0s)",
+			"auth.rotation.every: 1m0s is too short", `auth.rotation.alg: "none" is not an algorithm`}},
+		{"auth policy", route(func(r *Route) {
+			r.Policy = &Policy{Auth: &AuthPolicy{Roles: []string{"admin", "two words"}, Source: "query", Cookie: "x"}}
+		}), []string{"routes[0].policy.auth.required: must be true when roles or scopes are listed", `routes[0].policy.auth.roles[1]: "two words" must be 1 to 128 characters`,
+			`routes[0].policy.auth.source: "query" is not a token source`}},
+		{"auth cookie on a header source", route(func(r *Route) {
+			r.Policy = &Policy{Auth: &AuthPolicy{Required: true, Cookie: "tok"}}
+		}), []string{`routes[0].policy.auth.cookie: only applies when source is "cookie"`}},
 		{"bad trailing slash policy", func() *Config { c := Default(); c.Server.TrailingSlash = "loose"; return c }(), []string{`server.trailingSlash: "loose" is not a policy`}},
 	}
 	for _, tt := range tests {

@@ -413,10 +413,10 @@ func validatePolicy(pol *Policy, writeTimeout Duration, at string, add func(stri
 		}
 		header, isHeader := strings.CutPrefix(rl.Key, "header:")
 		switch {
-		case rl.Key == "" || rl.Key == "ip" || rl.Key == "route":
+		case rl.Key == "" || rl.Key == "ip" || rl.Key == "route" || rl.Key == "subject":
 		case isHeader && headerNamePattern.MatchString(header):
 		default:
-			add(at+".rateLimit.key", "%q is not a key: use \"ip\", \"route\" or \"header:<Name>\"", rl.Key)
+			add(at+".rateLimit.key", "%q is not a key: use \"ip\", \"route\", \"subject\" (with auth) or \"header:<Name>\"", rl.Key)
 		}
 	}
 	if pol.BodyLimit < 0 || pol.BodyLimit > MaxBodyLimit {

@@ -7,15 +7,22 @@ import type {
   DatabaseStatus,
   FieldError,
   Info,
+  KeyInfo,
+  KeysOverview,
   MetricSample,
+  MintRequest,
+  MintedToken,
   Plan,
   QueryEvent,
   QueryStat,
   RequestEvent,
   ResultSet,
+  RevokedToken,
+  RotationConfig,
   Route,
   RouteTable,
   SQLRequest,
+  TokenInspection,
   TryRequest,
   TryResponse,
 } from './types.gen';
@@ -122,6 +129,25 @@ export class ApiClient {
   explain = async (req: SQLRequest) => (await this.send<Plan>('POST', '/_covet/api/queries/explain', req)).data;
   /** Runs one statement from the SQL console: reads only unless write. */
   sql = async (req: SQLRequest) => (await this.send<ResultSet>('POST', '/_covet/api/sql', req)).data;
+
+  /** Signing keys, the JWKS, the key store and the token settings. */
+  keys = () => this.get<KeysOverview>('/_covet/api/keys');
+  /** Creates a standby key of alg (EdDSA, ES256, RS256 or HS256). */
+  generateKey = async (alg: string) => (await this.send<KeyInfo>('POST', '/_covet/api/keys', { alg })).data;
+  /** Moves a key: 404 for an unknown kid, 409 when its state forbids the move. */
+  moveKey = async (kid: string, action: 'promote' | 'retire' | 'revoke') =>
+    (await this.send<KeyInfo>('POST', `/_covet/api/keys/${encodeURIComponent(kid)}/${action}`)).data;
+  /** Signs a token with the current key (409 when there is none). */
+  mintToken = async (req: MintRequest) => (await this.send<MintedToken>('POST', '/_covet/api/tokens', req)).data;
+  /** Decodes a token and says whether the server accepts it, and why not. */
+  inspectToken = async (token: string) => (await this.send<TokenInspection>('POST', '/_covet/api/tokens/inspect', { token })).data;
+  /** Refuses one token, by its jti, until it expires. */
+  revokeToken = async (token: string) => (await this.send<RevokedToken>('POST', '/_covet/api/tokens/revoke', { token })).data;
+  /** Sets covet.json's auth.rotation (400 with JSON paths when invalid). */
+  putRotation = async (rotation: RotationConfig, etag: string) =>
+    (await this.send<ConfigChange>('PUT', '/_covet/api/config/auth/rotation', rotation, etag)).data;
+  /** Removes auth.rotation: keys rotate only by hand. */
+  deleteRotation = async (etag: string) => (await this.send<ConfigChange>('DELETE', '/_covet/api/config/auth/rotation', undefined, etag)).data;
 
   /** The event stream's URL and WebSocket subprotocols. */
   streamTarget(): { url: string; protocols: string[] } {

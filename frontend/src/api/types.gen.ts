@@ -147,11 +147,7 @@ export interface JWKSet {
   keys: JWK[];
 }
 
-export interface KeyInfo extends KeyMeta {
-  signed: number;
-}
-
-export interface KeyMeta {
+export interface KeyInfo {
   kid: string;
   alg: string;
   state: string;
@@ -159,6 +155,7 @@ export interface KeyMeta {
   activated?: string /* RFC 3339 */ | null;
   retired?: string /* RFC 3339 */ | null;
   revoked?: string /* RFC 3339 */ | null;
+  signed: number;
 }
 
 export interface KeyRotation {
