@@ -10,6 +10,7 @@ import (
 	gojwt "github.com/golang-jwt/jwt/v5"
 
 	"github.com/covetpy/covet/backend/security/jwt"
+	"github.com/covetpy/covet/backend/security/jwt/jwttest"
 	"github.com/covetpy/covet/backend/security/keys"
 )
 
@@ -166,4 +167,38 @@ func TestQuoteParam(t *testing.T) {
 	if got := quoteParam("typ is \"x\"\\\r\n…"); got != `"typ is \"x\"\\"` {
 		t.Fatalf("%s", got)
 	}
+}
+
+// TestAuthRejectsTheHostileBattery sends every token of the jwt battery
+// through the middleware: each gets 401 with a challenge, none panics and
+// none reaches the handler.
+func TestAuthRejectsTheHostileBattery(t *testing.T) {
+	f := jwttest.New(t)
+	mw, err := Auth(AuthConfig{Verifier: jwt.NewVerifier(f.Config, f.Ring), Required: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	reached := 0
+	h := Recoverer(nil)(mw(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { reached++ })))
+	check := func(tok string, want int) {
+		t.Helper()
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, withBearer(tok))
+		if rec.Code != want || want == 401 && !strings.HasPrefix(rec.Header().Get("WWW-Authenticate"), `Bearer realm="covet"`) {
+			t.Errorf("token %.60q: %d %q, want %d", tok, rec.Code, rec.Header().Get("WWW-Authenticate"), want)
+		}
+	}
+	check(f.Valid(), http.StatusOK)
+	n := 0
+	for _, tok := range f.Hostile() {
+		if strings.TrimSpace(tok) == f.Valid() {
+			continue // a header value's surrounding whitespace is not part of it (RFC 9110 5.5)
+		}
+		check(tok, http.StatusUnauthorized)
+		n++
+	}
+	if reached != 1 {
+		t.Fatalf("the handler ran %d times, want once (for the valid token)", reached)
+	}
+	t.Logf("%d hostile tokens answered 401", n)
 }
