@@ -8,6 +8,9 @@
 //
 // The admin token is random per launch unless COVET_ADMIN_TOKEN is set; it
 // is written to DIR/covet_data/runtime.json (mode 0600) while serving.
+// Signing keys in DIR/covet_data/keys.json are sealed under a key from
+// COVET_KEYS_PASSPHRASE when it is set, else from the OS keyring, else from
+// a key file beside them (docs/security.md).
 // Logs go to standard error: text on a terminal, JSON otherwise. Exit codes:
 // 0 success, 1 failure, 2 wrong usage.
 package main
