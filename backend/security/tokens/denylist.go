@@ -22,7 +22,7 @@ const (
 
 // ErrDenylistFull: every entry of the Denylist is still live, so a token
 // could not be revoked. The caller must report it (the token stays valid
-// until it expires); no live entry is ever dropped to make room.
+// until it expires); no live entry is ever dropped to make room. Read only.
 var ErrDenylistFull = errors.New("the denylist is full")
 
 // DenylistConfig tunes a Denylist.

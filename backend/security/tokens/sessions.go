@@ -27,16 +27,17 @@ const (
 )
 
 // Errors, for errors.Is. ErrReuse and ErrNoSession come inside a
-// *jwt.Rejection, like any other refused token.
+// *jwt.Rejection, like any other refused token. Read only.
+//
+//   - ErrReuse: a refresh token that had already been exchanged was
+//     presented again, so it was stolen or copied; its family has been
+//     revoked.
+//   - ErrNoSession: the token's family is unknown or has ended.
+//   - ErrTooManySessions: MaxFamilies sessions are live; no live one is
+//     ever dropped to make room.
 var (
-	// ErrReuse: a refresh token that had already been exchanged was
-	// presented again, so it was stolen or copied; its family has been
-	// revoked.
-	ErrReuse = errors.New("refresh token reused")
-	// ErrNoSession: the token's family is unknown or has ended.
-	ErrNoSession = errors.New("no such session")
-	// ErrTooManySessions: MaxFamilies sessions are live; no live one is
-	// ever dropped to make room.
+	ErrReuse           = errors.New("refresh token reused")
+	ErrNoSession       = errors.New("no such session")
 	ErrTooManySessions = errors.New("too many sessions")
 )
 
