@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"os"
 	"path/filepath"
 	"strings"
 	"time"
@@ -28,8 +29,9 @@ import (
 
 // The key store's files in covet_data/, and how it is kept.
 const (
-	keysFile = "keys.json"
-	kekFile  = "keys.kek"
+	keysFile    = "keys.json"
+	kekFile     = "keys.kek"
+	revokedFile = "revoked.json" // tokens revoked by jti, until they expire
 	// keyringTimeout bounds the wait for the OS keyring at start.
 	keyringTimeout = 3 * time.Second
 	// jwksMaxAge is how long clients may cache the JWKS; a scheduled
@@ -44,6 +46,7 @@ const (
 type keyService struct {
 	store   *keys.Store
 	deny    *tokens.Denylist
+	revoked string // the file that keeps deny across restarts
 	routes  *assemble.Handler // for the auth section and verifier being served
 	hub     *events.Hub
 	log     *slog.Logger
@@ -294,8 +297,45 @@ func (k *keyService) RevokeToken(token string) (admin.RevokedToken, error) {
 	if err := k.deny.Revoke(jti, until); err != nil {
 		return admin.RevokedToken{}, problem.New(http.StatusServiceUnavailable, err.Error())
 	}
+	if err := k.saveRevoked(); err != nil {
+		return admin.RevokedToken{}, fmt.Errorf("the token is refused until the server stops, but saving the revocation failed: %w", err)
+	}
 	k.log.Info("token revoked", "jti", jti, "until", until)
 	return admin.RevokedToken{JTI: jti, Until: until}, nil
+}
+
+// openDenylist returns the denylist with the revocations saved in file
+// that have not ended.
+func openDenylist(file string) (*tokens.Denylist, error) {
+	d, err := tokens.NewDenylist(tokens.DenylistConfig{})
+	if err != nil {
+		return nil, err
+	}
+	b, err := os.ReadFile(file)
+	if errors.Is(err, os.ErrNotExist) {
+		return d, nil
+	}
+	var saved map[string]time.Time
+	if err == nil {
+		err = json.Unmarshal(b, &saved)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("reading the revoked tokens in %s: %w", file, err)
+	}
+	for jti, until := range saved {
+		if err := d.Revoke(jti, until); err != nil {
+			return nil, fmt.Errorf("%s: %w", file, err)
+		}
+	}
+	return d, nil
+}
+
+func (k *keyService) saveRevoked() error {
+	b, err := json.Marshal(k.deny.Entries())
+	if err != nil {
+		return err
+	}
+	return writeFileAtomic(k.revoked, b, 0o600)
 }
 
 func fieldProblem(status int, path, msg string) *problem.Details {

@@ -293,8 +293,10 @@ func TestKeysSurviveARestart(t *testing.T) {
 	var k keyInfo
 	_ = json.Unmarshal(adminReq(srv, "POST", "/_covet/api/keys", `{"alg": "EdDSA"}`), &k)
 	adminReq(srv, "POST", "/_covet/api/keys/"+k.Kid+"/promote", "")
-	var m struct{ Token string }
+	var m, revoked struct{ Token string }
 	_ = json.Unmarshal(adminReq(srv, "POST", "/_covet/api/tokens", `{"sub": "u1"}`), &m)
+	_ = json.Unmarshal(adminReq(srv, "POST", "/_covet/api/tokens", `{"sub": "u2"}`), &revoked)
+	adminReq(srv, "POST", "/_covet/api/tokens/revoke", `{"token": "`+revoked.Token+`"}`)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	if err := srv.Shutdown(ctx); err != nil {
@@ -320,5 +322,9 @@ func TestKeysSurviveARestart(t *testing.T) {
 	_ = json.Unmarshal(adminReq(srv, "POST", "/_covet/api/tokens/inspect", `{"token": "`+m.Token+`"}`), &insp)
 	if !insp.Valid {
 		t.Fatalf("a token from before the restart: %s", insp.Reason)
+	}
+	_ = json.Unmarshal(adminReq(srv, "POST", "/_covet/api/tokens/inspect", `{"token": "`+revoked.Token+`"}`), &insp)
+	if insp.Valid || !strings.HasPrefix(insp.Reason, "revoked") {
+		t.Fatalf("a token revoked before the restart: valid %v, %q", insp.Valid, insp.Reason)
 	}
 }

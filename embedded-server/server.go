@@ -35,7 +35,6 @@ import (
 	"github.com/covetpy/covet/backend/httpserver"
 	"github.com/covetpy/covet/backend/metrics"
 	"github.com/covetpy/covet/backend/middleware"
-	"github.com/covetpy/covet/backend/security/tokens"
 	"github.com/covetpy/covet/embedded-server/internal/admin"
 	"github.com/covetpy/covet/embedded-server/internal/assemble"
 	"github.com/covetpy/covet/embedded-server/internal/config"
@@ -177,10 +176,11 @@ func New(cfg Config) (*Server, error) {
 	s.registry.MustRegister(s.httpm.Collectors()...)
 	s.registry.MustRegister(newPoolCollector(s.db.db))
 	s.series = metrics.NewSeries(s.httpm, seriesLength)
-	s.keys = &keyService{hub: s.hub, log: s.log, rel: relPath(proj.dir, proj.path(DataDir, keysFile)), url: func() string { return s.Info().URL }}
+	s.keys = &keyService{hub: s.hub, log: s.log, rel: relPath(proj.dir, proj.path(DataDir, keysFile)), revoked: proj.path(DataDir, revokedFile),
+		url: func() string { return s.Info().URL }}
 	s.keys.store, s.keys.warning, err = openKeyStore(proj, cfg.KeysPassphrase, s.log)
 	if err == nil {
-		s.keys.deny, err = tokens.NewDenylist(tokens.DenylistConfig{})
+		s.keys.deny, err = openDenylist(s.keys.revoked)
 	}
 	if err == nil {
 		s.routes, err = assemble.New(conf, assemble.Deps{

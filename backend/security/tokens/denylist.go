@@ -44,9 +44,8 @@ func (c DenylistConfig) Validate() error {
 
 // Denylist holds tokens revoked one by one, by jti, until they expire. It
 // implements jwt.Denylist; set it as jwt.Config.Denylist of the access
-// token verifier. It is in memory only: a restart forgets it, so revoked
-// tokens become valid again until their own expiry (keep access tokens
-// short). It is safe for concurrent use.
+// token verifier. It is in memory; to survive a restart, save Entries
+// and Revoke them again at start. It is safe for concurrent use.
 type Denylist struct {
 	max int
 	now func() time.Time
@@ -111,6 +110,19 @@ func (d *Denylist) Revoked(jti string) bool {
 	_, ok := d.revoked.items[jti]
 	d.mu.RUnlock()
 	return ok
+}
+
+// Entries returns the live revocations (jti to end), for keeping them
+// across restarts: Revoke each again at start.
+func (d *Denylist) Entries() map[string]time.Time {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.revoked.purge(d.now())
+	out := make(map[string]time.Time, d.revoked.len())
+	for jti, it := range d.revoked.items {
+		out[jti] = it.until
+	}
+	return out
 }
 
 // Len returns how many revoked tokens are held, ended ones purged first.

@@ -191,3 +191,24 @@ func BenchmarkRevoked(b *testing.B) {
 		})
 	})
 }
+
+func TestDenylistEntriesRestore(t *testing.T) {
+	now := time.Date(2026, 11, 25, 10, 0, 0, 0, time.UTC)
+	d, _ := NewDenylist(DenylistConfig{Now: func() time.Time { return now }})
+	_ = d.Revoke("a", now.Add(time.Minute))
+	_ = d.Revoke("b", now.Add(time.Hour))
+	now = now.Add(2 * time.Minute)
+	got := d.Entries()
+	if len(got) != 1 || !got["b"].Equal(now.Add(58*time.Minute)) {
+		t.Fatalf("Entries = %v, want only b", got)
+	}
+	again, _ := NewDenylist(DenylistConfig{Now: func() time.Time { return now }})
+	for jti, until := range got {
+		if err := again.Revoke(jti, until); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if !again.Revoked("b") || again.Revoked("a") {
+		t.Fatal("restored denylist differs")
+	}
+}
