@@ -37,8 +37,9 @@ const (
 	// jwksMaxAge is how long clients may cache the JWKS; a scheduled
 	// rotation publishes the next key at least this long before it signs.
 	jwksMaxAge = 5 * time.Minute
-	// rotationCheck is how often the rotation schedule is applied.
-	rotationCheck = time.Minute
+	// rotationCheck is how often the rotation schedule is applied (also
+	// how soon a schedule saved in covet.json takes effect).
+	rotationCheck = 10 * time.Second
 )
 
 // keyService is the signing-key store and the token tools: the admin
@@ -83,7 +84,8 @@ func openKeyStore(p *project, passphrase string, log *slog.Logger) (*keys.Store,
 	return st, warning, nil
 }
 
-// run applies the rotation schedule now and every minute until ctx ends.
+// run applies the rotation schedule now and every rotationCheck until ctx
+// ends.
 func (k *keyService) run(ctx context.Context) {
 	for {
 		k.rotate()

@@ -328,3 +328,28 @@ func TestKeysSurviveARestart(t *testing.T) {
 		t.Fatalf("a token revoked before the restart: valid %v, %q", insp.Valid, insp.Reason)
 	}
 }
+
+// TestScheduledRotationMakesAKeyAtStart: with a schedule and no key, the
+// server makes a current key of the schedule's algorithm at once.
+func TestScheduledRotationMakesAKeyAtStart(t *testing.T) {
+	srv := servertest.Start(t, servertest.Options{Config: `{"server": {"listen": "127.0.0.1:0"}, "database": {"primary": "sqlite:covet_data/covet.db"},
+		"auth": {"issuer": "covet", "audience": "covet-api", "rotation": {"every": "24h", "alg": "ES256"}}, "routes": []}`})
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		var o struct {
+			Keys     []keyInfo
+			Rotation struct{ Every, Alg, Next string }
+		}
+		adminJSON(t, srv, "GET", "/_covet/api/keys", "", &o)
+		if len(o.Keys) == 1 && o.Keys[0].State == "current" && o.Keys[0].Alg == "ES256" {
+			if o.Rotation.Every != "24h0m0s" || o.Rotation.Next == "" {
+				t.Fatalf("rotation %+v", o.Rotation)
+			}
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no current ES256 key 5 s after start: %+v", o.Keys)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
