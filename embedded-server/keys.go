@@ -47,7 +47,7 @@ const (
 type keyService struct {
 	store   *keys.Store
 	deny    *tokens.Denylist
-	revoked string // the file that keeps deny across restarts
+	revoked string            // the file that keeps deny across restarts
 	routes  *assemble.Handler // for the auth section and verifier being served
 	hub     *events.Hub
 	log     *slog.Logger
