@@ -145,11 +145,11 @@ func (k *keyService) Overview() admin.KeysOverview {
 	o := admin.KeysOverview{
 		Keys: ring.List(), JWKS: ring.Set(), JWKSURL: k.url() + "/.well-known/jwks.json",
 		Store:  admin.KeyStoreInfo{Path: k.rel, KEK: k.store.Source(), Warning: k.warning},
-		Issuer: auth.Issuer, Audience: auth.Audience, Leeway: auth.Leeway.Std().String(),
-		AccessTTL: auth.AccessTTL.Std().String(), RefreshTTL: auth.RefreshTTL.Std().String(),
+		Issuer: auth.Issuer, Audience: auth.Audience, Leeway: shortDuration(auth.Leeway.Std()),
+		AccessTTL: shortDuration(auth.AccessTTL.Std()), RefreshTTL: shortDuration(auth.RefreshTTL.Std()),
 	}
 	if r := auth.Rotation; r != nil {
-		o.Rotation = &admin.KeyRotation{Every: r.Every.Std().String(), Alg: r.Alg}
+		o.Rotation = &admin.KeyRotation{Every: shortDuration(r.Every.Std()), Alg: r.Alg}
 		if next, ok := ring.Next(r.Every.Std()); ok {
 			next = next.UTC()
 			o.Rotation.Next = &next
@@ -338,6 +338,18 @@ func (k *keyService) saveRevoked() error {
 		return err
 	}
 	return writeFileAtomic(k.revoked, b, 0o600)
+}
+
+// shortDuration writes d without zero trailing units: "720h", "15m", "1h30m".
+func shortDuration(d time.Duration) string {
+	s := d.String()
+	if strings.HasSuffix(s, "m0s") {
+		s = strings.TrimSuffix(s, "0s")
+	}
+	if strings.HasSuffix(s, "h0m") {
+		s = strings.TrimSuffix(s, "0m")
+	}
+	return s
 }
 
 func fieldProblem(status int, path, msg string) *problem.Details {

@@ -342,7 +342,7 @@ func TestScheduledRotationMakesAKeyAtStart(t *testing.T) {
 		}
 		adminJSON(t, srv, "GET", "/_covet/api/keys", "", &o)
 		if len(o.Keys) == 1 && o.Keys[0].State == "current" && o.Keys[0].Alg == "ES256" {
-			if o.Rotation.Every != "24h0m0s" || o.Rotation.Next == "" {
+			if o.Rotation.Every != "24h" || o.Rotation.Next == "" {
 				t.Fatalf("rotation %+v", o.Rotation)
 			}
 			return

@@ -17,7 +17,9 @@ import {
   parseRoles,
   relativeTime,
   rotationFieldErrors,
+  sameDuration,
   setHeaderLine,
+  TOKEN_TTL,
   tokenShapeProblem,
   verdictOf,
   withAuth,
@@ -204,6 +206,25 @@ describe("durations, as Go's time.ParseDuration", () => {
     if (want === '') expect(got).toBe('');
     else expect(got).toContain(want);
   });
+
+  it.each([
+    ['1s', ''],
+    ['2160h', ''],
+    ['999ms', 'at least 1s'],
+    ['2160h1s', 'at most 2160h'],
+  ])('token lifetime %j → %j', (text, want) => {
+    const got = durationProblem(text, TOKEN_TTL.min, TOKEN_TTL.max);
+    if (want === '') expect(got).toBe('');
+    else expect(got).toContain(want);
+  });
+
+  it.each([
+    ['24h', '24h0m0s', true],
+    ['1h30m', '90m', true],
+    ['24h', '25h', false],
+    ['x', 'x', true],
+    ['x', '24h', false],
+  ])('%j and %j are the same duration: %s', (a, b, want) => expect(sameDuration(a, b)).toBe(want));
 });
 
 describe('inspector', () => {

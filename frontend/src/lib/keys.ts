@@ -105,7 +105,7 @@ export function parseRoles(text: string): string[] {
 }
 
 /** Claims the mint form or the server sets; extra claims cannot. */
-export const RESERVED_CLAIMS = ['iss', 'sub', 'aud', 'exp', 'nbf', 'iat', 'jti', 'typ', 'roles', 'scope', 'fam'];
+export const RESERVED_CLAIMS = ['iss', 'sub', 'aud', 'exp', 'nbf', 'iat', 'jti', 'roles', 'scope', 'fam'];
 
 /** The extra-claims textarea: empty is none; otherwise a JSON object
  * without the claims the form or the server sets. */
@@ -211,19 +211,35 @@ export function parseDuration(text: string): { ns: bigint; error?: undefined } |
   return { ns: d };
 }
 
+/** Whether two texts are the same duration ("24h" and "24h0m0s"). */
+export function sameDuration(a: string, b: string): boolean {
+  const x = parseDuration(a.trim());
+  const y = parseDuration(b.trim());
+  return x.ns !== undefined && y.ns !== undefined ? x.ns === y.ns : a.trim() === b.trim();
+}
+
 const HOUR = UNITS.h;
 /** Rotation runs at most once an hour (the server's MinRotationEvery). */
 export const MIN_ROTATION_EVERY = HOUR;
 
+/** A duration bound for durationProblem, with how to say it. */
+export interface DurationBound {
+  ns: bigint;
+  label: string;
+}
+/** Minted tokens live from 1s to 2160h (90 days), as the server checks. */
+export const TOKEN_TTL = { min: { ns: UNITS.s, label: '1s' }, max: { ns: 2160n * HOUR, label: '2160h (90 days)' } };
+
 /** A duration field's problem, or '' when it is fine: a Go duration,
- * more than zero, and at least min when given. */
-export function durationProblem(text: string, min?: { ns: bigint; label: string }): string {
+ * more than zero, at least min and at most max when given. */
+export function durationProblem(text: string, min?: DurationBound, max?: DurationBound): string {
   const t = text.trim();
   if (t === '') return 'required, for example "5m" or "1h30m"';
   const p = parseDuration(t);
   if (p.error !== undefined) return p.error.replace(/^time: /, '') + ' (use a number and a unit: ns, us, ms, s, m, h, as in "90s" or "1h30m")';
   if (p.ns <= 0n) return 'must be more than 0';
   if (min && p.ns < min.ns) return `must be at least ${min.label}`;
+  if (max && p.ns > max.ns) return `must be at most ${max.label}`;
   return '';
 }
 

@@ -17,6 +17,7 @@ const users: ResourceDefinition = {
 const base = (): Config => ({
   server: { listen: '127.0.0.1:8080' },
   database: { primary: 'sqlite:x.db' },
+  auth: { issuer: 'covet', audience: 'covet-api' },
   resources: [users],
   routes: [
     { id: 'hello', method: 'GET', path: '/hello', kind: 'mock' },
