@@ -353,3 +353,22 @@ func TestScheduledRotationMakesAKeyAtStart(t *testing.T) {
 		time.Sleep(50 * time.Millisecond)
 	}
 }
+
+func TestRateLimitPerTokenSubject(t *testing.T) {
+	srv := servertest.Start(t, servertest.Options{})
+	route := `{"id": "quota", "method": "GET", "path": "/quota", "kind": "mock", "mock": {"body": "ok"},
+		"policy": {"auth": {"required": true}, "rateLimit": {"rate": 1, "per": "1h", "key": "subject"}}}`
+	if r := configReq(t, srv, "POST", "/routes", route); r.StatusCode != 200 {
+		t.Fatalf("POST route: %d %s", r.StatusCode, r.Body)
+	}
+	newKey(t, srv, "EdDSA", true)
+	u1, u1again, u2 := mint(t, srv, `{"sub": "u1"}`), mint(t, srv, `{"sub": "u1"}`), mint(t, srv, `{"sub": "u2"}`)
+	for _, step := range []struct {
+		token string
+		want  int
+	}{{u1, 200}, {u1again, 429}, {u2, 200}, {"", 401}} {
+		if resp := call(t, srv, "/quota", step.token); resp.StatusCode != step.want {
+			t.Fatalf("%.20s…: %d, want %d: %s", step.token, resp.StatusCode, step.want, resp.Body)
+		}
+	}
+}

@@ -285,7 +285,8 @@ type RateLimit struct {
 	Rate  int      `json:"rate"`
 	Per   Duration `json:"per"`
 	Burst int      `json:"burst,omitzero"`
-	// Key is "ip" (default), "route" (one bucket for the route) or
+	// Key is "ip" (default), "route" (one bucket for the route),
+	// "subject" (per token subject, with an auth policy) or
 	// "header:<Name>".
 	Key string `json:"key,omitempty"`
 }

@@ -227,6 +227,9 @@ func TestValidate(t *testing.T) {
 			r.Policy = &Policy{Auth: &AuthPolicy{Roles: []string{"admin", "two words"}, Source: "query", Cookie: "x"}}
 		}), []string{"routes[0].policy.auth.required: must be true when roles or scopes are listed", `routes[0].policy.auth.roles[1]: "two words" must be 1 to 128 characters`,
 			`routes[0].policy.auth.source: "query" is not a token source`}},
+		{"rate limit by subject without auth", route(func(r *Route) {
+			r.Policy = &Policy{RateLimit: &RateLimit{Rate: 1, Per: Duration(time.Second), Key: "subject"}}
+		}), []string{`routes[0].policy.rateLimit.key: "subject" counts per token subject, so the route needs an auth policy`}},
 		{"auth cookie on a header source", route(func(r *Route) {
 			r.Policy = &Policy{Auth: &AuthPolicy{Required: true, Cookie: "tok"}}
 		}), []string{`routes[0].policy.auth.cookie: only applies when source is "cookie"`}},

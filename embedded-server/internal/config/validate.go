@@ -413,6 +413,8 @@ func validatePolicy(pol *Policy, writeTimeout Duration, at string, add func(stri
 		}
 		header, isHeader := strings.CutPrefix(rl.Key, "header:")
 		switch {
+		case rl.Key == "subject" && pol.Auth == nil:
+			add(at+".rateLimit.key", "\"subject\" counts per token subject, so the route needs an auth policy")
 		case rl.Key == "" || rl.Key == "ip" || rl.Key == "route" || rl.Key == "subject":
 		case isHeader && headerNamePattern.MatchString(header):
 		default:
