@@ -86,6 +86,12 @@ type Config struct {
 	Now func() time.Time
 	// Denylist, if set, refuses tokens revoked by their jti.
 	Denylist Denylist
+	// CacheSize is how many verified tokens the verifier remembers, so
+	// that a token sent again skips the signature check and the decoding
+	// (0: none, at most MaxCacheSize). A remembered token is still checked
+	// against the clock, its key's state, its typ and the Denylist on
+	// every use; only tokens that passed every check are remembered.
+	CacheSize int
 }
 
 // Denylist knows tokens revoked one by one, by jti, until they expire.
@@ -99,6 +105,7 @@ const (
 	MaxLeeway            = 5 * time.Minute
 	DefaultMaxTokenBytes = 8 << 10
 	MaxKidLen            = 64
+	MaxCacheSize         = 1 << 20
 )
 
 // Validate reports the first invalid field.
@@ -112,6 +119,8 @@ func (c Config) Validate() error {
 		return fmt.Errorf("jwt: Leeway %v is outside 0..%v", c.Leeway, MaxLeeway)
 	case c.MaxTokenBytes < 0 || c.MaxTokenBytes > 1<<20:
 		return fmt.Errorf("jwt: MaxTokenBytes %d is outside 0..%d", c.MaxTokenBytes, 1<<20)
+	case c.CacheSize < 0 || c.CacheSize > MaxCacheSize:
+		return fmt.Errorf("jwt: CacheSize %d is outside 0..%d", c.CacheSize, MaxCacheSize)
 	}
 	return nil
 }
@@ -167,6 +176,7 @@ type Verifier struct {
 	keys    KeySource
 	parser  *gojwt.Parser
 	keyfunc gojwt.Keyfunc
+	cache   *cache // nil without Config.CacheSize
 }
 
 // NewVerifier returns a Verifier; it panics on an invalid Config (a
@@ -195,6 +205,9 @@ func NewVerifier(cfg Config, keys KeySource) *Verifier {
 		gojwt.WithStrictDecoding(),
 	)
 	v := &Verifier{cfg: cfg, keys: keys, parser: parser}
+	if cfg.CacheSize > 0 {
+		v.cache = newCache(cfg.CacheSize)
+	}
 	v.keyfunc = v.keyFor
 	return v
 }
@@ -207,7 +220,8 @@ func (v *Verifier) Config() Config { return v.cfg }
 var forbiddenHeaders = []string{"jku", "x5u", "x5c", "jwk"}
 
 // Verify checks token and returns its claims, or a *Rejection saying why
-// it is not acceptable as a token of type want.
+// it is not acceptable as a token of type want. With a cache, the slices
+// in the claims are shared between calls: read them, do not change them.
 func (v *Verifier) Verify(token string, want Type) (*Claims, error) {
 	if len(token) > v.cfg.MaxTokenBytes {
 		return nil, reject("the token is %d bytes, over the limit of %d", len(token), v.cfg.MaxTokenBytes)
@@ -215,11 +229,17 @@ func (v *Verifier) Verify(token string, want Type) (*Claims, error) {
 	if strings.Count(token, ".") != 2 {
 		return nil, reject("the token is not three base64url parts separated by dots")
 	}
+	if v.cache != nil {
+		if c, ok := v.cache.get(token); ok {
+			return v.recheck(c, want)
+		}
+	}
 	claims := &Claims{}
 	tok, err := v.parser.ParseWithClaims(token, claims, v.keyfunc)
-	var why *Rejection
-	if errors.As(err, &why) {
-		return nil, why // from keyfunc
+	if err != nil {
+		if why := (*Rejection)(nil); errors.As(err, &why) {
+			return nil, why // from keyfunc
+		}
 	}
 	if tok != nil && tok.Header != nil {
 		if typ, _ := tok.Header["typ"].(string); typ != string(want) {
@@ -232,7 +252,32 @@ func (v *Verifier) Verify(token string, want Type) (*Claims, error) {
 	if v.cfg.Denylist != nil && v.cfg.Denylist.Revoked(claims.ID) {
 		return nil, reject("revoked: token %s was revoked before it expired", truncate(claims.ID))
 	}
+	if v.cache != nil {
+		kid, _ := tok.Header["kid"].(string)
+		v.cache.put(token, &verified{claims: *claims, typ: want, kid: kid, alg: tok.Method.Alg()})
+	}
 	return claims, nil
+}
+
+// recheck decides a token found in the cache: what may have changed since
+// it was verified (the clock, its key's state, the denylist) is checked
+// again; what cannot change (signature, issuer, audience) is not.
+func (v *Verifier) recheck(c *verified, want Type) (*Claims, error) {
+	if c.typ != want {
+		return nil, reject("typ is %q, want %q", c.typ, want)
+	}
+	if key, ok := v.keys.VerificationKey(c.kid); !ok || key.Alg != c.alg {
+		return nil, reject("unknown kid %q (or its key was revoked)", c.kid)
+	}
+	if c.claims.ExpiresAt == nil || v.cfg.Now().After(c.claims.ExpiresAt.Add(v.cfg.Leeway)) {
+		v.cache.remove(c)
+		return nil, reject("expired at %s", c.claims.ExpiresAt.UTC().Format(time.RFC3339))
+	}
+	if v.cfg.Denylist != nil && v.cfg.Denylist.Revoked(c.claims.ID) {
+		return nil, reject("revoked: token %s was revoked before it expired", truncate(c.claims.ID))
+	}
+	claims := c.claims // a copy: the handler may change it
+	return &claims, nil
 }
 
 // keyfunc finds the key by kid and pins the algorithm to it; it is bound

@@ -4,6 +4,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -12,6 +13,7 @@ import (
 
 	"github.com/covetpy/covet/backend/security/jwt"
 	"github.com/covetpy/covet/backend/security/jwt/jwttest"
+	"github.com/covetpy/covet/backend/security/keys"
 )
 
 func TestIssueAndVerify(t *testing.T) {
@@ -48,6 +50,12 @@ func TestHostileTokens(t *testing.T) {
 		t.Fatalf("the battery's base token is rejected: %v", err)
 	}
 	tokens := f.Hostile()
+	cfg := f.Config
+	cfg.CacheSize = 16
+	cached := jwt.NewVerifier(cfg, f.Ring)
+	if _, err := cached.Verify(f.Valid(), jwt.Access); err != nil { // remembered from here on
+		t.Fatal(err)
+	}
 	if len(tokens) < 1000 {
 		t.Fatalf("the battery has %d tokens, want at least 1000", len(tokens))
 	}
@@ -58,10 +66,12 @@ func TestHostileTokens(t *testing.T) {
 					t.Fatalf("token %d panicked: %v", i, p)
 				}
 			}()
-			c, err := v.Verify(tok, jwt.Access)
-			var r *jwt.Rejection
-			if err == nil || !errors.As(err, &r) || r.Reason == "" {
-				t.Errorf("token %d (%q) = %+v, %v; want a rejection with a reason", i, tok[:min(len(tok), 80)], c, err)
+			for _, v := range []*jwt.Verifier{v, cached} {
+				c, err := v.Verify(tok, jwt.Access)
+				var r *jwt.Rejection
+				if err == nil || !errors.As(err, &r) || r.Reason == "" {
+					t.Errorf("token %d (%q) = %+v, %v; want a rejection with a reason", i, tok[:min(len(tok), 80)], c, err)
+				}
 			}
 		}()
 	}
@@ -153,5 +163,56 @@ func TestExtraClaimsAreSignedButNeverOverride(t *testing.T) {
 	}
 	if _, err := jwt.NewVerifier(f.Config, f.Ring).Verify(tok, jwt.Access); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestCachedTokensAreCheckedAgain: a remembered token skips the signature
+// check, but what can change since (its key, the denylist, the clock, the
+// type asked for) is checked on every use.
+func TestCachedTokensAreCheckedAgain(t *testing.T) {
+	now := time.Date(2026, 11, 25, 10, 0, 0, 0, time.UTC)
+	ring := keys.NewRing(keys.Config{})
+	k, _ := ring.Generate(keys.EdDSA)
+	_ = ring.Promote(k.ID)
+	deny := denySet{}
+	cfg := jwt.Config{Issuer: "covet", Audience: "api", Denylist: deny, CacheSize: 100, Now: func() time.Time { return now }}
+	v := jwt.NewVerifier(cfg, ring)
+	tok, signed, _, _ := jwt.Mint(cfg, ring, jwt.Access, jwt.Claims{Roles: []string{"admin"}}, time.Minute)
+	other, _ := jwt.Issue(cfg, ring, jwt.Access, jwt.Claims{}, time.Minute)
+	first, err := v.Verify(tok, jwt.Access)
+	if err != nil {
+		t.Fatal(err)
+	}
+	again, err := v.Verify(tok, jwt.Access)
+	if err != nil || again == first || again.ID != signed.ID || again.Roles[0] != "admin" {
+		t.Fatalf("from the cache: %+v, %v (want a copy of the claims)", again, err)
+	}
+	reason := func(tok string, want jwt.Type) string {
+		_, err := v.Verify(tok, want)
+		var r *jwt.Rejection
+		if !errors.As(err, &r) {
+			return fmt.Sprint(err)
+		}
+		return r.Reason
+	}
+	if got := reason(tok, jwt.Refresh); !strings.HasPrefix(got, "typ is") {
+		t.Errorf("cached access token as refresh: %q", got)
+	}
+	deny[signed.ID] = true
+	if got := reason(tok, jwt.Access); !strings.HasPrefix(got, "revoked") {
+		t.Errorf("cached token after its jti was revoked: %q", got)
+	}
+	delete(deny, signed.ID)
+	now = now.Add(time.Minute + 31*time.Second) // past exp and the 30 s leeway
+	if got := reason(tok, jwt.Access); !strings.HasPrefix(got, "expired at") {
+		t.Errorf("cached token after expiry: %q", got)
+	}
+	now = now.Add(-time.Minute)
+	if _, err := v.Verify(other, jwt.Access); err != nil {
+		t.Fatal(err)
+	}
+	_ = ring.Revoke(k.ID)
+	if got := reason(other, jwt.Access); !strings.HasPrefix(got, "unknown kid") {
+		t.Errorf("cached token after its key was revoked: %q", got)
 	}
 }

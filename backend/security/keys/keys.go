@@ -77,15 +77,21 @@ type key struct {
 	Info
 	private crypto.Signer // nil for HS256
 	secret  []byte        // HS256 only
+	pub     any           // what verifies: the public key, or the secret; set once
 	signed  atomic.Int64
 }
 
-func (k *key) public() any {
+// setPublic fills pub from the private part, once, so that looking a key
+// up for every token allocates nothing.
+func (k *key) setPublic() {
 	if k.Alg == HS256 {
-		return k.secret
+		k.pub = k.secret
+	} else {
+		k.pub = k.private.Public()
 	}
-	return k.private.Public()
 }
+
+func (k *key) public() any { return k.pub }
 
 func (k *key) signing() any {
 	if k.Alg == HS256 {
@@ -138,6 +144,7 @@ func (r *Ring) Generate(alg string) (Info, error) {
 	if err != nil {
 		return Info{}, fmt.Errorf("keys: generating a %s key: %w", alg, err)
 	}
+	k.setPublic()
 	id := make([]byte, 8)
 	_, _ = rand.Read(id)
 	k.ID = hex.EncodeToString(id)

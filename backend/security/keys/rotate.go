@@ -138,6 +138,7 @@ func (r *Ring) LoadPrivate(b []byte) error {
 		if err := k.setMaterial(s); err != nil {
 			return err
 		}
+		k.setPublic()
 		keys[k.ID] = k
 	}
 	if current > 1 {

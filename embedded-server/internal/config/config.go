@@ -134,9 +134,14 @@ type Auth struct {
 	Rotation *Rotation `json:"rotation,omitempty"`
 }
 
+// VerifiedTokenCache is how many verified tokens the server's verifier
+// remembers (jwt.Config.CacheSize), so a client that sends the same token
+// again skips the signature check.
+const VerifiedTokenCache = 10_000
+
 // JWT is the token configuration of a (validated) Auth.
 func (a Auth) JWT() jwt.Config {
-	return jwt.Config{Issuer: a.Issuer, Audience: a.Audience, Leeway: a.Leeway.Std()}
+	return jwt.Config{Issuer: a.Issuer, Audience: a.Audience, Leeway: a.Leeway.Std(), CacheSize: VerifiedTokenCache}
 }
 
 // Rotation is a key rotation schedule: every Every a new key of Alg is
