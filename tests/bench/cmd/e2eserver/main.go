@@ -10,6 +10,10 @@
 // -dsn: before listening they recreate the schema covet_bench_http there
 // and seed its users table; they drop the schema when they exit.
 //
+// The contender of the auth workload (covet-auth) generates a signing key
+// at start and prints "token JWT", an access token its protected route
+// accepts, valid for -lifetime and a minute more.
+//
 // It prints "listening on ADDR" once it accepts connections, and exits on
 // SIGINT/SIGTERM or after -lifetime, whichever comes first.
 package main
@@ -51,6 +55,9 @@ func names() string {
 	for _, c := range e2e.DBContenders {
 		ns = append(ns, c.Name)
 	}
+	for _, c := range e2e.AuthContenders {
+		ns = append(ns, c.Name)
+	}
 	return strings.Join(ns, ", ")
 }
 
@@ -89,6 +96,12 @@ func run(impl, addr, dsn string, lifetime time.Duration) error {
 			return err
 		}
 		defer closePool()
+	} else if c, ok := e2e.LookupAuth(impl); ok {
+		var token string
+		if h, token, err = c.Build(lifetime + time.Minute); err != nil {
+			return err
+		}
+		fmt.Printf("token %s\n", token)
 	} else {
 		return fmt.Errorf("-impl %q: want one of %s", impl, names())
 	}
