@@ -269,7 +269,8 @@ func (v *Verifier) recheck(c *verified, want Type) (*Claims, error) {
 	if key, ok := v.keys.VerificationKey(c.kid); !ok || key.Alg != c.alg {
 		return nil, reject("unknown kid %q (or its key was revoked)", c.kid)
 	}
-	if c.claims.ExpiresAt == nil || v.cfg.Now().After(c.claims.ExpiresAt.Add(v.cfg.Leeway)) {
+	// exp is there: tokens without one are never remembered.
+	if v.cfg.Now().After(c.claims.ExpiresAt.Add(v.cfg.Leeway)) {
 		v.cache.remove(c)
 		return nil, reject("expired at %s", c.claims.ExpiresAt.UTC().Format(time.RFC3339))
 	}
