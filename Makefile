@@ -125,6 +125,14 @@ bench: ## run the benchmarks that exist; raw results in tests/bench/results, sum
 bench-http: ## end-to-end HTTP with wrk (pinned, interleaved) and live-apply latency; summary in docs/BENCHMARKS.md
 	scripts/bench http live
 
+.PHONY: bench-orm
+bench-orm: ## the ORM on PostgreSQL and SQLite, and a resource over HTTP; summary in docs/BENCHMARKS.md
+	scripts/bench orm resource
+
+.PHONY: bench-jwt
+bench-jwt: ## the auth middleware against golang-jwt, and a protected route under wrk; summary in docs/BENCHMARKS.md
+	scripts/bench auth
+
 .PHONY: clean
 clean: ## remove build outputs
 	rm -rf $(BIN)
