@@ -108,6 +108,7 @@ type Server struct {
 	hub      *events.Hub
 	routes   *assemble.Handler
 	keys     *keyService
+	bench    *benchService
 
 	mu        sync.Mutex // guards the fields below, set by Start
 	started   bool
@@ -192,10 +193,15 @@ func New(cfg Config) (*Server, error) {
 		s.keys.routes = s.routes
 		s.store, err = newConfigStore(proj.path(config.FileName), proj.path(DataDir), conf, s.routes, s.hub, s.log)
 	}
+	if err == nil {
+		s.bench, err = openBench(proj.path(DataDir, StudioDB))
+	}
 	if err != nil {
 		s.db.db.Close()
 		return nil, err
 	}
+	s.bench.hub, s.bench.log, s.bench.ring, s.bench.routes, s.bench.conf = s.hub, s.log, s.keys.store.Ring(), s.routes, s.store.Config
+	s.bench.sources = metrics.SignalSources{HTTP: s.httpm, Queries: s.db.inspector.Totals, Dropped: s.hub.Dropped}
 	return s, nil
 }
 
@@ -267,7 +273,7 @@ func (s *Server) Start(ctx context.Context) error {
 	}
 	s.admin, err = admin.New(admin.Config{
 		Token: s.token, Port: port, Scheme: s.http.Scheme(), AllowedOrigins: s.cfg.AllowedOrigins, Studio: studio,
-		Hub: s.hub, Series: s.series, Info: s.adminInfo, Config: s.store, Routes: s.routeTable, Database: s.db, Keys: s.keys, Logger: s.log,
+		Hub: s.hub, Series: s.series, Info: s.adminInfo, Config: s.store, Routes: s.routeTable, Database: s.db, Keys: s.keys, Bench: s.bench, Logger: s.log,
 	})
 	if err != nil {
 		ln.Close()
@@ -301,9 +307,10 @@ func (s *Server) Start(ctx context.Context) error {
 	return nil
 }
 
-// sample closes one per-second request sample each second, on the second,
-// until ctx ends.
+// sample closes one per-second request sample and one sample of server
+// signals each second, on the second, until ctx ends.
 func (s *Server) sample(ctx context.Context) {
+	sampler := metrics.NewSampler(s.bench.sources)
 	for {
 		next := time.Now().Truncate(time.Second).Add(time.Second)
 		select {
@@ -315,6 +322,7 @@ func (s *Server) sample(ctx context.Context) {
 		if s.hub.Active() {
 			s.hub.Publish(admin.EventMetricSample, smp)
 		}
+		s.bench.tick(sampler.Sample(next))
 	}
 }
 
@@ -347,6 +355,10 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	s.mu.Unlock()
 
 	var errs []error
+	// A load test may be aimed at this very server: end it first.
+	if err := s.bench.close(); err != nil {
+		errs = append(errs, fmt.Errorf("closing the load-test store: %w", err))
+	}
 	if started {
 		ctx, cancel := context.WithTimeout(ctx, s.conf.Server.ShutdownTimeout.Std())
 		defer cancel()

@@ -68,6 +68,7 @@ const OtherRoutes = "other"
 type counters struct {
 	total   atomic.Uint64                         // requests
 	errors  atomic.Uint64                         // 5xx responses
+	limited atomic.Uint64                         // 429 responses
 	buckets [len(latencyBounds) + 1]atomic.Uint64 // per latency bound, plus +Inf
 }
 
@@ -75,6 +76,8 @@ func (c *counters) observe(status int, bucket int) {
 	c.total.Add(1)
 	if status >= 500 {
 		c.errors.Add(1)
+	} else if status == http.StatusTooManyRequests {
+		c.limited.Add(1)
 	}
 	c.buckets[bucket].Add(1)
 }

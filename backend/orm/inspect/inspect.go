@@ -22,6 +22,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	hdr "github.com/HdrHistogram/hdrhistogram-go"
@@ -107,6 +108,8 @@ type Inspector struct {
 	maxFP    int
 	publish  func(*Query)
 	log      *slog.Logger
+	queries  atomic.Uint64     // statements traced
+	slowOnes atomic.Uint64     // of which slow
 	statsMu  sync.Mutex        // guards stats
 	stats    map[string]*stats // by fingerprint, at most maxFP+1 entries
 
@@ -229,6 +232,10 @@ func (ins *Inspector) TraceQuery(ctx context.Context, e *orm.QueryEvent) {
 		q.NPlusOne = q.Verdict != nil
 	}
 	ins.record(fp, e.Duration, e.Rows, e.Err != nil)
+	ins.queries.Add(1)
+	if q.Slow {
+		ins.slowOnes.Add(1)
+	}
 	if q.Slow && ins.log != nil {
 		ins.log.LogAttrs(ctx, slog.LevelWarn, "slow query", slog.String("sql", e.SQL),
 			slog.Float64("durationMs", q.DurationMs), slog.Int64("rows", e.Rows), slog.String("caller", e.Caller),
@@ -344,6 +351,12 @@ func (ins *Inspector) Stats() []Stat {
 		return out[i].Fingerprint < out[j].Fingerprint
 	})
 	return out
+}
+
+// Totals returns how many statements were traced, and how many of them
+// were slow, since the Inspector was made (ResetStats keeps them).
+func (ins *Inspector) Totals() (queries, slow uint64) {
+	return ins.queries.Load(), ins.slowOnes.Load()
 }
 
 // ResetStats forgets the statistics.

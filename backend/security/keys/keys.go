@@ -263,6 +263,21 @@ func (r *Ring) SigningKey() (jwt.Key, bool) {
 	return jwt.Key{}, false
 }
 
+// SigningKeyByID returns key kid with its private part when it may still
+// sign (standby, current or previous), for a caller that picks the key: a
+// load test whose tokens come from a key being rolled out. Each call
+// counts as one token signed.
+func (r *Ring) SigningKeyByID(kid string) (jwt.Key, bool) {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	k := r.keys[kid]
+	if k == nil || k.State == Revoked {
+		return jwt.Key{}, false
+	}
+	k.signed.Add(1)
+	return jwt.Key{ID: k.ID, Alg: k.Alg, Material: k.signing()}, true
+}
+
 // JWK is one public key in a JWKS (RFC 7517).
 type JWK struct {
 	Kty string `json:"kty"`

@@ -2,9 +2,11 @@
 // without the desktop app, and serves the studio UI to a browser.
 //
 //	covet serve [--project DIR] [--listen ADDR] [--studio]
+//	covet bench --url URL [--connections N | --rate R] [--duration D] [--json]
+//	covet bench list|compare|rename|delete …
 //	covet version
 //
-// Later commands (migrate, backup, keys, bench) live here too.
+// Later commands (migrate, backup, keys) live here too.
 //
 // The admin token is random per launch unless COVET_ADMIN_TOKEN is set; it
 // is written to DIR/covet_data/runtime.json (mode 0600) while serving.
@@ -43,9 +45,11 @@ const usage = `Covet: a Go web framework with a desktop studio.
 
 Usage:
   covet serve [--project DIR] [--listen ADDR] [--studio]   serve a project
+  covet bench --url URL [flags]                           run a load test (loopback only)
+  covet bench list|compare|rename|delete …                stored load tests
   covet version                                           print the version
 
-Run "covet serve -h" for the flags of serve.
+Run "covet serve -h" or "covet bench -h" for their flags.
 `
 
 func run(args []string, stdout, stderr io.Writer) int {
@@ -57,6 +61,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 	switch args[0] {
 	case "serve":
 		err = serve(args[1:], stdout, stderr)
+	case "bench":
+		err = bench(args[1:], stdout, stderr)
 	case "version", "--version", "-version":
 		fmt.Fprintf(stdout, "covet %s %s %s/%s\n", embeddedserver.Version, runtime.Version(), runtime.GOOS, runtime.GOARCH)
 	case "help", "-h", "--help":

@@ -52,6 +52,8 @@ type Config struct {
 	// Keys are the signing keys and token tools; nil serves no keys
 	// endpoints.
 	Keys Keys
+	// Bench runs load tests; nil serves no bench or signals endpoints.
+	Bench Bench
 	// Logger receives the API's own log lines; nil discards them.
 	Logger *slog.Logger
 	// Now returns the time; nil means time.Now.
@@ -88,6 +90,7 @@ type API struct {
 	routes         func() RouteTable
 	database       Database
 	keys           Keys
+	bench          Bench
 	log            *slog.Logger
 
 	codes    *secrets // one-time login codes
@@ -110,7 +113,7 @@ func New(cfg Config) (*API, error) {
 		cfg.Now = time.Now
 	}
 	a := &API{
-		token: cfg.Token, port: cfg.Port, scheme: cmp.Or(cfg.Scheme, "http"), hub: cfg.Hub, series: cfg.Series, info: cfg.Info, config: cfg.Config, routes: cfg.Routes, database: cfg.Database, keys: cfg.Keys, log: cfg.Logger,
+		token: cfg.Token, port: cfg.Port, scheme: cmp.Or(cfg.Scheme, "http"), hub: cfg.Hub, series: cfg.Series, info: cfg.Info, config: cfg.Config, routes: cfg.Routes, database: cfg.Database, keys: cfg.Keys, bench: cfg.Bench, log: cfg.Logger,
 		allowedOrigins: make(map[string]bool),
 		codes:          newSecrets(loginCodeTTL, maxLoginCodes, true, cfg.Now),
 		sessions:       newSecrets(sessionTTL, maxSessions, false, cfg.Now),
@@ -143,6 +146,9 @@ func New(cfg Config) (*API, error) {
 	}
 	if a.keys != nil {
 		a.mountKeys(api)
+	}
+	if a.bench != nil {
+		a.mountBench(api)
 	}
 	if a.config != nil {
 		for _, m := range []string{"GET", "PUT", "PATCH", "DELETE", "POST"} {
@@ -240,7 +246,12 @@ func writeJSONStatus(w http.ResponseWriter, status int, v any) {
 // decodeBody reads a small JSON body strictly into v, or writes a problem
 // and returns false.
 func decodeBody(w http.ResponseWriter, r *http.Request, v any) bool {
-	body, err := readLimited(w, r, maxKeysRequest)
+	return decodeBodyLimit(w, r, v, maxKeysRequest)
+}
+
+// decodeBodyLimit is decodeBody for a body of at most limit bytes.
+func decodeBodyLimit(w http.ResponseWriter, r *http.Request, v any, limit int64) bool {
+	body, err := readLimited(w, r, limit)
 	if err == nil {
 		dec := json.NewDecoder(bytes.NewReader(body))
 		dec.DisallowUnknownFields()

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/covetpy/covet/backend/events"
+	"github.com/covetpy/covet/backend/loadgen"
 	"github.com/covetpy/covet/embedded-server/internal/config"
 )
 
@@ -92,7 +93,7 @@ func tsType(t *testing.T, typ reflect.Type, named map[reflect.Type]string) strin
 	switch typ {
 	case reflect.TypeFor[time.Time]():
 		return "string /* RFC 3339 */"
-	case reflect.TypeFor[config.Duration]():
+	case reflect.TypeFor[config.Duration](), reflect.TypeFor[loadgen.Duration]():
 		return `string /* Go duration: "250ms", "5s" */`
 	}
 	switch typ.Kind() {

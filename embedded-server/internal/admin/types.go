@@ -3,6 +3,8 @@ package admin
 import (
 	"time"
 
+	"github.com/covetpy/covet/backend/loadgen"
+	"github.com/covetpy/covet/backend/loadgen/runstore"
 	"github.com/covetpy/covet/backend/metrics"
 	"github.com/covetpy/covet/backend/orm"
 	"github.com/covetpy/covet/backend/orm/explain"
@@ -21,7 +23,10 @@ const (
 	EventDropped       = "dropped"
 	EventConfigChanged = "config.changed"
 	EventConfigError   = "config.error"
-	EventKeysChanged   = "keys.changed" // data: {"by": what changed them}
+	EventKeysChanged   = "keys.changed"   // data: {"by": what changed them}
+	EventBenchProgress = "bench.progress" // data: BenchProgress, once per second of a run
+	EventBenchFinished = "bench.finished" // data: runstore.Summary, when a run ends
+	EventSignals       = "signals.sample" // data: metrics.Signals, once per second
 )
 
 // Info describes the running server (GET /_covet/api/info).
@@ -145,6 +150,23 @@ func APITypes() map[string]any {
 		"MintedToken":        MintedToken{},
 		"TokenInspection":    TokenInspection{},
 		"RevokedToken":       RevokedToken{},
+		"BenchStart":         BenchStart{},
+		"BenchProgress":      BenchProgress{},
+		"BenchComparison":    BenchComparison{},
+		"BenchRun":           runstore.Run{},
+		"BenchSummary":       runstore.Summary{},
+		"LoadSpec":           loadgen.Spec{},
+		"LoadHeader":         loadgen.Header{},
+		"LoadParam":          loadgen.Param{},
+		"LoadStage":          loadgen.Stage{},
+		"TokenSpec":          loadgen.TokenSpec{},
+		"LoadResult":         loadgen.Result{},
+		"LoadProgress":       loadgen.Progress{},
+		"LoadSecond":         loadgen.Second{},
+		"Latency":            loadgen.Latency{},
+		"LatencyBucket":      loadgen.Bucket{},
+		"ComparisonRow":      loadgen.ComparisonRow{},
+		"Signals":            metrics.Signals{},
 		// covet.json, for the studio's editors.
 		"Config":          config.Config{},
 		"ServerConfig":    config.Server{},

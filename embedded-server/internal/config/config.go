@@ -29,9 +29,21 @@ type Config struct {
 	Server    Server                `json:"server"`
 	Database  Database              `json:"database"`
 	Auth      Auth                  `json:"auth"`
+	Bench     Bench                 `json:"bench,omitzero"`
 	Resources []resource.Definition `json:"resources,omitempty"`
 	Routes    []Route               `json:"routes"`
 }
+
+// Bench configures the built-in load generator.
+type Bench struct {
+	// AllowHosts are hosts that load tests may target although they are
+	// not loopback addresses ("staging.internal"). Empty: only this
+	// machine.
+	AllowHosts []string `json:"allowHosts,omitempty"`
+}
+
+// MaxAllowHosts bounds bench.allowHosts.
+const MaxAllowHosts = 100
 
 // Server configures the public listener.
 type Server struct {

@@ -56,7 +56,7 @@ func TestDecodeErrorsNamePaths(t *testing.T) {
 		{"syntax error names line and column", "{\n  \"server\": {\n    \"listen\": ,\n  }\n}", []string{"line 3, column 15"}},
 		{"empty document", "", []string{"empty"}},
 		{"trailing data", `{} {}`, []string{"after the top-level value"}},
-		{"unknown top-level field", `{"servre": {}}`, []string{"servre: unknown field", "known: auth, database, resources, routes, server"}},
+		{"unknown top-level field", `{"servre": {}}`, []string{"servre: unknown field", "known: auth, bench, database, resources, routes, server"}},
 		{"unknown nested field with case hint", `{"server": {"Listen": "x"}}`, []string{`server.Listen: unknown field (did you mean "listen"?)`}},
 		{"unknown field in an array item", `{"routes": [{}, {"id": "a", "methd": "GET"}]}`, []string{"routes[1].methd: unknown field"}},
 		{"wrong type", `{"server": {"listen": 8080}}`, []string{"server.listen: expected a string, got the number 8080"}},
@@ -215,6 +215,11 @@ func TestValidate(t *testing.T) {
 			return c
 		}(),
 			[]string{`server.trustedProxies[1]: "10.0.0.0/99" is not an IP address or CIDR prefix`, "server.trustedProxies[2]"}},
+		{"bad bench allowed host", func() *Config {
+			c := Default()
+			c.Bench.AllowHosts = []string{"staging.internal", "::1", "http://x.example", ""}
+			return c
+		}(), []string{`bench.allowHosts[2]: "http://x.example" is not a host name`, "bench.allowHosts[3]"}},
 		{"bad access log mode", func() *Config { c := Default(); c.Server.AccessLog = "some"; return c }(), []string{`server.accessLog: "some" is not a mode`}},
 		{"auth section", func() *Config {
 			c := Default()

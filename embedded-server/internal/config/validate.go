@@ -114,6 +114,7 @@ func (c *Config) ValidateIn(env Env) error {
 
 	validateDatabase(c.Database, add)
 	validateAuth(c.Auth, add)
+	validateBench(c.Bench, add)
 	resources := map[string]int{}
 	tables := map[string]int{}
 	for i, r := range c.Resources {
@@ -326,6 +327,17 @@ const (
 	MinRotationEvery = time.Hour
 	maxRoles         = 64
 )
+
+func validateBench(b Bench, add func(string, string, ...any)) {
+	if len(b.AllowHosts) > MaxAllowHosts {
+		add("bench.allowHosts", "%d hosts; at most %d", len(b.AllowHosts), MaxAllowHosts)
+	}
+	for i, h := range b.AllowHosts {
+		if h == "" || len(h) > 253 || strings.ContainsAny(h, "/:@ \t\r\n") && net.ParseIP(h) == nil {
+			add(fmt.Sprintf("bench.allowHosts[%d]", i), "%q is not a host name or IP address (no scheme, port or path; example: \"staging.internal\")", h)
+		}
+	}
+}
 
 func validateAuth(a Auth, add func(string, string, ...any)) {
 	for field, v := range map[string]string{"issuer": a.Issuer, "audience": a.Audience} {

@@ -18,6 +18,56 @@ export interface AuthPolicy {
   cookie?: string;
 }
 
+export interface BenchComparison {
+  a: BenchSummary;
+  b: BenchSummary;
+  rows: ComparisonRow[];
+}
+
+export interface BenchProgress {
+  id: string;
+  progress: LoadProgress;
+  signals: Signals;
+}
+
+export interface BenchRun {
+  id: string;
+  name: string;
+  status: string;
+  source: string;
+  spec: LoadSpec;
+  startedAt: string /* RFC 3339 */;
+  endedAt: string /* RFC 3339 */ | null;
+  version: string;
+  configHash: string;
+  error?: string;
+  result: LoadResult | null;
+  signals: Signals[];
+}
+
+export interface BenchStart extends LoadSpec {
+  source?: string;
+}
+
+export interface BenchSummary {
+  id: string;
+  name: string;
+  status: string;
+  source: string;
+  method: string;
+  url: string;
+  model: string;
+  connections: number;
+  rate: number;
+  startedAt: string /* RFC 3339 */;
+  endedAt: string /* RFC 3339 */ | null;
+  requests: number;
+  rps: number;
+  errors: number;
+  p50: number;
+  p99: number;
+}
+
 export interface CORSPolicy {
   allowOrigins: string[];
   allowMethods?: string[];
@@ -35,6 +85,16 @@ export interface CachePolicy {
   maxAge?: string /* Go duration: "250ms", "5s" */;
   public?: boolean;
   noStore?: boolean;
+}
+
+export interface ComparisonRow {
+  metric: string;
+  label: string;
+  unit: string;
+  a: number;
+  b: number;
+  ratio: number | null;
+  better: string;
 }
 
 export interface CompressPolicy {
@@ -181,6 +241,93 @@ export interface KeysOverview {
   accessTTL: string;
   refreshTTL: string;
   rotation?: KeyRotation | null;
+}
+
+export interface Latency {
+  min: number;
+  mean: number;
+  p50: number;
+  p90: number;
+  p95: number;
+  p99: number;
+  p999: number;
+  max: number;
+}
+
+export interface LatencyBucket {
+  upToMs: number;
+  count: number;
+}
+
+export interface LoadHeader {
+  name: string;
+  value: string;
+}
+
+export interface LoadParam {
+  name: string;
+  values?: string[];
+  min?: number;
+  max?: number;
+}
+
+export interface LoadProgress {
+  warmup: boolean;
+  elapsed: number;
+  second: LoadSecond;
+  requests: number;
+  errors: number;
+  backlog: number;
+}
+
+export interface LoadResult {
+  requests: number;
+  rps: number;
+  errors: number;
+  bytes: number;
+  durationSeconds: number;
+  latencyMs: Latency;
+  status: Record<string, number>;
+  errorKinds: Record<string, number>;
+  targetRate?: number;
+  stopped: string;
+  series: LoadSecond[];
+  histogram: LatencyBucket[];
+  hdr: string;
+}
+
+export interface LoadSecond {
+  t: number;
+  requests: number;
+  errors: number;
+  bytes: number;
+  latencyMs: Latency;
+  targetRate?: number;
+}
+
+export interface LoadSpec {
+  name?: string;
+  kind?: string;
+  method?: string;
+  url: string;
+  headers?: LoadHeader[];
+  body?: string;
+  params?: LoadParam[];
+  http2?: boolean;
+  auth?: TokenSpec | null;
+  connections?: number;
+  rate?: number;
+  ramp?: LoadStage[];
+  thinkTime?: string /* Go duration: "250ms", "5s" */;
+  duration: string /* Go duration: "250ms", "5s" */;
+  warmup?: string /* Go duration: "250ms", "5s" */;
+  timeout?: string /* Go duration: "250ms", "5s" */;
+  maxRequests?: number;
+}
+
+export interface LoadStage {
+  rate: number;
+  duration: string /* Go duration: "250ms", "5s" */;
 }
 
 export interface MetricSample extends RouteSample {
@@ -409,6 +556,21 @@ export interface ServerConfig {
   h2c?: boolean;
 }
 
+export interface Signals {
+  time: string /* RFC 3339 */;
+  requests: number;
+  errors: number;
+  rateLimited: number;
+  queries: number;
+  slowQueries: number;
+  queriesPerRequest: number;
+  heapBytes: number;
+  gcCycles: number;
+  gcPauseMs: number;
+  goroutines: number;
+  droppedEvents: number;
+}
+
 export interface Static {
   dir: string;
   index?: string;
@@ -427,6 +589,13 @@ export interface TokenInspection {
   type: string;
   valid: boolean;
   reason: string;
+}
+
+export interface TokenSpec {
+  kid?: string;
+  subject?: string;
+  roles?: string[];
+  scope?: string;
 }
 
 export interface TryRequest {
