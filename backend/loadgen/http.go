@@ -219,7 +219,11 @@ func checkLoopback(ctx context.Context, host string) error {
 	}
 	for _, a := range addrs {
 		if !a.IP.IsLoopback() {
-			return fmt.Errorf("url: %s resolves to %s: %w; load tests target only this machine unless the host is explicitly allowed", host, a.IP, ErrNotLoopback)
+			what := host
+			if what != a.IP.String() {
+				what += " resolves to " + a.IP.String() + ", which"
+			}
+			return fmt.Errorf("url: %s is %w; load tests target only this machine unless the host is explicitly allowed", what, ErrNotLoopback)
 		}
 	}
 	return nil
