@@ -22,8 +22,8 @@ func TestStore(t *testing.T) {
 	}
 	t0 := time.Date(2026, 11, 25, 10, 0, 0, 0, time.UTC)
 	older := &runstore.Run{ID: runstore.NewID(), Name: "older", Status: runstore.Completed, Source: "cli", StartedAt: t0,
-		Spec:   loadgen.Spec{Method: "GET", URL: "http://127.0.0.1/a", Connections: 5},
-		Result: &loadgen.Result{Requests: 10, RPS: 5, Latency: loadgen.Latency{P50: 1.5, P99: 3}, Series: []loadgen.Second{{T: 1, Requests: 10}}},
+		Spec:    loadgen.Spec{Method: "GET", URL: "http://127.0.0.1/a", Connections: 5},
+		Result:  &loadgen.Result{Requests: 10, RPS: 5, Latency: loadgen.Latency{P50: 1.5, P99: 3}, Series: []loadgen.Second{{T: 1, Requests: 10}}},
 		Signals: []metrics.Signals{{Requests: 10}}}
 	newer := &runstore.Run{ID: runstore.NewID(), Status: runstore.Running, Source: "studio", StartedAt: t0.Add(time.Minute),
 		Spec: loadgen.Spec{Method: "POST", URL: "http://127.0.0.1/b", Rate: 100}}
