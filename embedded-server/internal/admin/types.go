@@ -187,6 +187,7 @@ func APITypes() map[string]any {
 		"CachePolicy":     config.Cache{},
 		"CompressPolicy":  config.Compress{},
 		"CSRFPolicy":      config.CSRF{},
+		"BenchConfig":     config.Bench{},
 	}
 }
 

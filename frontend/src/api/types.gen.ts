@@ -24,6 +24,10 @@ export interface BenchComparison {
   rows: ComparisonRow[];
 }
 
+export interface BenchConfig {
+  allowHosts?: string[];
+}
+
 export interface BenchProgress {
   id: string;
   progress: LoadProgress;
@@ -107,6 +111,7 @@ export interface Config {
   server: ServerConfig;
   database: DatabaseConfig;
   auth: AuthConfig;
+  bench?: BenchConfig;
   resources?: ResourceDefinition[];
   routes: Route[];
 }
