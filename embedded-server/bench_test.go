@@ -222,3 +222,31 @@ func TestBenchRunsSurviveARestart(t *testing.T) {
 		t.Errorf("the cut-off run: %v %+v", err, got)
 	}
 }
+
+// TestLoadDoesNotFloodTheEventStream: a load test against the server
+// itself streams at most maxRequestEvents request events per second.
+func TestLoadDoesNotFloodTheEventStream(t *testing.T) {
+	srv := servertest.Start(t, servertest.Options{})
+	conn := dialEvents(t, srv)
+	id := startRun(t, srv, `{"url": "`+srv.URL+`/hello", "connections": 4, "duration": "2s"}`)
+	requests := 0
+	conn.SetReadDeadline(time.Now().Add(15 * time.Second))
+	for {
+		var ev wireEvent
+		if err := conn.ReadJSON(&ev); err != nil {
+			t.Fatalf("waiting for run %s to finish: %v", id, err)
+		}
+		if ev.Type == "request" {
+			requests++
+		}
+		if ev.Type == "bench.finished" {
+			break
+		}
+	}
+	var run benchRun
+	adminJSON(t, srv, "GET", "/_covet/api/bench/runs/"+id, "", &run)
+	// Two measured seconds, and the seconds the run started and ended in.
+	if requests > 4*200 || uint64(requests) >= run.Result.Requests {
+		t.Errorf("%d request events for %d requests: want at most 200 per second", requests, run.Result.Requests)
+	}
+}

@@ -27,6 +27,7 @@ import (
 	"runtime"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -47,6 +48,11 @@ const Version = "0.1.0"
 
 // seriesLength is how many per-second samples the dashboard chart gets.
 const seriesLength = 300
+
+// maxRequestEvents bounds the request events streamed per second: a load
+// test must not flood the studio with its own traffic. Every request is
+// still counted in the metrics and the per-second series.
+const maxRequestEvents = 200
 
 // The built-in named handler: the request echoed back as JSON.
 const (
@@ -109,6 +115,11 @@ type Server struct {
 	routes   *assemble.Handler
 	keys     *keyService
 	bench    *benchService
+
+	// Request events of the current second, to cap them at
+	// maxRequestEvents (a race between seconds only lets a few more by).
+	eventSecond atomic.Int64
+	eventCount  atomic.Int64
 
 	mu        sync.Mutex // guards the fields below, set by Start
 	started   bool
@@ -210,6 +221,13 @@ func New(cfg Config) (*Server, error) {
 func (s *Server) report(r *http.Request, rec middleware.Record) {
 	s.httpm.Observe(r.Method, r.Pattern, rec.Status, rec.Duration)
 	if !s.hub.Active() {
+		return
+	}
+	if sec := rec.Start.Unix(); s.eventSecond.Load() != sec {
+		s.eventSecond.Store(sec)
+		s.eventCount.Store(0)
+	}
+	if s.eventCount.Add(1) > maxRequestEvents {
 		return
 	}
 	s.hub.Publish(admin.EventRequest, admin.RequestEvent{
