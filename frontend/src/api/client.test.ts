@@ -1,5 +1,5 @@
 import { describe, expect, it, vi } from 'vitest';
-import { ApiClient, ApiError } from './client';
+import { ApiClient, ApiError, attachmentName } from './client';
 
 const ok = (body: unknown) => new Response(JSON.stringify(body), { status: 200 });
 
@@ -104,4 +104,65 @@ describe('ApiClient queries', () => {
     expect(err.status).toBe(422);
     expect(err.message).toBe('DELETE needs write mode');
   });
+});
+
+describe('ApiClient bench', () => {
+  it('starts a run, names 409 and 400 problems', async () => {
+    const f = vi
+      .fn()
+      .mockResolvedValueOnce(new Response(JSON.stringify({ id: 'r1', status: 'running' }), { status: 201 }))
+      .mockResolvedValueOnce(new Response(JSON.stringify({ title: 'Conflict', status: 409, detail: 'a load test is running' }), { status: 409 }))
+      .mockResolvedValueOnce(
+        new Response(JSON.stringify({ title: 'Bad Request', status: 400, detail: 'invalid', errors: [{ path: 'ramp[0].rate', message: 'too low' }] }), { status: 400 }),
+      );
+    const c = new ApiClient({ url: 'http://x', token: 't' }, f);
+    const run = await c.startBench({ url: 'http://127.0.0.1:1/', duration: '5s', source: 'route:hello' });
+    expect(run.id).toBe('r1');
+    const [url, init] = f.mock.calls[0];
+    expect(url).toBe('http://x/_covet/api/bench/runs');
+    expect(init.method).toBe('POST');
+    expect(JSON.parse(init.body)).toEqual({ url: 'http://127.0.0.1:1/', duration: '5s', source: 'route:hello' });
+    const busy = await c.startBench({ url: 'http://h/', duration: '1s' }).catch((e) => e);
+    expect([busy.status, busy.message]).toEqual([409, 'a load test is running']);
+    const bad = await c.startBench({ url: 'http://h/', duration: '1s' }).catch((e) => e);
+    expect(bad.fieldErrors).toEqual([{ path: 'ramp[0].rate', message: 'too low' }]);
+  });
+
+  it('renames, cancels, deletes and compares by id', async () => {
+    const f = vi.fn().mockImplementation(async () => new Response('{}', { status: 200 }));
+    const c = new ApiClient({ url: 'http://x', token: '' }, f);
+    await c.renameBench('a/b', 'new');
+    await c.cancelBench('r1');
+    f.mockResolvedValueOnce(new Response(null, { status: 204 }));
+    await c.deleteBench('r1');
+    await c.compareBench('r1', 'r 2');
+    expect(f.mock.calls.map(([u, i]) => `${i.method} ${u}`)).toEqual([
+      'PATCH http://x/_covet/api/bench/runs/a%2Fb',
+      'POST http://x/_covet/api/bench/runs/r1/cancel',
+      'DELETE http://x/_covet/api/bench/runs/r1',
+      'GET http://x/_covet/api/bench/compare?a=r1&b=r%202',
+    ]);
+    expect(JSON.parse(f.mock.calls[0][1].body)).toEqual({ name: 'new' });
+  });
+
+  it('exports a run as a file with the name the server gives', async () => {
+    const f = vi.fn().mockResolvedValue(
+      new Response('<html></html>', { status: 200, headers: { 'Content-Type': 'text/html', 'Content-Disposition': 'attachment; filename="covet-bench \\"r1\\".html"' } }),
+    );
+    const c = new ApiClient({ url: 'http://x', token: 't' }, f);
+    const { blob, filename } = await c.exportBench('r1', 'html');
+    expect(f.mock.calls[0][0]).toBe('http://x/_covet/api/bench/runs/r1/export?format=html');
+    expect(new Headers(f.mock.calls[0][1].headers).get('Authorization')).toBe('Bearer t');
+    expect(filename).toBe('covet-bench "r1".html');
+    expect(await blob.text()).toBe('<html></html>');
+    f.mockResolvedValueOnce(new Response('{}', { status: 200 }));
+    expect((await c.exportBench('r2', 'json')).filename).toBe('bench-r2.json');
+  });
+
+  it.each([
+    ['attachment; filename="run.csv"', 'run.csv'],
+    ['attachment; filename=run.csv', 'run.csv'],
+    ["attachment; filename*=UTF-8''r%C3%A9sum%C3%A9.html; filename=\"x.html\"", 'résumé.html'],
+    ['inline', ''],
+  ])('reads the file name of %s', (header, want) => expect(attachmentName(header)).toBe(want));
 });

@@ -1,6 +1,10 @@
 // The only code that calls the admin API over HTTP (docs/admin-api.md).
 import type { Connection } from '../platform';
 import type {
+  BenchComparison,
+  BenchRun,
+  BenchStart,
+  BenchSummary,
   Config,
   ConfigChange,
   ConfigVersion,
@@ -22,6 +26,7 @@ import type {
   Route,
   RouteTable,
   SQLRequest,
+  Signals,
   TokenInspection,
   TryRequest,
   TryResponse,
@@ -56,7 +61,9 @@ export class ApiClient {
     return { ...extra, headers, credentials: this.conn.token ? 'omit' : 'same-origin' };
   }
 
-  private async send<T>(method: string, path: string, body?: unknown, etag?: string): Promise<{ data: T; etag: string }> {
+  /** Sends a request and returns the 2xx answer; anything else is thrown
+   * as an ApiError. */
+  private async call(method: string, path: string, body?: unknown, etag?: string): Promise<Response> {
     const headers: Record<string, string> = {};
     if (body !== undefined) headers['Content-Type'] = 'application/json';
     if (etag) headers['If-Match'] = etag;
@@ -81,6 +88,11 @@ export class ApiClient {
       }
       throw new ApiError(res.status, detail, errors);
     }
+    return res;
+  }
+
+  private async send<T>(method: string, path: string, body?: unknown, etag?: string): Promise<{ data: T; etag: string }> {
+    const res = await this.call(method, path, body, etag);
     // 204 No Content has no body to parse.
     const data = res.status === 204 ? undefined : await res.json();
     return { data: data as T, etag: res.headers.get('ETag') ?? '' };
@@ -149,6 +161,31 @@ export class ApiClient {
   /** Removes auth.rotation: keys rotate only by hand. */
   deleteRotation = async (etag: string) => (await this.send<ConfigChange>('DELETE', '/_covet/api/config/auth/rotation', undefined, etag)).data;
 
+  /** Load tests, newest first. */
+  benchRuns = () => this.get<BenchSummary[]>('/_covet/api/bench/runs');
+  /** Starts a load test: 201 with the run "running"; 409 while another
+   * runs; 400 with the spec's JSON paths when it is invalid. */
+  startBench = async (req: BenchStart) => (await this.send<BenchRun>('POST', '/_covet/api/bench/runs', req)).data;
+  /** A run; a running one carries its series so far. */
+  benchRun = (id: string) => this.get<BenchRun>(`/_covet/api/bench/runs/${encodeURIComponent(id)}`);
+  renameBench = async (id: string, name: string) =>
+    (await this.send<BenchRun>('PATCH', `/_covet/api/bench/runs/${encodeURIComponent(id)}`, { name })).data;
+  /** Deletes a stored run (409 while it runs). */
+  deleteBench = async (id: string) => void (await this.send<void>('DELETE', `/_covet/api/bench/runs/${encodeURIComponent(id)}`));
+  /** Stops a run; its final state follows as a bench.finished event. */
+  cancelBench = async (id: string) => (await this.send<BenchRun>('POST', `/_covet/api/bench/runs/${encodeURIComponent(id)}/cancel`)).data;
+  /** B against A, metric by metric, with the ratios the server computed. */
+  compareBench = (a: string, b: string) =>
+    this.get<BenchComparison>(`/_covet/api/bench/compare?a=${encodeURIComponent(a)}&b=${encodeURIComponent(b)}`);
+  /** A run as a file (json, csv or a self-contained html report), with
+   * the name the server gives it. */
+  async exportBench(id: string, format: 'json' | 'csv' | 'html'): Promise<{ blob: Blob; filename: string }> {
+    const res = await this.call('GET', `/_covet/api/bench/runs/${encodeURIComponent(id)}/export?format=${format}`);
+    return { blob: await res.blob(), filename: attachmentName(res.headers.get('Content-Disposition')) || `bench-${id}.${format}` };
+  }
+  /** The server's own per-second signals of the last 5 minutes, oldest first. */
+  signals = () => this.get<Signals[]>('/_covet/api/signals');
+
   /** The event stream's URL and WebSocket subprotocols. */
   streamTarget(): { url: string; protocols: string[] } {
     const url = this.conn.url.replace(/^http/, 'ws') + '/_covet/api/events';
@@ -156,4 +193,22 @@ export class ApiClient {
     if (this.conn.token) protocols.push('covet.token.' + this.conn.token);
     return { url, protocols };
   }
+}
+
+/** The file name of a Content-Disposition: attachment header ('' when
+ * it has none): filename*=UTF-8''… first, else filename="…" or a bare
+ * token. */
+export function attachmentName(header: string | null): string {
+  if (!header) return '';
+  const star = /filename\*\s*=\s*UTF-8''([^;]+)/i.exec(header);
+  if (star) {
+    try {
+      return decodeURIComponent(star[1].trim());
+    } catch {
+      /* fall back to filename= */
+    }
+  }
+  const quoted = /filename\s*=\s*"((?:[^"\\]|\\.)*)"/i.exec(header);
+  if (quoted) return quoted[1].replace(/\\(.)/g, '$1');
+  return /filename\s*=\s*([^;\s]+)/i.exec(header)?.[1] ?? '';
 }
