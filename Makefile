@@ -118,7 +118,7 @@ test-security: $(COVET) ## sqlmap (level 3) against resource endpoints on SQLite
 	COVET_BIN=$(CURDIR)/$(COVET) tests/security/sqlmap.sh mysql
 
 .PHONY: bench
-bench: ## run the benchmarks that exist; raw results in tests/bench/results, summary in docs/BENCHMARKS.md
+bench: ## run every benchmark; raw results in tests/bench/results, summary in docs/BENCHMARKS.md
 	scripts/bench
 
 .PHONY: bench-http
@@ -132,6 +132,10 @@ bench-orm: ## the ORM on PostgreSQL and SQLite, and a resource over HTTP; summar
 .PHONY: bench-jwt
 bench-jwt: ## the auth middleware against golang-jwt, and a protected route under wrk; summary in docs/BENCHMARKS.md
 	scripts/bench auth
+
+.PHONY: bench-loadgen
+bench-loadgen: ## covet bench against wrk, its open-model rate and a server stall, and its memory over 10 minutes; summary in docs/BENCHMARKS.md
+	scripts/bench loadgen
 
 .PHONY: clean
 clean: ## remove build outputs

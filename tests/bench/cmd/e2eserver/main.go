@@ -14,6 +14,9 @@
 // at start and prints "token JWT", an access token its protected route
 // accepts, valid for -lifetime and a minute more.
 //
+// -impl servemux-stall serves e2e.NewStall, ServeMux's GET /hello that a
+// POST /stall?for=1s stalls, for the load generator's checks.
+//
 // It prints "listening on ADDR" once it accepts connections, and exits on
 // SIGINT/SIGTERM or after -lifetime, whichever comes first.
 package main
@@ -47,6 +50,10 @@ func main() {
 	}
 }
 
+// stallName is the server of the load generator's coordinated-omission
+// check, e2e.NewStall: not a contender, so not in e2e.Contenders.
+const stallName = "servemux-stall"
+
 func names() string {
 	var ns []string
 	for _, c := range e2e.Contenders {
@@ -58,6 +65,7 @@ func names() string {
 	for _, c := range e2e.AuthContenders {
 		ns = append(ns, c.Name)
 	}
+	ns = append(ns, stallName)
 	return strings.Join(ns, ", ")
 }
 
@@ -102,6 +110,8 @@ func run(impl, addr, dsn string, lifetime time.Duration) error {
 			return err
 		}
 		fmt.Printf("token %s\n", token)
+	} else if impl == stallName {
+		h = e2e.NewStall()
 	} else {
 		return fmt.Errorf("-impl %q: want one of %s", impl, names())
 	}
