@@ -123,14 +123,17 @@ type Handle interface {
 var (
 	_ Handle = (*DB)(nil)
 	_ Handle = (*Tx)(nil)
+	_ Handle = (*Conn)(nil)
 )
 
 func (db *DB) session() *session { return &db.self }
 
-// session is where one statement runs: the DB, and the transaction if any.
+// session is where one statement runs: the DB, and the transaction or the
+// held connection if any.
 type session struct {
 	db   *DB
-	tx   PoolTx // nil outside a transaction
+	tx   PoolTx   // nil outside a transaction
+	conn PoolConn // a Conn's connection; nil otherwise
 	txID uint64
 }
 
@@ -145,6 +148,9 @@ func OnPrimary(ctx context.Context) context.Context {
 func (s *session) querier(ctx context.Context, read bool) (Querier, bool) {
 	if s.tx != nil {
 		return s.tx, false
+	}
+	if s.conn != nil {
+		return s.conn, false
 	}
 	db := s.db
 	if read && len(db.replicas) > 0 && ctx.Value(primaryKey{}) == nil {

@@ -2,6 +2,7 @@ package orm_test
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -72,6 +73,41 @@ func TestEnsureTableInTransaction(t *testing.T) {
 			}
 			if n, err := orm.FromTable(db, tbl).Count(orm.OnPrimary(ctx)); err != nil || n != 1 {
 				t.Errorf("rows = %d, %v", n, err)
+			}
+		})
+	}
+}
+
+// TestWithConn: statements given a Conn share one connection, so what
+// belongs to a session (here a temporary table) outlives each statement,
+// and the connection goes back to the pool afterwards.
+func TestWithConn(t *testing.T) {
+	for name, open := range map[string]func(testing.TB) *orm.DB{"sqlite": openSQLite, "postgres": openPostgres, "mysql": openMySQL} {
+		t.Run(name, func(t *testing.T) {
+			ctx := context.Background()
+			db := open(t)
+			defer db.Close()
+			err := orm.WithConn(ctx, db, func(c *orm.Conn) error {
+				if _, err := orm.ExecNative(ctx, c, "CREATE TEMPORARY TABLE conn_probe (n INTEGER)"); err != nil {
+					return err
+				}
+				if _, err := orm.ExecNative(ctx, c, "INSERT INTO conn_probe (n) VALUES (7)"); err != nil {
+					return err
+				}
+				rs, err := orm.RunNative(ctx, c, "SELECT n FROM conn_probe", nil, 0)
+				if err != nil {
+					return err
+				}
+				if len(rs.Rows) != 1 || fmt.Sprint(rs.Rows[0][0]) != "7" {
+					t.Errorf("the temporary table holds %v, want [[7]]", rs.Rows)
+				}
+				return nil
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if p, _ := db.Stats(); p.InUse != 0 {
+				t.Errorf("%d connections in use after WithConn, want 0", p.InUse)
 			}
 		})
 	}

@@ -67,6 +67,8 @@ type Pool interface {
 	Querier
 	// Begin starts a transaction on one connection.
 	Begin(ctx context.Context, opts TxOptions) (PoolTx, error)
+	// Conn takes one connection out of the pool until it is released.
+	Conn(ctx context.Context) (PoolConn, error)
 	// Ping checks that the server answers.
 	Ping(ctx context.Context) error
 	// Stats reports the pool's use.
@@ -80,6 +82,13 @@ type PoolTx interface {
 	Querier
 	Commit(ctx context.Context) error
 	Rollback(ctx context.Context) error
+}
+
+// PoolConn is one connection held out of a Pool, outside any transaction.
+type PoolConn interface {
+	Querier
+	// Release returns the connection to the pool.
+	Release()
 }
 
 // Querier runs statements.
@@ -170,6 +179,14 @@ func (p *SQLPool) Begin(ctx context.Context, opts TxOptions) (PoolTx, error) {
 	return sqlTx{tx}, nil
 }
 
+func (p *SQLPool) Conn(ctx context.Context) (PoolConn, error) {
+	c, err := p.DB.Conn(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return sqlConn{c}, nil
+}
+
 func (p *SQLPool) Ping(ctx context.Context) error { return p.DB.PingContext(ctx) }
 func (p *SQLPool) Close() error                   { return p.DB.Close() }
 
@@ -195,6 +212,22 @@ func (t sqlTx) Exec(ctx context.Context, query string, args ...any) (Result, err
 
 func (t sqlTx) Commit(context.Context) error   { return t.tx.Commit() }
 func (t sqlTx) Rollback(context.Context) error { return t.tx.Rollback() }
+
+type sqlConn struct{ c *sql.Conn }
+
+func (c sqlConn) Query(ctx context.Context, query string, args ...any) (Rows, error) {
+	rows, err := c.c.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, err
+	}
+	return rows, nil
+}
+
+func (c sqlConn) Exec(ctx context.Context, query string, args ...any) (Result, error) {
+	return sqlResult(c.c.ExecContext(ctx, query, args...))
+}
+
+func (c sqlConn) Release() { _ = c.c.Close() }
 
 func sqlResult(r sql.Result, err error) (Result, error) {
 	if err != nil {

@@ -78,6 +78,13 @@ type ResultSet struct {
 	Truncated bool `json:"truncated,omitempty"`
 }
 
+// ExecNative runs sql exactly as given, in the dialect's own placeholder
+// syntax, on the primary, the transaction or the Conn, for statements that
+// return no rows: migrations, DDL. Like RunNative it is for trusted SQL.
+func ExecNative(ctx context.Context, h Handle, sql string, args ...any) (Result, error) {
+	return h.session().exec(ctx, &stmt{sql: sql, args: args})
+}
+
 // RunNative runs sql exactly as given, in the dialect's own placeholder
 // syntax (as QueryEvent.SQL shows it), on the primary or the transaction,
 // and returns up to maxRows rows (0: all). It is for tools: the SQL is

@@ -118,3 +118,24 @@ func (tx *Tx) nested(ctx context.Context, fn func(tx *Tx) error) (err error) {
 	}
 	return nil
 }
+
+// Conn is one connection of a DB's primary held outside any transaction,
+// for what belongs to a session rather than to a transaction: PostgreSQL's
+// advisory locks, MySQL's GET_LOCK, session variables. Statements given a
+// Conn run on its connection, each committed on its own. A Conn is not safe
+// for concurrent use.
+type Conn struct{ s session }
+
+func (c *Conn) session() *session { return &c.s }
+
+// WithConn runs fn on one connection of db's primary and returns the
+// connection to the pool afterwards. fn must leave the session as it found
+// it (release its locks, reset its variables): the connection is reused.
+func WithConn(ctx context.Context, db *DB, fn func(c *Conn) error) error {
+	pc, err := db.primary.Conn(ctx)
+	if err != nil {
+		return fmt.Errorf("orm: acquiring a connection: %w", db.dialect.Classify(err))
+	}
+	defer pc.Release()
+	return fn(&Conn{s: session{db: db, conn: pc}})
+}

@@ -17,11 +17,12 @@ import (
 type Pool struct{ pool *pgxpool.Pool }
 
 var (
-	_ orm.Pool   = (*Pool)(nil)
-	_ orm.Copier = (*Pool)(nil)
-	_ orm.PoolTx = tx{}
-	_ orm.Copier = tx{}
-	_ orm.Rows   = rows{}
+	_ orm.Pool     = (*Pool)(nil)
+	_ orm.Copier   = (*Pool)(nil)
+	_ orm.PoolTx   = tx{}
+	_ orm.PoolConn = conn{}
+	_ orm.Copier   = tx{}
+	_ orm.Rows     = rows{}
 )
 
 // NewPool adapts a pgxpool the caller configured itself (a tracer, TLS, an
@@ -90,6 +91,15 @@ func txOptions(o orm.TxOptions) (pgx.TxOptions, error) {
 	return out, nil
 }
 
+// Conn acquires a connection until Release.
+func (p *Pool) Conn(ctx context.Context) (orm.PoolConn, error) {
+	c, err := p.pool.Acquire(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return conn{c}, nil
+}
+
 // Ping acquires a connection and checks that the server answers.
 func (p *Pool) Ping(ctx context.Context) error { return p.pool.Ping(ctx) }
 
@@ -114,6 +124,24 @@ func (p *Pool) Stats() orm.PoolStats {
 		WaitDuration: int64(s.EmptyAcquireWaitTime()),
 	}
 }
+
+// conn is an acquired pgx connection as an orm.PoolConn.
+type conn struct{ c *pgxpool.Conn }
+
+func (c conn) Query(ctx context.Context, query string, args ...any) (orm.Rows, error) {
+	r, err := c.c.Query(ctx, query, args...)
+	if err != nil {
+		return nil, err
+	}
+	return rows{r}, nil
+}
+
+func (c conn) Exec(ctx context.Context, query string, args ...any) (orm.Result, error) {
+	tag, err := c.c.Exec(ctx, query, args...)
+	return orm.Result{RowsAffected: tag.RowsAffected()}, err
+}
+
+func (c conn) Release() { c.c.Release() }
 
 // tx is a pgx transaction as an orm.PoolTx.
 type tx struct{ tx pgx.Tx }
