@@ -47,9 +47,10 @@ Usage:
   covet serve [--project DIR] [--listen ADDR] [--studio]   serve a project
   covet bench --url URL [flags]                           run a load test (loopback only)
   covet bench list|compare|rename|delete …                stored load tests
+  covet migrate status|up|down|to|redo|force|new …         schema migrations
   covet version                                           print the version
 
-Run "covet serve -h" or "covet bench -h" for their flags.
+Run "covet serve -h", "covet bench -h" or "covet migrate -h" for their flags.
 `
 
 func run(args []string, stdout, stderr io.Writer) int {
@@ -63,6 +64,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		err = serve(args[1:], stdout, stderr)
 	case "bench":
 		err = bench(args[1:], stdout, stderr)
+	case "migrate":
+		err = migrateCmd(args[1:], stdout, stderr)
 	case "version", "--version", "-version":
 		fmt.Fprintf(stdout, "covet %s %s %s/%s\n", embeddedserver.Version, runtime.Version(), runtime.GOOS, runtime.GOARCH)
 	case "help", "-h", "--help":
