@@ -13,6 +13,7 @@ import (
 
 	"github.com/covetpy/covet/backend/events"
 	"github.com/covetpy/covet/backend/middleware"
+	"github.com/covetpy/covet/backend/migrate"
 	"github.com/covetpy/covet/backend/orm"
 	"github.com/covetpy/covet/backend/orm/dialect"
 	"github.com/covetpy/covet/backend/orm/explain"
@@ -25,12 +26,16 @@ import (
 // database is the project's data layer: the ORM DB that resources and the
 // program use, and the inspector that watches every statement.
 type database struct {
-	db        *orm.DB
-	conf      config.Database
-	inspector *inspect.Inspector
+	db         *orm.DB
+	conf       config.Database
+	inspector  *inspect.Inspector
+	migrations string // the project's migrations folder
 }
 
-var _ admin.Database = (*database)(nil)
+var (
+	_ admin.Database   = (*database)(nil)
+	_ admin.Migrations = (*database)(nil)
+)
 
 // openDatabase opens the configured primary (and replicas), relative paths
 // below the project folder, and starts inspecting its statements: each one
@@ -53,7 +58,7 @@ func openDatabase(ctx context.Context, conf config.Database, projectDir string, 
 		Publish: func(q *inspect.Query) { hub.Publish(admin.EventQuery, q) },
 	})
 	db.SetTracer(ins)
-	return &database{db: db, conf: conf, inspector: ins}, nil
+	return &database{db: db, conf: conf, inspector: ins, migrations: filepath.Join(projectDir, MigrationsDir)}, nil
 }
 
 // middleware attributes queries to the request that ran them: its id and
@@ -80,6 +85,41 @@ func (d *database) Status(ctx context.Context) admin.DatabaseStatus {
 	}
 	st.PingMs = float64(time.Since(start).Microseconds()) / 1000
 	return st
+}
+
+// migrator reads the migration files again, so that the studio sees the
+// ones written since the last call; the statements run through d.db and
+// show in the Query Inspector.
+func (d *database) migrator() (*migrate.Migrator, error) {
+	ms, err := loadMigrations(d.migrations)
+	if err != nil {
+		return nil, err
+	}
+	return migrate.New(migrate.Config{DB: d.db, Migrations: ms})
+}
+
+func (d *database) MigrationStatus(ctx context.Context) (*migrate.Status, error) {
+	m, err := d.migrator()
+	if err != nil {
+		return nil, err
+	}
+	return m.Status(ctx)
+}
+
+func (d *database) Migrate(ctx context.Context, req migrate.Request) (*migrate.Report, error) {
+	m, err := d.migrator()
+	if err != nil {
+		return nil, err
+	}
+	return m.Run(ctx, req)
+}
+
+func (d *database) ForceMigration(ctx context.Context, version int64) error {
+	m, err := d.migrator()
+	if err != nil {
+		return err
+	}
+	return m.Force(ctx, version)
 }
 
 func (d *database) QueryStats() []inspect.Stat { return d.inspector.Stats() }

@@ -291,7 +291,7 @@ func (s *Server) Start(ctx context.Context) error {
 	}
 	s.admin, err = admin.New(admin.Config{
 		Token: s.token, Port: port, Scheme: s.http.Scheme(), AllowedOrigins: s.cfg.AllowedOrigins, Studio: studio,
-		Hub: s.hub, Series: s.series, Info: s.adminInfo, Config: s.store, Routes: s.routeTable, Database: s.db, Keys: s.keys, Bench: s.bench, Logger: s.log,
+		Hub: s.hub, Series: s.series, Info: s.adminInfo, Config: s.store, Routes: s.routeTable, Database: s.db, Keys: s.keys, Bench: s.bench, Migrations: s.db, Logger: s.log,
 	})
 	if err != nil {
 		ln.Close()

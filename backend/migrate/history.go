@@ -2,10 +2,8 @@ package migrate
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"sort"
-	"strings"
 	"time"
 
 	"github.com/covetpy/covet/backend/orm"
@@ -164,7 +162,7 @@ func (h *history) blocker() error {
 	if len(p) == 0 {
 		return nil
 	}
-	return errors.New("migrate: " + strings.Join(p, "; "))
+	return &HistoryError{Problems: p}
 }
 
 func dirtyMessage(r record, mg *Migration) string {

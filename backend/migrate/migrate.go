@@ -114,15 +114,34 @@ const (
 
 // Request is one run of the Migrator.
 type Request struct {
-	Action  Action
-	Steps   int
-	Version int64
+	Action  Action `json:"action"`
+	Steps   int    `json:"steps,omitempty"`
+	Version int64  `json:"version,omitempty"`
 	// Force applies steps although the linter found destructive
 	// statements in them.
-	Force bool
+	Force bool `json:"force,omitempty"`
 	// DryRun plans and lints the steps and runs nothing, writes nothing.
-	DryRun bool
+	DryRun bool `json:"dryRun,omitempty"`
 }
+
+// RequestError is a Request or a Force that makes no sense: an unknown
+// action or version, a negative count, nothing to redo, no down path.
+type RequestError struct{ msg string }
+
+func (e *RequestError) Error() string { return e.msg }
+
+func badRequest(format string, a ...any) error {
+	return &RequestError{msg: "migrate: " + fmt.Sprintf(format, a...)}
+}
+
+// HistoryError is a history that stops every run until it is dealt with:
+// a dirty migration, an applied migration edited or gone, a pending
+// migration below an applied one.
+type HistoryError struct {
+	Problems []string
+}
+
+func (e *HistoryError) Error() string { return "migrate: " + strings.Join(e.Problems, "; ") }
 
 // Step is one migration applied or rolled back by a run, or planned by a
 // dry run.
@@ -210,14 +229,14 @@ func (m *Migrator) checkRequest(req Request) error {
 	switch req.Action {
 	case Up, Down, Redo:
 		if req.Steps < 0 {
-			return fmt.Errorf("migrate: %s: Steps %d is negative", req.Action, req.Steps)
+			return badRequest("%s: Steps %d is negative", req.Action, req.Steps)
 		}
 	case To:
 		if req.Version < 0 || req.Version > 0 && m.byVer[req.Version] == nil {
-			return fmt.Errorf("migrate: to %d: there is no migration with that version (0 rolls everything back)", req.Version)
+			return badRequest("to %d: there is no migration with that version (0 rolls everything back)", req.Version)
 		}
 	default:
-		return fmt.Errorf("migrate: action %q: want up, down, to or redo", req.Action)
+		return badRequest("action %q: want up, down, to or redo", req.Action)
 	}
 	return nil
 }
@@ -261,7 +280,7 @@ func (m *Migrator) plan(h *history, req Request) ([]Step, error) {
 		}
 	case Redo:
 		if len(applied) == 0 {
-			return nil, errors.New("migrate: redo: no migration is applied")
+			return nil, badRequest("redo: no migration is applied")
 		}
 		add(applied[0], Down)
 		add(applied[0], Up)
@@ -271,7 +290,7 @@ func (m *Migrator) plan(h *history, req Request) ([]Step, error) {
 		s := Step{Version: mg.Version, Name: mg.Name, Direction: dirs[i], Statements: mg.Up, File: mg.UpFile, Go: mg.UpFunc != nil}
 		if dirs[i] == Down {
 			if !mg.HasDown() {
-				return nil, fmt.Errorf("migrate: %s has no down migration (%0*d_%s.down.sql), so it cannot be rolled back", mg.label(), max(digits(mg.UpFile), 4), mg.Version, mg.Name)
+				return nil, badRequest("%s has no down migration (%0*d_%s.down.sql), so it cannot be rolled back", mg.label(), max(digits(mg.UpFile), 4), mg.Version, mg.Name)
 			}
 			s.Statements, s.File, s.Go = mg.Down, mg.DownFile, mg.DownFunc != nil
 		}
@@ -364,7 +383,7 @@ func (e *StepError) Unwrap() error { return e.Err }
 // migration SQL.
 func (m *Migrator) Force(ctx context.Context, version int64) error {
 	if version < 0 || version > 0 && m.byVer[version] == nil {
-		return fmt.Errorf("migrate: force %d: there is no migration with that version (0: none applied)", version)
+		return badRequest("force %d: there is no migration with that version (0: none applied)", version)
 	}
 	return m.locked(ctx, func(c *orm.Conn) error {
 		if err := m.ensureTable(ctx, c); err != nil {

@@ -115,11 +115,23 @@ func Load(fsys fs.FS) ([]*Migration, error) {
 	}
 	if len(errs) > 0 {
 		sort.Slice(errs, func(i, j int) bool { return errs[i].Error() < errs[j].Error() })
-		return nil, fmt.Errorf("migrate: loading migrations: %w", errors.Join(errs...))
+		return nil, &LoadError{Problems: errs}
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Version < out[j].Version })
 	return out, nil
 }
+
+// LoadError lists what is wrong with the migration files, each naming its
+// file.
+type LoadError struct {
+	Problems []error
+}
+
+func (e *LoadError) Error() string {
+	return "migrate: loading migrations: " + errors.Join(e.Problems...).Error()
+}
+
+func (e *LoadError) Unwrap() []error { return e.Problems }
 
 func hasSQLSuffix(name string) bool { return len(name) > 4 && name[len(name)-4:] == ".sql" }
 

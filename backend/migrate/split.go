@@ -7,8 +7,8 @@ import (
 
 // Statement is one SQL statement of a migration file.
 type Statement struct {
-	SQL  string // the statement's text, trimmed, without its final ';'
-	Line int    // the 1-based line of the file where it begins
+	SQL  string `json:"sql"`  // the statement's text, trimmed, without its final ';'
+	Line int    `json:"line"` // the 1-based line of the file where it begins
 }
 
 // Split cuts a migration file into statements at each ';' that is outside

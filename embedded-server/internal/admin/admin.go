@@ -54,6 +54,9 @@ type Config struct {
 	Keys Keys
 	// Bench runs load tests; nil serves no bench or signals endpoints.
 	Bench Bench
+	// Migrations applies schema migrations; nil serves no migration
+	// endpoints.
+	Migrations Migrations
 	// Logger receives the API's own log lines; nil discards them.
 	Logger *slog.Logger
 	// Now returns the time; nil means time.Now.
@@ -91,6 +94,7 @@ type API struct {
 	database       Database
 	keys           Keys
 	bench          Bench
+	migrations     Migrations
 	log            *slog.Logger
 
 	codes    *secrets // one-time login codes
@@ -113,7 +117,7 @@ func New(cfg Config) (*API, error) {
 		cfg.Now = time.Now
 	}
 	a := &API{
-		token: cfg.Token, port: cfg.Port, scheme: cmp.Or(cfg.Scheme, "http"), hub: cfg.Hub, series: cfg.Series, info: cfg.Info, config: cfg.Config, routes: cfg.Routes, database: cfg.Database, keys: cfg.Keys, bench: cfg.Bench, log: cfg.Logger,
+		token: cfg.Token, port: cfg.Port, scheme: cmp.Or(cfg.Scheme, "http"), hub: cfg.Hub, series: cfg.Series, info: cfg.Info, config: cfg.Config, routes: cfg.Routes, database: cfg.Database, keys: cfg.Keys, bench: cfg.Bench, migrations: cfg.Migrations, log: cfg.Logger,
 		allowedOrigins: make(map[string]bool),
 		codes:          newSecrets(loginCodeTTL, maxLoginCodes, true, cfg.Now),
 		sessions:       newSecrets(sessionTTL, maxSessions, false, cfg.Now),
@@ -149,6 +153,9 @@ func New(cfg Config) (*API, error) {
 	}
 	if a.bench != nil {
 		a.mountBench(api)
+	}
+	if a.migrations != nil {
+		a.mountMigrations(api)
 	}
 	if a.config != nil {
 		for _, m := range []string{"GET", "PUT", "PATCH", "DELETE", "POST"} {

@@ -6,6 +6,7 @@ import (
 	"github.com/covetpy/covet/backend/loadgen"
 	"github.com/covetpy/covet/backend/loadgen/runstore"
 	"github.com/covetpy/covet/backend/metrics"
+	"github.com/covetpy/covet/backend/migrate"
 	"github.com/covetpy/covet/backend/orm"
 	"github.com/covetpy/covet/backend/orm/explain"
 	"github.com/covetpy/covet/backend/orm/inspect"
@@ -26,7 +27,10 @@ const (
 	EventKeysChanged   = "keys.changed"   // data: {"by": what changed them}
 	EventBenchProgress = "bench.progress" // data: BenchProgress, once per second of a run
 	EventBenchFinished = "bench.finished" // data: runstore.Summary, when a run ends
-	EventSignals       = "signals.sample" // data: metrics.Signals, once per second
+	// EventMigrationsChanged follows a migration run or a force; data: the
+	// new migrate.Status.
+	EventMigrationsChanged = "migrations.changed"
+	EventSignals           = "signals.sample" // data: metrics.Signals, once per second
 )
 
 // Info describes the running server (GET /_covet/api/info).
@@ -167,6 +171,14 @@ func APITypes() map[string]any {
 		"LatencyBucket":      loadgen.Bucket{},
 		"ComparisonRow":      loadgen.ComparisonRow{},
 		"Signals":            metrics.Signals{},
+		"MigrationsStatus":   migrate.Status{},
+		"MigrationStatus":    migrate.MigrationStatus{},
+		"MigrationRequest":   migrate.Request{},
+		"MigrationReport":    migrate.Report{},
+		"MigrationStep":      migrate.Step{},
+		"SQLStatement":       migrate.Statement{},
+		"LintWarning":        migrate.Warning{},
+		"ForceRequest":       ForceRequest{},
 		// covet.json, for the studio's editors.
 		"Config":          config.Config{},
 		"ServerConfig":    config.Server{},

@@ -176,6 +176,10 @@ export interface FieldError {
   message: string;
 }
 
+export interface ForceRequest {
+  version: number;
+}
+
 export interface HandlerInfo {
   name: string;
   source: string;
@@ -264,6 +268,13 @@ export interface LatencyBucket {
   count: number;
 }
 
+export interface LintWarning {
+  statement: number;
+  line: number;
+  rule: string;
+  message: string;
+}
+
 export interface LoadHeader {
   name: string;
   value: string;
@@ -338,6 +349,59 @@ export interface LoadStage {
 export interface MetricSample extends RouteSample {
   time: string /* RFC 3339 */;
   routes?: Record<string, RouteSample>;
+}
+
+export interface MigrationReport {
+  dryRun: boolean;
+  steps: MigrationStep[];
+  current: number;
+}
+
+export interface MigrationRequest {
+  action: string;
+  steps?: number;
+  version?: number;
+  force?: boolean;
+  dryRun?: boolean;
+}
+
+export interface MigrationStatus {
+  version: number;
+  name: string;
+  state: string;
+  upFile?: string;
+  downFile?: string;
+  go?: boolean;
+  appliedAt?: string /* RFC 3339 */ | null;
+  durationMs?: number;
+  edited?: boolean;
+  failedStatement?: number;
+  error?: string;
+  up: SQLStatement[];
+  down: SQLStatement[];
+  upWarnings: LintWarning[];
+  downWarnings: LintWarning[];
+}
+
+export interface MigrationStep {
+  version: number;
+  name: string;
+  direction: string;
+  file?: string;
+  go?: boolean;
+  statements: SQLStatement[];
+  warnings: LintWarning[];
+  outcome?: string;
+  durationMs?: number;
+}
+
+export interface MigrationsStatus {
+  dialect: string;
+  table: string;
+  current: number;
+  pending: number;
+  migrations: MigrationStatus[];
+  problems: string[];
 }
 
 export interface MintRequest {
@@ -544,6 +608,11 @@ export interface SQLRequest {
   args: unknown[];
   analyze?: boolean;
   write?: boolean;
+}
+
+export interface SQLStatement {
+  sql: string;
+  line: number;
 }
 
 export interface ServerConfig {
