@@ -2,6 +2,7 @@ package embeddedserver
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -18,6 +19,7 @@ import (
 	"github.com/covetpy/covet/backend/orm/dialect"
 	"github.com/covetpy/covet/backend/orm/explain"
 	"github.com/covetpy/covet/backend/orm/inspect"
+	"github.com/covetpy/covet/backend/resource"
 	"github.com/covetpy/covet/embedded-server/internal/admin"
 	"github.com/covetpy/covet/embedded-server/internal/config"
 	"github.com/prometheus/client_golang/prometheus"
@@ -30,6 +32,8 @@ type database struct {
 	conf       config.Database
 	inspector  *inspect.Inspector
 	migrations string // the project's migrations folder
+	// config returns the running configuration (covet.json) and its ETag.
+	config func() ([]byte, string)
 }
 
 var (
@@ -120,6 +124,33 @@ func (d *database) ForceMigration(ctx context.Context, version int64) error {
 		return err
 	}
 	return m.Force(ctx, version)
+}
+
+func (d *database) GenerateMigration(ctx context.Context, req admin.GenerateRequest) (*admin.GeneratedMigration, error) {
+	defs := req.Resources
+	if defs == nil {
+		doc, _ := d.config()
+		var conf struct {
+			Resources []resource.Definition `json:"resources"`
+		}
+		if err := json.Unmarshal(doc, &conf); err != nil {
+			return nil, fmt.Errorf("reading the running configuration's resources: %w", err)
+		}
+		defs = conf.Resources
+	}
+	draft, err := generate(ctx, d.db, defs)
+	if err != nil {
+		return nil, err
+	}
+	out := &admin.GeneratedMigration{Draft: *draft}
+	if req.Write {
+		up, down, err := draft.Write(d.migrations, req.Name)
+		if err != nil {
+			return nil, err
+		}
+		out.UpFile, out.DownFile = filepath.Base(up), filepath.Base(down)
+	}
+	return out, nil
 }
 
 func (d *database) QueryStats() []inspect.Stat { return d.inspector.Stats() }

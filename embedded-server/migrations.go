@@ -10,7 +10,9 @@ import (
 	"path/filepath"
 
 	"github.com/covetpy/covet/backend/migrate"
+	"github.com/covetpy/covet/backend/orm"
 	"github.com/covetpy/covet/backend/orm/dialect"
+	"github.com/covetpy/covet/backend/resource"
 	"github.com/covetpy/covet/embedded-server/internal/config"
 )
 
@@ -21,8 +23,29 @@ const MigrationsDir = "migrations"
 type Migrations struct {
 	*migrate.Migrator
 	// Dir is the absolute path of the migrations folder.
-	Dir   string
-	close func() error
+	Dir       string
+	db        *orm.DB
+	resources []resource.Definition
+	close     func() error
+}
+
+// Generate proposes the migration that brings the database to covet.json's
+// resources (migrate.Generate).
+func (m *Migrations) Generate(ctx context.Context) (*migrate.Draft, error) {
+	return generate(ctx, m.db, m.resources)
+}
+
+// generate runs migrate.Generate over the tables of defs.
+func generate(ctx context.Context, db *orm.DB, defs []resource.Definition) (*migrate.Draft, error) {
+	tables := make([]*orm.Table, 0, len(defs))
+	for _, def := range defs {
+		res, err := resource.New(db, def)
+		if err != nil {
+			return nil, err
+		}
+		tables = append(tables, res.Table())
+	}
+	return migrate.Generate(ctx, db, db.Dialect(), tables...)
 }
 
 // Close closes the database.
@@ -59,7 +82,7 @@ func OpenMigrations(ctx context.Context, projectDir string) (*Migrations, error)
 		db.Close()
 		return nil, err
 	}
-	return &Migrations{Migrator: m, Dir: dir, close: db.Close}, nil
+	return &Migrations{Migrator: m, Dir: dir, db: db, resources: conf.Resources, close: db.Close}, nil
 }
 
 func loadMigrations(dir string) ([]*migrate.Migration, error) {

@@ -85,6 +85,27 @@ func TestMigrationsAPI(t *testing.T) {
 					t.Errorf("POST %s %.40s = %d %s, want %d", c.path, c.body, got, resp.Body, c.want)
 				}
 			}
+			// Generating: the running configuration has no resources, so
+			// there is nothing to write; resources in the body are compared.
+			var gen struct {
+				Up, Down, Notes  []string
+				UpFile, DownFile string
+			}
+			if code := adminJSON(t, srv, "POST", "/_covet/api/migrations/generate", `{}`, &gen); code != 200 || len(gen.Up) != 0 {
+				t.Errorf("generate without resources = %d %+v", code, gen)
+			}
+			if resp := srv.Do(t, srv.Request(t, "POST", "/_covet/api/migrations/generate", strings.NewReader(`{"write": true, "name": "x"}`))); resp.StatusCode != 400 {
+				t.Errorf("writing an empty migration = %d %s, want 400", resp.StatusCode, resp.Body)
+			}
+			tags := `"resources": [{"name": "tags", "table": "tags", "fields": [{"name": "label", "type": "string", "required": true, "maxLength": 50}]}]`
+			if code := adminJSON(t, srv, "POST", "/_covet/api/migrations/generate", `{`+tags+`, "write": true, "name": "tags"}`, &gen); code != 200 ||
+				gen.UpFile != "0003_tags.up.sql" || !strings.Contains(gen.Up[0], "CREATE TABLE") || !strings.Contains(gen.Down[0], "DROP TABLE") {
+				t.Fatalf("generate with resources = %d %+v", code, gen)
+			}
+			if code := adminJSON(t, srv, "POST", "/_covet/api/migrations/run", `{"action": "up"}`, &rep); code != 200 || rep.Current != 3 {
+				t.Errorf("applying the generated migration = %d %+v", code, rep)
+			}
+
 			// A misnamed file is reported, not skipped.
 			if err := os.WriteFile(filepath.Join(dir, "3_Oops.up.sql"), []byte("SELECT 1"), 0o644); err != nil {
 				t.Fatal(err)

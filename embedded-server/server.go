@@ -212,6 +212,7 @@ func New(cfg Config) (*Server, error) {
 		return nil, err
 	}
 	s.bench.hub, s.bench.log, s.bench.ring, s.bench.routes, s.bench.conf = s.hub, s.log, s.keys.store.Ring(), s.routes, s.store.Config
+	s.db.config = s.store.Config
 	s.bench.sources = metrics.SignalSources{HTTP: s.httpm, Queries: s.db.inspector.Totals, Dropped: s.hub.Dropped}
 	return s, nil
 }

@@ -13,6 +13,10 @@
 // starts and clean when it ends; a failure leaves it dirty, naming the
 // statement, and nothing runs until Force records the state by hand.
 //
+// Generate proposes a migration, up and down, from the difference between
+// tables (Go models through orm.Mapping, or resources) and the live schema;
+// DumpSchema prints a schema as text that compares.
+//
 // Destructive statements (dropping a table or column, changing a column's
 // type, adding NOT NULL without a default …) are refused unless the request
 // says Force; a dry run lists them with the SQL it would run.

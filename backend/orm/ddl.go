@@ -17,7 +17,6 @@ import (
 // those changes belong in migrations. It returns the DDL it ran.
 func EnsureTable(ctx context.Context, h Handle, t *Table) ([]string, error) {
 	s := h.session()
-	d := s.db.dialect
 	existing, err := existingColumns(ctx, s, t)
 	if err != nil {
 		return nil, err
@@ -31,52 +30,12 @@ func EnsureTable(ctx context.Context, h Handle, t *Table) ([]string, error) {
 		return nil
 	}
 	if existing == nil {
-		b := []byte("CREATE TABLE ")
-		b = d.AppendIdent(b, t.Name)
-		b = append(b, " ("...)
-		for i, c := range t.Columns {
-			if i > 0 {
-				b = append(b, ", "...)
-			}
-			b = columnDef(b, d, c)
+		ddl, err := CreateTableDDL(h, t)
+		if err != nil {
+			return nil, err
 		}
-		// A belongs-to relation is a foreign key to the target's key.
-		for _, name := range slices.Sorted(maps.Keys(t.Relations)) {
-			rel := t.Relations[name]
-			if rel.Kind != BelongsTo {
-				continue
-			}
-			target, err := s.db.mapping(rel.target)
-			if err != nil {
-				return ran, err
-			}
-			if target.pk == nil || t.Column(rel.ForeignKey) == nil {
-				return ran, fmt.Errorf("orm: ensuring table %s: relation %s needs column %s and a primary key on %s", t.Name, name, rel.ForeignKey, target.Name)
-			}
-			b = append(b, ", FOREIGN KEY ("...)
-			b = d.AppendIdent(b, rel.ForeignKey)
-			b = append(b, ") REFERENCES "...)
-			b = d.AppendIdent(b, target.Name)
-			b = append(b, " ("...)
-			b = d.AppendIdent(b, target.pk.Name)
-			b = append(b, ')')
-		}
-		b = append(b, ')')
-		if err := run(string(b)); err != nil {
-			return ran, err
-		}
-		for _, c := range t.Columns {
-			if !c.Index || c.Unique || c.PrimaryKey {
-				continue
-			}
-			b := []byte("CREATE INDEX ")
-			b = d.AppendIdent(b, t.Name+"_"+c.Name+"_idx")
-			b = append(b, " ON "...)
-			b = d.AppendIdent(b, t.Name)
-			b = append(b, " ("...)
-			b = d.AppendIdent(b, c.Name)
-			b = append(b, ')')
-			if err := run(string(b)); err != nil {
+		for _, sql := range ddl {
+			if err := run(sql); err != nil {
 				return ran, err
 			}
 		}
@@ -92,15 +51,83 @@ func EnsureTable(ctx context.Context, h Handle, t *Table) ([]string, error) {
 		if c.Unique || c.PrimaryKey {
 			return ran, fmt.Errorf("orm: ensuring table %s: column %s is missing and unique; add it with a migration", t.Name, c.Name)
 		}
-		b := []byte("ALTER TABLE ")
-		b = d.AppendIdent(b, t.Name)
-		b = append(b, " ADD COLUMN "...)
-		b = columnDef(b, d, c)
-		if err := run(string(b)); err != nil {
+		if err := run(AddColumnDDL(s.db.dialect, t, c)); err != nil {
 			return ran, err
 		}
 	}
 	return ran, nil
+}
+
+// CreateTableDDL returns the statements that create table t in h's
+// dialect: CREATE TABLE with its columns, primary key, NOT NULL, UNIQUE,
+// defaults and a foreign key for each belongs-to relation, then CREATE
+// INDEX for each indexed column.
+func CreateTableDDL(h Handle, t *Table) ([]string, error) {
+	s := h.session()
+	d := s.db.dialect
+	b := []byte("CREATE TABLE ")
+	b = d.AppendIdent(b, t.Name)
+	b = append(b, " ("...)
+	for i, c := range t.Columns {
+		if i > 0 {
+			b = append(b, ", "...)
+		}
+		b = columnDef(b, d, c)
+	}
+	// A belongs-to relation is a foreign key to the target's key.
+	for _, name := range slices.Sorted(maps.Keys(t.Relations)) {
+		rel := t.Relations[name]
+		if rel.Kind != BelongsTo {
+			continue
+		}
+		target, err := s.db.mapping(rel.target)
+		if err != nil {
+			return nil, err
+		}
+		if target.pk == nil || t.Column(rel.ForeignKey) == nil {
+			return nil, fmt.Errorf("orm: table %s: relation %s needs column %s and a primary key on %s", t.Name, name, rel.ForeignKey, target.Name)
+		}
+		b = append(b, ", FOREIGN KEY ("...)
+		b = d.AppendIdent(b, rel.ForeignKey)
+		b = append(b, ") REFERENCES "...)
+		b = d.AppendIdent(b, target.Name)
+		b = append(b, " ("...)
+		b = d.AppendIdent(b, target.pk.Name)
+		b = append(b, ')')
+	}
+	b = append(b, ')')
+	out := []string{string(b)}
+	for _, c := range t.Columns {
+		if !c.Index || c.Unique || c.PrimaryKey {
+			continue
+		}
+		b := []byte("CREATE INDEX ")
+		b = d.AppendIdent(b, IndexName(t, c))
+		b = append(b, " ON "...)
+		b = d.AppendIdent(b, t.Name)
+		b = append(b, " ("...)
+		b = d.AppendIdent(b, c.Name)
+		b = append(b, ')')
+		out = append(out, string(b))
+	}
+	return out, nil
+}
+
+// IndexName is the name CreateTableDDL gives the index of column c.
+func IndexName(t *Table, c *Column) string { return t.Name + "_" + c.Name + "_idx" }
+
+// AddColumnDDL returns the ALTER TABLE … ADD COLUMN statement for c.
+func AddColumnDDL(d Dialect, t *Table, c *Column) string {
+	b := []byte("ALTER TABLE ")
+	b = d.AppendIdent(b, t.Name)
+	b = append(b, " ADD COLUMN "...)
+	return string(columnDef(b, d, c))
+}
+
+// TableColumns returns the lower-cased names of t's columns in the
+// database h is connected to, or nil when the table does not exist.
+func TableColumns(ctx context.Context, h Handle, t *Table) (map[string]bool, error) {
+	return existingColumns(ctx, h.session(), t)
 }
 
 // existingColumns returns the lower-cased names of t's columns in the
@@ -110,20 +137,33 @@ func existingColumns(ctx context.Context, s *session, t *Table) (map[string]bool
 	b := []byte("SELECT * FROM ")
 	b = s.db.dialect.AppendIdent(b, t.Name)
 	b = append(b, " WHERE 1 = 0"...)
+	// A failure means a missing table, or, once, a statement cached for a
+	// table that was dropped and created again since (pgx forgets it after
+	// reporting that): probe twice. Any other problem shows up again, with
+	// its real cause, when the DDL runs.
+	for range 2 {
+		if names := probeColumns(ctx, s, string(b)); names != nil {
+			return names, nil
+		}
+	}
+	return nil, nil
+}
+
+// probeColumns returns the lower-cased column names of the probe's result,
+// or nil when it fails.
+func probeColumns(ctx context.Context, s *session, probe string) map[string]bool {
 	q, _ := s.querier(ctx, false)
 	if s.tx != nil {
 		// A failed statement aborts a PostgreSQL transaction: probe in a
 		// savepoint, so that a missing table leaves the transaction usable.
 		if _, err := s.tx.Exec(ctx, "SAVEPOINT covet_probe"); err != nil {
-			return nil, fmt.Errorf("orm: probing table %s: %w", t.Name, err)
+			return nil
 		}
 		defer s.tx.Exec(context.WithoutCancel(ctx), "ROLLBACK TO SAVEPOINT covet_probe")
 	}
-	rows, err := q.Query(ctx, string(b))
+	rows, err := q.Query(ctx, probe)
 	if err != nil {
-		// The probe fails for a missing table; any other problem shows up
-		// again, with its real cause, when CREATE TABLE runs.
-		return nil, nil
+		return nil
 	}
 	defer rows.Close()
 	names, err := rows.Columns()
@@ -131,13 +171,13 @@ func existingColumns(ctx context.Context, s *session, t *Table) (map[string]bool
 		err = rows.Close() // pgx reports a missing table only here
 	}
 	if err != nil || len(names) == 0 {
-		return nil, nil
+		return nil
 	}
 	cols := map[string]bool{}
 	for _, n := range names {
 		cols[strings.ToLower(n)] = true
 	}
-	return cols, nil
+	return cols
 }
 
 func columnDef(b []byte, d Dialect, c *Column) []byte {

@@ -112,3 +112,35 @@ func TestWithConn(t *testing.T) {
 		})
 	}
 }
+
+// TestTableColumnsAfterRecreate: a table dropped and created again with
+// other columns is seen as it is now, although the probe's statement was
+// cached (by pgx) for the old table.
+func TestTableColumnsAfterRecreate(t *testing.T) {
+	for name, open := range map[string]func(testing.TB) *orm.DB{"sqlite": openSQLite, "postgres": openPostgres, "mysql": openMySQL} {
+		t.Run(name, func(t *testing.T) {
+			ctx := context.Background()
+			db := open(t)
+			defer db.Close()
+			tbl, err := orm.Define("recreated", orm.Column{Name: "id", Type: reflect.TypeFor[int64](), PrimaryKey: true})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for i, ddl := range []string{"CREATE TABLE recreated (id INTEGER PRIMARY KEY)", "CREATE TABLE recreated (id INTEGER PRIMARY KEY, extra INTEGER)"} {
+				if _, err := orm.ExecNative(ctx, db, ddl); err != nil {
+					t.Fatal(err)
+				}
+				cols, err := orm.TableColumns(ctx, db, tbl)
+				if err != nil || len(cols) != i+1 {
+					t.Fatalf("after %s: columns %v, %v", ddl, cols, err)
+				}
+				if _, err := orm.ExecNative(ctx, db, "DROP TABLE recreated"); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if cols, err := orm.TableColumns(ctx, db, tbl); cols != nil || err != nil {
+				t.Errorf("a dropped table has columns %v, %v", cols, err)
+			}
+		})
+	}
+}

@@ -53,6 +53,10 @@ func (r *Resource) Ensure(ctx context.Context) ([]string, error) {
 	return orm.EnsureTable(ctx, r.db, r.table)
 }
 
+// Table is the resource's table as the ORM maps it, for tools such as
+// migrate.Generate.
+func (r *Resource) Table() *orm.Table { return r.table }
+
 // Collection serves the list (GET) and create (POST) endpoints.
 func (r *Resource) Collection() http.Handler {
 	return problem.HandlerFunc(func(w http.ResponseWriter, req *http.Request) error {

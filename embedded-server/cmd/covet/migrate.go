@@ -30,6 +30,8 @@ const migrateUsage = `Usage:
   covet migrate force VERSION                   record that exactly the migrations up to VERSION are
                                                 applied and clear a dirty state (runs no SQL)
   covet migrate new NAME                        create the next NNNN_NAME.up.sql and .down.sql
+  covet migrate generate NAME [--dry-run]       write the migration that creates the tables and
+                                                columns covet.json's resources lack, down path included
 
 Every command takes --project DIR (default "."): the database is covet.json's,
 the migrations are the files in DIR/migrations. --json prints the result as
@@ -101,11 +103,13 @@ func migrateCmd(args []string, stdout, stderr io.Writer) error {
 			return bad("VERSION %q: want a migration's version number, or 0", pos[0])
 		}
 		req.Action, req.Version = migrate.To, v
-	case "new":
+	case "new", "generate":
 		if len(pos) != 1 {
 			return bad("want one NAME")
 		}
-		return newMigration(*project, pos[0], stdout)
+		if cmd == "new" {
+			return newMigration(*project, pos[0], stdout)
+		}
 	default:
 		return bad("unknown subcommand")
 	}
@@ -129,6 +133,8 @@ func migrateCmd(args []string, stdout, stderr io.Writer) error {
 		}
 		printStatus(stdout, st, ms.Dir)
 		return nil
+	case "generate":
+		return generateMigration(ctx, ms, pos[0], *dryRun, stdout)
 	case "force":
 		if err := ms.Force(ctx, req.Version); err != nil {
 			return err
@@ -221,6 +227,32 @@ func printReport(w io.Writer, rep *migrate.Report) {
 	}
 }
 
+// generateMigration writes (or with dryRun prints) the migration that
+// brings the database to covet.json's resources.
+func generateMigration(ctx context.Context, ms *embeddedserver.Migrations, name string, dryRun bool, stdout io.Writer) error {
+	d, err := ms.Generate(ctx)
+	if err != nil {
+		return err
+	}
+	for _, n := range d.Notes {
+		fmt.Fprintf(stdout, "-- note: %s\n", n)
+	}
+	if d.Empty() {
+		fmt.Fprintln(stdout, "The database already has every table and column of covet.json's resources: nothing to generate.")
+		return nil
+	}
+	if dryRun {
+		fmt.Fprintf(stdout, "-- up\n%s;\n-- down\n%s;\n", strings.Join(d.Up, ";\n"), strings.Join(d.Down, ";\n"))
+		return nil
+	}
+	up, down, err := d.Write(ms.Dir, name)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "%s\n%s\nReview them, then apply with covet migrate up.\n", up, down)
+	return nil
+}
+
 // migrationName is what NAME in covet migrate new may be. Read only.
 var migrationName = regexp.MustCompile(`^[a-z0-9_]{1,100}$`)
 
@@ -233,16 +265,9 @@ func newMigration(project, name string, stdout io.Writer) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
 	}
-	entries, err := os.ReadDir(dir)
+	next, err := migrate.NextVersion(dir)
 	if err != nil {
 		return err
-	}
-	var next int64 = 1
-	for _, e := range entries {
-		num, _, ok := strings.Cut(e.Name(), "_")
-		if v, err := strconv.ParseInt(num, 10, 64); ok && err == nil && v >= next {
-			next = v + 1
-		}
 	}
 	for _, dir2 := range []string{"up", "down"} {
 		path := filepath.Join(dir, fmt.Sprintf("%04d_%s.%s.sql", next, name, dir2))

@@ -66,3 +66,26 @@ func TestMigrateCLI(t *testing.T) {
 		}
 	}
 }
+
+// TestMigrateGenerate: covet migrate generate writes the migration that
+// creates covet.json's resource tables; once applied there is nothing left
+// to generate.
+func TestMigrateGenerate(t *testing.T) {
+	dir := t.TempDir()
+	conf := `{"resources": [{"name": "books", "table": "books", "fields": [{"name": "title", "type": "string", "required": true, "maxLength": 200}]}]}`
+	if err := os.WriteFile(filepath.Join(dir, "covet.json"), []byte(conf), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if code, out, errOut := covetRun(t, "migrate", "generate", "books", "--dry-run", "--project", dir); code != 0 || !strings.Contains(out, "CREATE TABLE \"books\"") || !strings.Contains(out, "DROP TABLE \"books\"") {
+		t.Fatalf("generate --dry-run: %d %s %s", code, out, errOut)
+	}
+	if code, out, errOut := covetRun(t, "migrate", "generate", "books", "--project", dir); code != 0 || !strings.Contains(out, "0001_books.up.sql") {
+		t.Fatalf("generate: %d %s %s", code, out, errOut)
+	}
+	if code, out, errOut := covetRun(t, "migrate", "up", "--project", dir); code != 0 || !strings.Contains(out, "applied 0001_books.up.sql") {
+		t.Fatalf("up: %d %s %s", code, out, errOut)
+	}
+	if code, out, _ := covetRun(t, "migrate", "generate", "more", "--project", dir); code != 0 || !strings.Contains(out, "nothing to generate") {
+		t.Errorf("generate after up: %d %s", code, out)
+	}
+}

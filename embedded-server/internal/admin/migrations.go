@@ -9,10 +9,14 @@ import (
 
 	"github.com/covetpy/covet/backend/migrate"
 	"github.com/covetpy/covet/backend/problem"
+	"github.com/covetpy/covet/backend/resource"
 )
 
-// MaxMigrationBodyBytes bounds the bodies of the migration endpoints.
-const MaxMigrationBodyBytes = 4 << 10
+// Limits of the migration endpoints' bodies.
+const (
+	MaxMigrationBodyBytes = 4 << 10   // run and force
+	MaxGenerateBodyBytes  = 256 << 10 // generate, which may carry resources
+)
 
 // Migrations is the project's schema migrations (covet_data's database,
 // the files in the project's migrations folder, read again on every call).
@@ -20,6 +24,29 @@ type Migrations interface {
 	MigrationStatus(ctx context.Context) (*migrate.Status, error)
 	Migrate(ctx context.Context, req migrate.Request) (*migrate.Report, error)
 	ForceMigration(ctx context.Context, version int64) error
+	// GenerateMigration proposes (and with Write saves) the migration that
+	// brings the database to the resources.
+	GenerateMigration(ctx context.Context, req GenerateRequest) (*GeneratedMigration, error)
+}
+
+// GenerateRequest is the body of POST /migrations/generate.
+type GenerateRequest struct {
+	// Resources to generate for; none: the running configuration's. The
+	// studio sends a configuration's resources that the server refused
+	// because their tables need a migration first.
+	Resources []resource.Definition `json:"resources,omitempty"`
+	// Write saves the migration as the next NNNN_name.up.sql and
+	// .down.sql; otherwise it is only proposed.
+	Write bool   `json:"write,omitempty"`
+	Name  string `json:"name,omitempty"`
+}
+
+// GeneratedMigration is the answer of POST /migrations/generate.
+type GeneratedMigration struct {
+	migrate.Draft
+	// UpFile and DownFile are the files written, with Write.
+	UpFile   string `json:"upFile,omitempty"`
+	DownFile string `json:"downFile,omitempty"`
 }
 
 // ForceRequest is the body of POST /migrations/force.
@@ -38,7 +65,7 @@ func (a *API) mountMigrations(api func(string, http.HandlerFunc)) {
 	})
 	api("POST /_covet/api/migrations/run", func(w http.ResponseWriter, r *http.Request) {
 		var req migrate.Request
-		if err := readMigrationBody(w, r, &req); err != nil {
+		if err := readMigrationBody(w, r, &req, MaxMigrationBodyBytes); err != nil {
 			problem.Write(w, err)
 			return
 		}
@@ -54,7 +81,7 @@ func (a *API) mountMigrations(api func(string, http.HandlerFunc)) {
 	})
 	api("POST /_covet/api/migrations/force", func(w http.ResponseWriter, r *http.Request) {
 		var req ForceRequest
-		if err := readMigrationBody(w, r, &req); err != nil {
+		if err := readMigrationBody(w, r, &req, MaxMigrationBodyBytes); err != nil {
 			problem.Write(w, err)
 			return
 		}
@@ -70,6 +97,22 @@ func (a *API) mountMigrations(api func(string, http.HandlerFunc)) {
 		}
 		writeJSON(w, st)
 	})
+	api("POST /_covet/api/migrations/generate", func(w http.ResponseWriter, r *http.Request) {
+		var req GenerateRequest
+		if err := readMigrationBody(w, r, &req, MaxGenerateBodyBytes); err != nil {
+			problem.Write(w, err)
+			return
+		}
+		out, err := a.migrations.GenerateMigration(r.Context(), req)
+		if err != nil {
+			problem.Write(w, migrationProblem(err))
+			return
+		}
+		if req.Write {
+			a.publishMigrations(r.Context())
+		}
+		writeJSON(w, out)
+	})
 }
 
 func (a *API) publishMigrations(ctx context.Context) {
@@ -78,13 +121,13 @@ func (a *API) publishMigrations(ctx context.Context) {
 	}
 }
 
-func readMigrationBody(w http.ResponseWriter, r *http.Request, v any) error {
-	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, MaxMigrationBodyBytes))
+func readMigrationBody(w http.ResponseWriter, r *http.Request, v any, limit int64) error {
+	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, limit))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
 		var tooBig *http.MaxBytesError
 		if errors.As(err, &tooBig) {
-			return problem.New(http.StatusRequestEntityTooLarge, fmt.Sprintf("the body is larger than %d bytes", MaxMigrationBodyBytes))
+			return problem.New(http.StatusRequestEntityTooLarge, fmt.Sprintf("the body is larger than %d bytes", limit))
 		}
 		return problem.New(http.StatusBadRequest, "reading the body: "+err.Error())
 	}

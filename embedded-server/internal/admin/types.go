@@ -179,6 +179,9 @@ func APITypes() map[string]any {
 		"SQLStatement":       migrate.Statement{},
 		"LintWarning":        migrate.Warning{},
 		"ForceRequest":       ForceRequest{},
+		"GenerateRequest":    GenerateRequest{},
+		"GeneratedMigration": GeneratedMigration{},
+		"MigrationDraft":     migrate.Draft{},
 		// covet.json, for the studio's editors.
 		"Config":          config.Config{},
 		"ServerConfig":    config.Server{},

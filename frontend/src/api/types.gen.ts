@@ -180,6 +180,17 @@ export interface ForceRequest {
   version: number;
 }
 
+export interface GenerateRequest {
+  resources?: ResourceDefinition[];
+  write?: boolean;
+  name?: string;
+}
+
+export interface GeneratedMigration extends MigrationDraft {
+  upFile?: string;
+  downFile?: string;
+}
+
 export interface HandlerInfo {
   name: string;
   source: string;
@@ -349,6 +360,12 @@ export interface LoadStage {
 export interface MetricSample extends RouteSample {
   time: string /* RFC 3339 */;
   routes?: Record<string, RouteSample>;
+}
+
+export interface MigrationDraft {
+  up: string[];
+  down: string[];
+  notes: string[];
 }
 
 export interface MigrationReport {
