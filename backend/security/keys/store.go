@@ -34,7 +34,8 @@ type Store struct {
 	params json.RawMessage
 	kek    *crypto.Keyring
 
-	mu sync.Mutex // serialises changes and writes
+	mu     sync.Mutex // serialises changes and writes; guards backup
+	backup []byte     // the backup encryption key; nil until BackupKey makes it
 }
 
 // KEKSource provides the key-encryption key of a Store.
@@ -54,6 +55,9 @@ type storeFile struct {
 	KEK    string          `json:"kek"`
 	Params json.RawMessage `json:"params"`
 	Sealed []byte          `json:"sealed"`
+	// Backup is the backup encryption key, sealed apart from the signing
+	// keys; absent until a backup first needs it.
+	Backup []byte `json:"backup,omitempty"`
 }
 
 const (
@@ -64,6 +68,12 @@ const (
 
 // storeAD binds the sealed keys to their purpose and format.
 func storeAD(source string) []byte { return []byte(storeFormat + "|" + source) }
+
+// backupAD binds the sealed backup key to its purpose.
+func backupAD(source string) []byte { return []byte(storeFormat + "|backup|" + source) }
+
+// BackupKeyID names the backup encryption key in what it seals.
+const BackupKeyID = "backup-1"
 
 // OpenStore opens the key store at path, creating it when missing. An
 // existing file is opened with the source it names, which must be among
@@ -113,7 +123,30 @@ func OpenStore(path string, ring *Ring, sources ...KEKSource) (*Store, error) {
 	if err := ring.LoadPrivate(plain); err != nil {
 		return nil, fmt.Errorf("keys: %s: %w", path, err)
 	}
+	if f.Backup != nil {
+		if st.backup, err = st.kek.Open(f.Backup, backupAD(f.KEK)); err != nil {
+			return nil, fmt.Errorf("keys: %s: the backup key does not open (the file was altered): %w", path, err)
+		}
+	}
 	return st, nil
+}
+
+// BackupKey returns the key that encrypts the project's backups
+// (XChaCha20-Poly1305, id BackupKeyID), generating and saving it on first
+// use. It lives in the store beside the signing keys, under the same
+// key-encryption key; losing the store loses the encrypted backups.
+func (st *Store) BackupKey() (*crypto.Key, error) {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	if st.backup == nil {
+		st.backup = make([]byte, crypto.KeySize)
+		rand.Read(st.backup)
+		if err := st.write(); err != nil {
+			st.backup = nil
+			return nil, err
+		}
+	}
+	return crypto.KeyFromBytes(BackupKeyID, crypto.XChaCha20Poly1305, st.backup)
 }
 
 func (st *Store) create(sources []KEKSource) error {
@@ -215,7 +248,13 @@ func (st *Store) write() error {
 	if err != nil {
 		return fmt.Errorf("keys: sealing the key store: %w", err)
 	}
-	b, err := json.MarshalIndent(storeFile{Format: storeFormat, KEK: st.source.Name(), Params: st.params, Sealed: sealed}, "", "  ")
+	f := storeFile{Format: storeFormat, KEK: st.source.Name(), Params: st.params, Sealed: sealed}
+	if st.backup != nil {
+		if f.Backup, err = st.kek.Seal(st.backup, backupAD(st.source.Name())); err != nil {
+			return fmt.Errorf("keys: sealing the backup key: %w", err)
+		}
+	}
+	b, err := json.MarshalIndent(f, "", "  ")
 	if err != nil {
 		return err
 	}

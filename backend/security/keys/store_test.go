@@ -11,6 +11,7 @@ import (
 
 	"github.com/zalando/go-keyring"
 
+	"github.com/covetpy/covet/backend/security/crypto"
 	"github.com/covetpy/covet/backend/security/jwt"
 )
 
@@ -212,5 +213,61 @@ func TestRotationSchedule(t *testing.T) {
 	}
 	if _, err := r.Rotate(Rotation{Alg: EdDSA}); err == nil {
 		t.Fatal("a zero Every was accepted")
+	}
+}
+
+// TestStoreBackupKey: the backup key is made once, kept sealed across
+// opens and signing-key changes, and a store altered there does not open.
+func TestStoreBackupKey(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "keys.json")
+	st, err := OpenStore(path, NewRing(Config{}), Passphrase(pass))
+	if err != nil {
+		t.Fatal(err)
+	}
+	before, _ := os.ReadFile(path)
+	if strings.Contains(string(before), `"backup"`) {
+		t.Fatal("a new store already has a backup key")
+	}
+	k, err := st.BackupKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ring := crypto.NewKeyring(crypto.KeyringConfig{})
+	ring.Add(k, true)
+	sealed, err := ring.Seal([]byte("backup data"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.Generate(EdDSA); err != nil { // rewrites the file
+		t.Fatal(err)
+	}
+	st2, err := OpenStore(path, NewRing(Config{}), Passphrase(pass))
+	if err != nil {
+		t.Fatal(err)
+	}
+	k2, err := st2.BackupKey()
+	if err != nil || k2.ID() != BackupKeyID {
+		t.Fatalf("BackupKey after reopening: %v, %v", k2, err)
+	}
+	ring2 := crypto.NewKeyring(crypto.KeyringConfig{})
+	ring2.Add(k2, true)
+	if got, err := ring2.Open(sealed, nil); err != nil || string(got) != "backup data" {
+		t.Errorf("the reopened backup key opens %q, %v", got, err)
+	}
+	raw, _ := os.ReadFile(path)
+	var f map[string]any
+	json.Unmarshal(raw, &f)
+	b, _ := f["backup"].(string)
+	if b == "" {
+		t.Fatal("no sealed backup key in the file")
+	}
+	f["backup"] = "A" + b[1:]
+	if b[0] == 'A' {
+		f["backup"] = "B" + b[1:]
+	}
+	altered, _ := json.Marshal(f)
+	os.WriteFile(path, altered, 0o600)
+	if _, err := OpenStore(path, NewRing(Config{}), Passphrase(pass)); err == nil || !strings.Contains(err.Error(), "backup key does not open") {
+		t.Errorf("a store with an altered backup key opened: %v", err)
 	}
 }

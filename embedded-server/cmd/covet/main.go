@@ -48,9 +48,10 @@ Usage:
   covet bench --url URL [flags]                           run a load test (loopback only)
   covet bench list|compare|rename|delete …                stored load tests
   covet migrate status|up|down|to|redo|force|new …         schema migrations
+  covet backup create|list|verify|restore|delete|prune …  backups of the database
   covet version                                           print the version
 
-Run "covet serve -h", "covet bench -h" or "covet migrate -h" for their flags.
+Run "covet serve -h", "covet bench -h", "covet migrate -h" or "covet backup -h" for their flags.
 `
 
 func run(args []string, stdout, stderr io.Writer) int {
@@ -66,6 +67,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		err = bench(args[1:], stdout, stderr)
 	case "migrate":
 		err = migrateCmd(args[1:], stdout, stderr)
+	case "backup":
+		err = backupCmd(args[1:], stdout, stderr)
 	case "version", "--version", "-version":
 		fmt.Fprintf(stdout, "covet %s %s %s/%s\n", embeddedserver.Version, runtime.Version(), runtime.GOOS, runtime.GOARCH)
 	case "help", "-h", "--help":

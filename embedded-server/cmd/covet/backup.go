@@ -1,0 +1,207 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+	"text/tabwriter"
+	"time"
+
+	"github.com/covetpy/covet/backend/backup"
+	embeddedserver "github.com/covetpy/covet/embedded-server"
+)
+
+const backupUsage = `Usage:
+  covet backup create [--encrypt] [--json]      back the database up now; prints the backup's id
+  covet backup list [--json]                    the backups, newest first
+  covet backup verify ID [--json]               check the checksums and restore a trial copy
+  covet backup restore (ID | --to TIME) [--dry-run] [--yes] [--json]
+                                                put a backup in place of the database; --to picks
+                                                the newest backup at or before TIME (RFC 3339)
+  covet backup delete ID
+  covet backup prune [--keep N] [--max-age DURATION]
+                                                delete backups beyond both limits (the newest stays)
+
+Every command takes --project DIR (default "."). Backups are in
+DIR/covet_data/backups; only a SQLite database can be backed up for now.
+--encrypt uses the project's backup key from its key store (COVET_KEYS_PASSPHRASE
+unlocks a store sealed with a passphrase). A restore needs the project not to
+be served, verifies the backup first, and keeps the current database beside the
+restored one (DB.before-restore-TIME); without --yes it only says what it would do.
+`
+
+// backupCmd runs covet backup SUBCOMMAND.
+func backupCmd(args []string, stdout, stderr io.Writer) error {
+	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
+		fmt.Fprint(stderr, backupUsage)
+		if len(args) == 0 {
+			return errUsage
+		}
+		return nil
+	}
+	cmd := args[0]
+	fs := flag.NewFlagSet("covet backup "+cmd, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() { fmt.Fprint(stderr, backupUsage) }
+	project := fs.String("project", ".", "project `folder`")
+	asJSON := fs.Bool("json", false, "print JSON")
+	encrypt := fs.Bool("encrypt", false, "encrypt with the project's backup key")
+	to := fs.String("to", "", "restore the newest backup at or before this RFC 3339 time")
+	dryRun := fs.Bool("dry-run", false, "say what a restore would do, change nothing")
+	yes := fs.Bool("yes", false, "restore without asking")
+	keep := fs.Int("keep", 0, "prune: keep the newest N")
+	maxAge := fs.Duration("max-age", 0, "prune: keep those younger than this")
+	var pos []string
+	for rest := args[1:]; ; {
+		if err := fs.Parse(rest); err != nil {
+			if errors.Is(err, flag.ErrHelp) {
+				return nil
+			}
+			return errUsage
+		}
+		if fs.NArg() == 0 {
+			break
+		}
+		pos, rest = append(pos, fs.Arg(0)), fs.Args()[1:]
+	}
+	bad := func(format string, a ...any) error {
+		fmt.Fprintf(stderr, "covet backup %s: %s\n\n%s", cmd, fmt.Sprintf(format, a...), backupUsage)
+		return errUsage
+	}
+	wantArgs := map[string]int{"create": 0, "list": 0, "verify": 1, "delete": 1, "prune": 0, "restore": -1}
+	n, known := wantArgs[cmd]
+	switch {
+	case !known:
+		return bad("unknown subcommand")
+	case n >= 0 && len(pos) != n:
+		return bad("want %d argument(s), got %d", n, len(pos))
+	case cmd == "restore" && (len(pos) == 1) == (*to != ""):
+		return bad("name a backup ID or --to TIME, one of them")
+	}
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	b, err := embeddedserver.OpenBackups(*project, os.Getenv("COVET_KEYS_PASSPHRASE"))
+	if err != nil {
+		return err
+	}
+	switch cmd {
+	case "create":
+		m, err := b.Create(ctx, *encrypt)
+		if err != nil {
+			return err
+		}
+		if *asJSON {
+			return writeJSON(stdout, m)
+		}
+		fmt.Fprintln(stdout, m.ID)
+		return nil
+	case "list":
+		st, err := b.Store(false)
+		if err != nil {
+			return err
+		}
+		inv, err := st.Scan()
+		if err != nil {
+			return err
+		}
+		if *asJSON {
+			return writeJSON(stdout, inv.Backups)
+		}
+		tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, "ID\tCREATED\tSIZE\tENCRYPTED")
+		for _, m := range inv.Backups {
+			var size int64
+			for _, f := range m.Files {
+				size += f.Size
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%d\t%v\n", m.ID, m.CreatedAt.Local().Format("2006-01-02 15:04:05"), size, m.Encrypted)
+		}
+		tw.Flush()
+		for _, s := range inv.Skipped {
+			fmt.Fprintf(stdout, "not a complete backup: %s: %s\n", s.Name, s.Reason)
+		}
+		return nil
+	case "verify":
+		st, err := b.StoreFor(pos[0])
+		if err != nil {
+			return err
+		}
+		rep, err := st.Verify(ctx, pos[0])
+		if rep != nil {
+			if *asJSON {
+				if jerr := writeJSON(stdout, rep); jerr != nil {
+					return errors.Join(err, jerr)
+				}
+			} else {
+				for _, c := range rep.Checks {
+					fmt.Fprintf(stdout, "%-8s %s %s %s\n", c.Status, c.Name, c.File, c.Detail)
+				}
+			}
+		}
+		return err
+	case "delete":
+		st, err := b.Store(false)
+		if err != nil {
+			return err
+		}
+		return st.Delete(pos[0])
+	case "prune":
+		st, err := b.Store(false)
+		if err != nil {
+			return err
+		}
+		deleted, err := st.Prune(backup.Retention{Keep: *keep, MaxAge: *maxAge})
+		for _, id := range deleted {
+			fmt.Fprintf(stdout, "deleted %s\n", id)
+		}
+		return err
+	}
+	// restore
+	id := ""
+	if len(pos) == 1 {
+		id = pos[0]
+	} else {
+		t, err := time.Parse(time.RFC3339, *to)
+		if err != nil {
+			return bad("--to %q: want an RFC 3339 time such as 2026-12-03T10:15:00Z", *to)
+		}
+		m, err := b.Latest(t)
+		if err != nil {
+			return err
+		}
+		id = m.ID
+		if !*asJSON {
+			fmt.Fprintf(stdout, "The newest backup at or before %s is %s, taken %s.\n"+
+				"(Backups are full copies: the database returns to that moment, not to %s itself.)\n",
+				t.UTC().Format(time.RFC3339), m.ID, m.CreatedAt.UTC().Format(time.RFC3339Nano), t.UTC().Format(time.RFC3339))
+		}
+	}
+	rep, err := b.Restore(ctx, id, *dryRun || !*yes)
+	if rep != nil {
+		if *asJSON {
+			if jerr := writeJSON(stdout, rep); jerr != nil {
+				return errors.Join(err, jerr)
+			}
+		} else {
+			for i, step := range rep.Plan {
+				fmt.Fprintf(stdout, "%d. %s\n", i+1, step)
+			}
+		}
+	}
+	if err != nil {
+		return err
+	}
+	switch {
+	case rep.Restored && !*asJSON:
+		fmt.Fprintf(stdout, "Restored %s into %s; the previous database is in %s.\n", id, rep.Target, rep.KeptAs)
+	case !rep.Restored && !*dryRun && !*yes:
+		fmt.Fprintln(stdout, "Nothing was changed: add --yes to restore.")
+	}
+	return nil
+}
