@@ -56,18 +56,9 @@ func backupCmd(args []string, stdout, stderr io.Writer) error {
 	yes := fs.Bool("yes", false, "restore without asking")
 	keep := fs.Int("keep", 0, "prune: keep the newest N")
 	maxAge := fs.Duration("max-age", 0, "prune: keep those younger than this")
-	var pos []string
-	for rest := args[1:]; ; {
-		if err := fs.Parse(rest); err != nil {
-			if errors.Is(err, flag.ErrHelp) {
-				return nil
-			}
-			return errUsage
-		}
-		if fs.NArg() == 0 {
-			break
-		}
-		pos, rest = append(pos, fs.Arg(0)), fs.Args()[1:]
+	pos, err := parseAround(fs, args[1:])
+	if err != nil {
+		return ignoreHelp(err)
 	}
 	bad := func(format string, a ...any) error {
 		fmt.Fprintf(stderr, "covet backup %s: %s\n\n%s", cmd, fmt.Sprintf(format, a...), backupUsage)

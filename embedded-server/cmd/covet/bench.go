@@ -310,20 +310,12 @@ func benchRuns(cmd string, args []string, stdout, stderr io.Writer) error {
 	project := fs.String("project", ".", "project `folder`")
 	asJSON := fs.Bool("json", false, "print JSON")
 	want := map[string]int{"list": 0, "compare": 2, "rename": 2, "delete": 1}[cmd]
-	// Flags may come after the arguments: parse around them.
-	var pos []string
-	for rest := args; ; {
-		if err := fs.Parse(rest); err != nil {
-			if errors.Is(err, flag.ErrHelp) {
-				fmt.Fprint(stderr, benchUsage)
-				return nil
-			}
-			return errUsage
-		}
-		if fs.NArg() == 0 {
-			break
-		}
-		pos, rest = append(pos, fs.Arg(0)), fs.Args()[1:]
+	pos, err := parseAround(fs, args)
+	if errors.Is(err, flag.ErrHelp) {
+		fmt.Fprint(stderr, benchUsage)
+		return nil
+	} else if err != nil {
+		return errUsage
 	}
 	if len(pos) != want {
 		fmt.Fprintf(stderr, "covet bench %s: want %d argument(s), got %d\n\n%s", cmd, want, len(pos), benchUsage)

@@ -37,6 +37,33 @@ import (
 // errUsage marks wrong usage; its message has been printed already.
 var errUsage = errors.New("usage")
 
+// parseAround parses fs's flags wherever they stand among the positional
+// arguments, which it returns in order. The error is flag.ErrHelp for -h,
+// else errUsage (fs has printed why).
+func parseAround(fs *flag.FlagSet, args []string) ([]string, error) {
+	var pos []string
+	for rest := args; ; {
+		if err := fs.Parse(rest); err != nil {
+			if errors.Is(err, flag.ErrHelp) {
+				return nil, err
+			}
+			return nil, errUsage
+		}
+		if fs.NArg() == 0 {
+			return pos, nil
+		}
+		pos, rest = append(pos, fs.Arg(0)), fs.Args()[1:]
+	}
+}
+
+// ignoreHelp turns -h, whose usage is printed already, into success.
+func ignoreHelp(err error) error {
+	if errors.Is(err, flag.ErrHelp) {
+		return nil
+	}
+	return err
+}
+
 func main() {
 	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
 }

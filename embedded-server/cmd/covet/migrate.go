@@ -57,19 +57,9 @@ func migrateCmd(args []string, stdout, stderr io.Writer) error {
 	asJSON := fs.Bool("json", false, "print JSON")
 	dryRun := fs.Bool("dry-run", false, "print the SQL and the warnings, change nothing")
 	force := fs.Bool("force", false, "apply destructive statements")
-	// Flags may come after the arguments: parse around them.
-	var pos []string
-	for rest := args[1:]; ; {
-		if err := fs.Parse(rest); err != nil {
-			if errors.Is(err, flag.ErrHelp) {
-				return nil
-			}
-			return errUsage
-		}
-		if fs.NArg() == 0 {
-			break
-		}
-		pos, rest = append(pos, fs.Arg(0)), fs.Args()[1:]
+	pos, err := parseAround(fs, args[1:])
+	if err != nil {
+		return ignoreHelp(err)
 	}
 	bad := func(format string, a ...any) error {
 		fmt.Fprintf(stderr, "covet migrate %s: %s\n\n%s", cmd, fmt.Sprintf(format, a...), migrateUsage)
