@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -37,19 +36,10 @@ restored one (DB.before-restore-TIME); without --yes it only says what it would 
 
 // backupCmd runs covet backup SUBCOMMAND.
 func backupCmd(args []string, stdout, stderr io.Writer) error {
-	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
-		fmt.Fprint(stderr, backupUsage)
-		if len(args) == 0 {
-			return errUsage
-		}
-		return nil
+	cmd, fs, project, asJSON, err := subcommand("backup", backupUsage, args, stderr)
+	if cmd == "" {
+		return err
 	}
-	cmd := args[0]
-	fs := flag.NewFlagSet("covet backup "+cmd, flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.Usage = func() { fmt.Fprint(stderr, backupUsage) }
-	project := fs.String("project", ".", "project `folder`")
-	asJSON := fs.Bool("json", false, "print JSON")
 	encrypt := fs.Bool("encrypt", false, "encrypt with the project's backup key")
 	to := fs.String("to", "", "restore the newest backup at or before this RFC 3339 time")
 	dryRun := fs.Bool("dry-run", false, "say what a restore would do, change nothing")

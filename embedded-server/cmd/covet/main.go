@@ -37,6 +37,25 @@ import (
 // errUsage marks wrong usage; its message has been printed already.
 var errUsage = errors.New("usage")
 
+// subcommand starts "covet NAME SUB …": without SUB, or for help, it
+// prints usage and returns "" (and errUsage without SUB); otherwise SUB and
+// a flag set with --project and --json.
+func subcommand(name, usage string, args []string, stderr io.Writer) (sub string, fs *flag.FlagSet, project *string, asJSON *bool, err error) {
+	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
+		fmt.Fprint(stderr, usage)
+		if len(args) == 0 {
+			return "", nil, nil, nil, errUsage
+		}
+		return "", nil, nil, nil, nil
+	}
+	fs = flag.NewFlagSet("covet "+name+" "+args[0], flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() { fmt.Fprint(stderr, usage) }
+	project = fs.String("project", ".", "project `folder`")
+	asJSON = fs.Bool("json", false, "print JSON")
+	return args[0], fs, project, asJSON, nil
+}
+
 // parseAround parses fs's flags wherever they stand among the positional
 // arguments, which it returns in order. The error is flag.ErrHelp for -h,
 // else errUsage (fs has printed why).

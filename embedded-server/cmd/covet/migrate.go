@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -42,19 +41,10 @@ changes nothing.
 
 // migrateCmd runs covet migrate SUBCOMMAND.
 func migrateCmd(args []string, stdout, stderr io.Writer) error {
-	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
-		fmt.Fprint(stderr, migrateUsage)
-		if len(args) == 0 {
-			return errUsage
-		}
-		return nil
+	cmd, fs, project, asJSON, err := subcommand("migrate", migrateUsage, args, stderr)
+	if cmd == "" {
+		return err
 	}
-	cmd := args[0]
-	fs := flag.NewFlagSet("covet migrate "+cmd, flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.Usage = func() { fmt.Fprint(stderr, migrateUsage) }
-	project := fs.String("project", ".", "project `folder`")
-	asJSON := fs.Bool("json", false, "print JSON")
 	dryRun := fs.Bool("dry-run", false, "print the SQL and the warnings, change nothing")
 	force := fs.Bool("force", false, "apply destructive statements")
 	pos, err := parseAround(fs, args[1:])
