@@ -206,23 +206,21 @@ func (m *Migrator) Run(ctx context.Context, req Request) (*Report, error) {
 			}
 		}
 		rep = &Report{Steps: steps}
+		var runErr error
 		for i := range steps {
-			if err := m.apply(ctx, c, &steps[i]); err != nil {
+			if runErr = m.apply(ctx, c, &steps[i]); runErr != nil {
 				rep.Steps = steps[:i]
-				return err
+				break
 			}
 		}
-		after, err := m.readHistory(ctx, c)
+		after, err := m.readHistory(context.WithoutCancel(ctx), c)
 		if err != nil {
-			return err
+			return errors.Join(runErr, err)
 		}
 		rep.Current = after.current()
-		return nil
+		return runErr
 	})
-	if err != nil {
-		return rep, err
-	}
-	return rep, nil
+	return rep, err
 }
 
 func (m *Migrator) checkRequest(req Request) error {

@@ -201,7 +201,10 @@ func TestFailureLeavesNoTrace(t *testing.T) {
 			before := dump(t, db)
 			for k := 1; k <= 3; k++ {
 				m := newMigrator(t, db, files(t, broken(k)))
-				_, err := m.Run(context.Background(), migrate.Request{Action: migrate.Up})
+				rep, err := m.Run(context.Background(), migrate.Request{Action: migrate.Up})
+				if rep == nil || rep.Current != 1 || len(rep.Steps) != 0 {
+					t.Errorf("k=%d: the report of the failed run is %+v, want current 1 and no step done", k, rep)
+				}
 				var se *migrate.StepError
 				if !errors.As(err, &se) || se.Statement != k || se.Line != k || se.Dirty {
 					t.Fatalf("k=%d: error %v, want a StepError at statement %d, line %d, not dirty", k, err, k, k)
