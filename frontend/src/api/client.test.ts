@@ -106,6 +106,49 @@ describe('ApiClient queries', () => {
   });
 });
 
+describe('ApiClient migrations', () => {
+  it('reads the status, runs a dry run and forces a version', async () => {
+    const status = { dialect: 'sqlite', table: 'covet_migrations', current: 1, pending: 0, migrations: [], problems: [] };
+    const report = { dryRun: true, current: 0, steps: [] };
+    const f = vi.fn().mockResolvedValueOnce(ok(status)).mockResolvedValueOnce(ok(report)).mockResolvedValueOnce(ok(status));
+    const c = new ApiClient({ url: 'http://x', token: 't' }, f);
+    expect(await c.migrations()).toEqual(status);
+    expect(await c.runMigrations({ action: 'to', version: 2, dryRun: true })).toEqual(report);
+    expect(await c.forceMigration(1)).toEqual(status);
+    expect(f.mock.calls.map(([u, i]) => `${i.method} ${u}`)).toEqual([
+      'GET http://x/_covet/api/migrations',
+      'POST http://x/_covet/api/migrations/run',
+      'POST http://x/_covet/api/migrations/force',
+    ]);
+    expect(JSON.parse(f.mock.calls[1][1].body)).toEqual({ action: 'to', version: 2, dryRun: true });
+    expect(new Headers(f.mock.calls[1][1].headers).get('Content-Type')).toBe('application/json');
+    expect(JSON.parse(f.mock.calls[2][1].body)).toEqual({ version: 1 });
+  });
+
+  it('carries the linter findings of a 409 and the failed statement of a 422', async () => {
+    const refused = { status: 409, detail: 'destructive changes: run again with force to apply them', errors: [{ path: '0002_x.down.sql:1', message: 'drop-column: drops column t.c and its data' }] };
+    const failed = { status: 422, detail: 'migrate: up 0002_x.up.sql:4: statement 2 of 2: no such table: nope (rolled back: nothing of this migration was applied)' };
+    const f = vi
+      .fn()
+      .mockResolvedValueOnce(new Response(JSON.stringify(refused), { status: 409 }))
+      .mockResolvedValueOnce(new Response(JSON.stringify(failed), { status: 422 }));
+    const c = new ApiClient({ url: 'http://x', token: '' }, f);
+    const lint = await c.runMigrations({ action: 'down' }).catch((e) => e);
+    expect(lint).toBeInstanceOf(ApiError);
+    expect([lint.status, lint.fieldErrors]).toEqual([409, refused.errors]);
+    const step = await c.runMigrations({ action: 'up', force: true }).catch((e) => e);
+    expect([step.status, step.message]).toEqual([422, failed.detail]);
+  });
+
+  it('names each bad file when the migrations cannot be read', async () => {
+    const problem = { status: 409, detail: 'the migration files have problems', errors: [{ path: 'migrations', message: '3_Oops.up.sql: want NNNN_name.up.sql' }] };
+    const f = vi.fn().mockResolvedValue(new Response(JSON.stringify(problem), { status: 409 }));
+    const err = await new ApiClient({ url: 'http://x', token: '' }, f).migrations().catch((e) => e);
+    expect(err.status).toBe(409);
+    expect(err.fieldErrors[0].message).toMatch(/^3_Oops\.up\.sql/);
+  });
+});
+
 describe('ApiClient bench', () => {
   it('starts a run, names 409 and 400 problems', async () => {
     const f = vi

@@ -10,10 +10,14 @@ import type {
   ConfigVersion,
   DatabaseStatus,
   FieldError,
+  ForceRequest,
   Info,
   KeyInfo,
   KeysOverview,
   MetricSample,
+  MigrationReport,
+  MigrationRequest,
+  MigrationsStatus,
   MintRequest,
   MintedToken,
   Plan,
@@ -141,6 +145,20 @@ export class ApiClient {
   explain = async (req: SQLRequest) => (await this.send<Plan>('POST', '/_covet/api/queries/explain', req)).data;
   /** Runs one statement from the SQL console: reads only unless write. */
   sql = async (req: SQLRequest) => (await this.send<ResultSet>('POST', '/_covet/api/sql', req)).data;
+
+  /** Schema migrations: each one's state, SQL and lint warnings, and the
+   * problems that block every run. A 409 when the migration files have
+   * problems: fieldErrors name each file. */
+  migrations = () => this.get<MigrationsStatus>('/_covet/api/migrations');
+  /** Applies or rolls back migrations, or with dryRun only plans and lints
+   * them. 409: destructive statements without force (fieldErrors "file:line")
+   * or a history that blocks runs; 422: a statement failed (the message names
+   * it and says whether it was rolled back); 400: a request that makes no sense. */
+  runMigrations = async (req: MigrationRequest) => (await this.send<MigrationReport>('POST', '/_covet/api/migrations/run', req)).data;
+  /** Records that exactly the migrations up to version are applied and
+   * clears a dirty state; no migration SQL runs. */
+  forceMigration = async (version: number) =>
+    (await this.send<MigrationsStatus>('POST', '/_covet/api/migrations/force', { version } satisfies ForceRequest)).data;
 
   /** Signing keys, the JWKS, the key store and the token settings. */
   keys = () => this.get<KeysOverview>('/_covet/api/keys');
