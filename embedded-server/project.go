@@ -196,3 +196,18 @@ func DefaultProjectDir() (string, error) {
 	}
 	return filepath.Join(base, "Covet", "default-project"), nil
 }
+
+// RunningServer returns the base URL and admin token of the server that
+// serves the project in projectDir, read from its runtime.json, when that
+// server is alive and answers; ok is false otherwise.
+func RunningServer(projectDir string) (url, token string, ok bool) {
+	data, err := os.ReadFile(filepath.Join(projectDir, DataDir, RuntimeFileName))
+	if err != nil {
+		return "", "", false
+	}
+	var rt runtimeFile
+	if json.Unmarshal(data, &rt) != nil || !processAlive(rt.PID) || !answers(rt.URL) {
+		return "", "", false
+	}
+	return rt.URL, rt.AdminToken, true
+}

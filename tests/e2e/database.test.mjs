@@ -268,19 +268,15 @@ describe('database page', () => {
     assert.equal(await current(), '2');
   });
 
-  // The server publishes migrations.changed only for runs through its own
-  // API: covet migrate runs in its own process, opens the database itself
-  // and tells the running server nothing, so no event reaches the page.
-  it(
-    'follows covet migrate down live, through the migrations.changed event',
-    { todo: 'the server does not announce command-line runs (covet migrate publishes no migrations.changed)' },
-    async () => {
-      const { stdout } = await run(COVET_BIN, ['migrate', 'down', '--force', '--project', server.project]);
-      assert.match(stdout, /0002_pinned\.down\.sql/);
-      assert.equal((await admin('/_covet/api/migrations')).body.current, 1, 'the CLI rolled it back');
-      // No reload, no refresh, no focus change: only the event can tell the page.
-      await row(2, 'pending').waitFor({ timeout: 10_000 });
-      assert.equal(await current(), '1');
-    },
-  );
+  // covet migrate hands the run to the server that runs the project, which
+  // announces it like any other.
+  it('follows covet migrate down live, through the migrations.changed event', async () => {
+    const { stdout, stderr } = await run(COVET_BIN, ['migrate', 'down', '--force', '--project', server.project]);
+    assert.match(stdout, /0002_pinned\.down\.sql/);
+    assert.match(stderr, /through the server that runs this project/);
+    assert.equal((await admin('/_covet/api/migrations')).body.current, 1, 'the CLI rolled it back');
+    // No reload, no refresh, no focus change: only the event can tell the page.
+    await row(2, 'pending').waitFor({ timeout: 10_000 });
+    assert.equal(await current(), '1');
+  });
 });

@@ -97,11 +97,19 @@ func migrateCmd(args []string, stdout, stderr io.Writer) error {
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	ms, err := embeddedserver.OpenMigrations(ctx, *project)
-	if err != nil {
-		return err
+	var ms migrations
+	if url, token, ok := embeddedserver.RunningServer(*project); ok {
+		// The server runs it: the studio shows it and hears of it.
+		fmt.Fprintf(stderr, "(through the server that runs this project, at %s)\n", url)
+		ms = remoteMigrations{newAdminClient(url, token)}
+	} else {
+		local, err := embeddedserver.OpenMigrations(ctx, *project)
+		if err != nil {
+			return err
+		}
+		defer local.Close()
+		ms = localMigrations{local}
 	}
-	defer ms.Close()
 	switch cmd {
 	case "status":
 		st, err := ms.Status(ctx)
@@ -111,7 +119,7 @@ func migrateCmd(args []string, stdout, stderr io.Writer) error {
 		if *asJSON {
 			return writeJSON(stdout, st)
 		}
-		printStatus(stdout, st, ms.Dir)
+		printStatus(stdout, st)
 		return nil
 	case "generate":
 		return generateMigration(ctx, ms, pos[0], *dryRun, stdout)
@@ -135,14 +143,73 @@ func migrateCmd(args []string, stdout, stderr io.Writer) error {
 	return err
 }
 
+// migrations is where covet migrate runs: in this process, or in the
+// server that runs the project.
+type migrations interface {
+	Status(ctx context.Context) (*migrate.Status, error)
+	Run(ctx context.Context, req migrate.Request) (*migrate.Report, error)
+	Force(ctx context.Context, version int64) error
+	// Generate proposes the migration for covet.json's resources and,
+	// with write, saves it; it returns the files written.
+	Generate(ctx context.Context, name string, write bool) (d *migrate.Draft, files []string, err error)
+}
+
+type localMigrations struct{ *embeddedserver.Migrations }
+
+func (l localMigrations) Generate(ctx context.Context, name string, write bool) (*migrate.Draft, []string, error) {
+	d, err := l.Migrations.Generate(ctx)
+	if err != nil || !write || d.Empty() {
+		return d, nil, err
+	}
+	up, down, err := d.Write(l.Dir, name)
+	return d, []string{up, down}, err
+}
+
+type remoteMigrations struct{ c *adminClient }
+
+func (r remoteMigrations) Status(ctx context.Context) (*migrate.Status, error) {
+	var st migrate.Status
+	return &st, r.c.call(ctx, "GET", "/_covet/api/migrations", nil, &st)
+}
+
+// Run returns the error of a failed run without a report: the server
+// answers a failure with its problem only.
+func (r remoteMigrations) Run(ctx context.Context, req migrate.Request) (*migrate.Report, error) {
+	var rep migrate.Report
+	if err := r.c.call(ctx, "POST", "/_covet/api/migrations/run", req, &rep); err != nil {
+		return nil, err
+	}
+	return &rep, nil
+}
+
+func (r remoteMigrations) Force(ctx context.Context, version int64) error {
+	var st migrate.Status
+	return r.c.call(ctx, "POST", "/_covet/api/migrations/force", map[string]int64{"version": version}, &st)
+}
+
+func (r remoteMigrations) Generate(ctx context.Context, name string, write bool) (*migrate.Draft, []string, error) {
+	var out struct {
+		migrate.Draft
+		UpFile, DownFile string
+	}
+	// An empty draft is not written (the server would refuse it).
+	if err := r.c.call(ctx, "POST", "/_covet/api/migrations/generate", map[string]any{}, &out); err != nil || !write || out.Empty() {
+		return &out.Draft, nil, err
+	}
+	if err := r.c.call(ctx, "POST", "/_covet/api/migrations/generate", map[string]any{"write": true, "name": name}, &out); err != nil {
+		return nil, nil, err
+	}
+	return &out.Draft, []string{out.UpFile, out.DownFile}, nil
+}
+
 func writeJSON(w io.Writer, v any) error {
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
 	return enc.Encode(v)
 }
 
-func printStatus(w io.Writer, st *migrate.Status, dir string) {
-	fmt.Fprintf(w, "Database: %s, history in %s; migrations in %s\n", st.Dialect, st.Table, dir)
+func printStatus(w io.Writer, st *migrate.Status) {
+	fmt.Fprintf(w, "Database: %s, history in %s\n", st.Dialect, st.Table)
 	fmt.Fprintf(w, "Current version: %d; %d pending\n\n", st.Current, st.Pending)
 	if len(st.Migrations) == 0 {
 		fmt.Fprintln(w, "No migrations yet: covet migrate new NAME creates one.")
@@ -209,27 +276,25 @@ func printReport(w io.Writer, rep *migrate.Report) {
 
 // generateMigration writes (or with dryRun prints) the migration that
 // brings the database to covet.json's resources.
-func generateMigration(ctx context.Context, ms *embeddedserver.Migrations, name string, dryRun bool, stdout io.Writer) error {
-	d, err := ms.Generate(ctx)
+func generateMigration(ctx context.Context, ms migrations, name string, dryRun bool, stdout io.Writer) error {
+	if !dryRun && !migrationName.MatchString(name) {
+		return fmt.Errorf("migration name %q: want a-z, 0-9 and _ (at most 100)", name)
+	}
+	d, files, err := ms.Generate(ctx, name, !dryRun)
 	if err != nil {
 		return err
 	}
 	for _, n := range d.Notes {
 		fmt.Fprintf(stdout, "-- note: %s\n", n)
 	}
-	if d.Empty() {
+	switch {
+	case d.Empty():
 		fmt.Fprintln(stdout, "The database already has every table and column of covet.json's resources: nothing to generate.")
-		return nil
-	}
-	if dryRun {
+	case dryRun:
 		fmt.Fprintf(stdout, "-- up\n%s;\n-- down\n%s;\n", strings.Join(d.Up, ";\n"), strings.Join(d.Down, ";\n"))
-		return nil
+	default:
+		fmt.Fprintf(stdout, "%s\nReview them, then apply with covet migrate up.\n", strings.Join(files, "\n"))
 	}
-	up, down, err := d.Write(ms.Dir, name)
-	if err != nil {
-		return err
-	}
-	fmt.Fprintf(stdout, "%s\n%s\nReview them, then apply with covet migrate up.\n", up, down)
 	return nil
 }
 

@@ -3,10 +3,14 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"io"
+	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 // covetRun runs the command in process and returns its exit code and output.
@@ -87,5 +91,53 @@ func TestMigrateGenerate(t *testing.T) {
 	}
 	if code, out, _ := covetRun(t, "migrate", "generate", "more", "--project", dir); code != 0 || !strings.Contains(out, "nothing to generate") {
 		t.Errorf("generate after up: %d %s", code, out)
+	}
+}
+
+// TestMigrateThroughRunningServer: with a server running the project,
+// covet migrate asks it to run the migrations, so the statements run in
+// the server (its Query Inspector lists them) and the studio hears of it.
+func TestMigrateThroughRunningServer(t *testing.T) {
+	bin := buildCovet(t)
+	project := t.TempDir()
+	os.WriteFile(filepath.Join(project, "covet.json"), []byte(`{"server": {"listen": "127.0.0.1:0"}, "database": {"primary": "sqlite:covet_data/covet.db"}}`), 0o644)
+	os.MkdirAll(filepath.Join(project, "migrations"), 0o755)
+	os.WriteFile(filepath.Join(project, "migrations", "0001_notes.up.sql"), []byte("CREATE TABLE notes_via_server (id INTEGER PRIMARY KEY);"), 0o644)
+	cmd := exec.Command(bin, "serve", "--project", project)
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	var rt struct{ URL, AdminToken string }
+	for deadline := time.Now().Add(30 * time.Second); rt.URL == ""; time.Sleep(50 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("no runtime.json within 30 s")
+		}
+		if data, err := os.ReadFile(filepath.Join(project, "covet_data", "runtime.json")); err == nil {
+			json.Unmarshal(data, &rt)
+		}
+	}
+	code, out, errOut := covetRun(t, "migrate", "up", "--project", project)
+	if code != 0 || !strings.Contains(out, "applied 0001_notes.up.sql") || !strings.Contains(errOut, "through the server that runs this project") {
+		t.Fatalf("up through the server: %d %q %q", code, out, errOut)
+	}
+	req, _ := http.NewRequest("GET", rt.URL+"/_covet/api/queries?limit=100", nil)
+	req.Header.Set("Authorization", "Bearer "+rt.AdminToken)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if !strings.Contains(string(body), "CREATE TABLE notes_via_server") {
+		t.Errorf("the server's queries do not include the migration: %.300s", body)
+	}
+	// A refused run comes back with the server's reasons.
+	os.WriteFile(filepath.Join(project, "migrations", "0002_drop.up.sql"), []byte("DROP TABLE notes_via_server;"), 0o644)
+	if code, _, errOut := covetRun(t, "migrate", "up", "--project", project); code != 1 || !strings.Contains(errOut, "0002_drop.up.sql:1: drop-table") {
+		t.Errorf("a destructive run through the server: %d %q", code, errOut)
+	}
+	if code, out, _ := covetRun(t, "migrate", "status", "--json", "--project", project); code != 0 || !strings.Contains(out, `"current": 1`) {
+		t.Errorf("status through the server: %d %s", code, out)
 	}
 }
