@@ -25,6 +25,15 @@ type Result struct {
 	// DurationSeconds is how long results were measured.
 	DurationSeconds float64 `json:"durationSeconds"`
 	Latency         Latency `json:"latencyMs"`
+	// LatencyCorrected is, for the closed model only, Latency corrected
+	// for coordinated omission the way wrk corrects its own figures: each
+	// latency of at least twice the expected interval between two requests
+	// of one virtual user (measured time ÷ requests per user) also counts
+	// the requests that user would have sent meanwhile, at that latency
+	// less one interval, less two, and so on. It is what to compare with
+	// wrk; Latency is what the requests sent took. The open model needs no
+	// correction: its latencies run from each request's intended time.
+	LatencyCorrected *Latency `json:"latencyCorrectedMs,omitempty"`
 	// Status counts responses by class ("2xx", "4xx", …).
 	Status map[string]uint64 `json:"status"`
 	// ErrorKinds counts errors by kind: "4xx", "5xx", "timeout",
@@ -94,6 +103,32 @@ const (
 )
 
 func newHistogram() *hdr.Histogram { return hdr.New(lowestLatency, highestLatency, latencyDigits) }
+
+// maxCorrections bounds the samples correctedForOmission adds.
+const maxCorrections = 50_000_000
+
+// correctedForOmission returns a copy of h (latencies in µs) in which every
+// latency v ≥ 2·interval also records v−interval, v−2·interval, … down to
+// more than interval, as wrk's stats_correct and HdrHistogram's
+// RecordCorrectedValue do; at most maxCorrections samples are added.
+func correctedForOmission(h *hdr.Histogram, interval int64) *hdr.Histogram {
+	out := newHistogram()
+	out.Merge(h)
+	if interval <= 0 {
+		return out
+	}
+	added := int64(0)
+	for _, bar := range h.Distribution() {
+		if bar.Count == 0 {
+			continue
+		}
+		for v := (bar.From+bar.To)/2 - interval; v > interval && added < maxCorrections; v -= interval {
+			_ = out.RecordValues(v, bar.Count)
+			added++
+		}
+	}
+	return out
+}
 
 // summarize returns h's latency summary in milliseconds.
 func summarize(h *hdr.Histogram) Latency {

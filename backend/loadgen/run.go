@@ -185,6 +185,11 @@ func (r *run) run(parent context.Context, users []User) *Result {
 	if r.stopped != "" {
 		res.Stopped = r.stopped
 	}
+	if r.sched == nil && total.requests >= uint64(r.spec.Connections) && r.spec.Connections > 0 {
+		interval := measured.Microseconds() / int64(total.requests/uint64(r.spec.Connections))
+		l := summarize(correctedForOmission(total.h, interval))
+		res.LatencyCorrected = &l
+	}
 	if measured > 0 {
 		res.RPS = math.Round(float64(total.requests)/measured.Seconds()*100) / 100
 		if r.sched != nil {

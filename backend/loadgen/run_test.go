@@ -271,6 +271,40 @@ func TestOpenModelCorrectsCoordinatedOmission(t *testing.T) {
 	}
 }
 
+// TestClosedModelCorrectedLatency: a closed model does not see the
+// requests it did not send while its users waited on a stall; its
+// corrected latency, like wrk's, counts them, and its plain latency shows
+// what the requests sent took. The open model has no corrected figure.
+func TestClosedModelCorrectedLatency(t *testing.T) {
+	var stallOnce sync.Once
+	start := make(chan struct{})
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case <-start:
+			stallOnce.Do(func() { time.Sleep(time.Second) })
+		default:
+		}
+	}))
+	defer srv.Close()
+	time.AfterFunc(700*time.Millisecond, func() { close(start) })
+	// One user: during the stall it sends nothing.
+	res := run(t, context.Background(), loadgen.Spec{URL: srv.URL, Connections: 1, Duration: seconds(3)}, loadgen.HTTPOptions{})
+	c := res.LatencyCorrected
+	if c == nil {
+		t.Fatal("no corrected latency for the closed model")
+	}
+	if res.Latency.Max < 900 || res.Latency.P99 > 100 {
+		t.Errorf("plain latency p99 %gms max %gms: want the stall in max only", res.Latency.P99, res.Latency.Max)
+	}
+	if c.P99 < 100 || c.Max < 900 || c.P50 > c.P99 {
+		t.Errorf("corrected latency %+v: the stall should lift p99", *c)
+	}
+	open := run(t, context.Background(), loadgen.Spec{URL: srv.URL, Rate: 50, Duration: seconds(1)}, loadgen.HTTPOptions{})
+	if open.LatencyCorrected != nil {
+		t.Errorf("the open model has a corrected latency %+v", *open.LatencyCorrected)
+	}
+}
+
 func TestParamsHeadersAndTokens(t *testing.T) {
 	var mu sync.Mutex
 	seen := map[string]bool{}

@@ -214,6 +214,10 @@ func printSummary(w io.Writer, target string, spec loadgen.Spec, r *loadgen.Resu
 	l := r.Latency
 	fmt.Fprintf(w, "  Latency  p50 %s  p90 %s  p99 %s  p99.9 %s  max %s  (mean %s)\n",
 		fmtMs(l.P50), fmtMs(l.P90), fmtMs(l.P99), fmtMs(l.P999), fmtMs(l.Max), fmtMs(l.Mean))
+	if c := r.LatencyCorrected; c != nil {
+		fmt.Fprintf(w, "  Corrected for coordinated omission, as wrk reports it:  p50 %s  p90 %s  p99 %s  p99.9 %s\n",
+			fmtMs(c.P50), fmtMs(c.P90), fmtMs(c.P99), fmtMs(c.P999))
+	}
 	fmt.Fprintf(w, "  %d requests in %.2fs, %s read\n", r.Requests, r.DurationSeconds, fmtBytes(r.Bytes))
 	if r.Errors > 0 {
 		fmt.Fprintf(w, "  Errors: %d (%.3f%%)", r.Errors, r.ErrorRate())

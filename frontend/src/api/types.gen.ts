@@ -314,6 +314,7 @@ export interface LoadResult {
   bytes: number;
   durationSeconds: number;
   latencyMs: Latency;
+  latencyCorrectedMs?: Latency | null;
   status: Record<string, number>;
   errorKinds: Record<string, number>;
   targetRate?: number;
