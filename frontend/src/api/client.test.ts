@@ -140,6 +140,19 @@ describe('ApiClient migrations', () => {
     expect([step.status, step.message]).toEqual([422, failed.detail]);
   });
 
+  it('generates a migration, and carries the 400 of a bad name', async () => {
+    const draft = { up: ['CREATE TABLE "tags" (id INTEGER)'], down: ['DROP TABLE "tags"'], notes: [], upFile: '0003_tags.up.sql', downFile: '0003_tags.down.sql' };
+    const bad = { status: 400, detail: 'writing a migration: name "Bad": want a-z, 0-9 and _' };
+    const f = vi.fn().mockResolvedValueOnce(ok(draft)).mockResolvedValueOnce(new Response(JSON.stringify(bad), { status: 400 }));
+    const c = new ApiClient({ url: 'http://x', token: 't' }, f);
+    expect(await c.generateMigration({ write: true, name: 'tags' })).toEqual(draft);
+    expect(`${f.mock.calls[0][1].method} ${f.mock.calls[0][0]}`).toBe('POST http://x/_covet/api/migrations/generate');
+    expect(JSON.parse(f.mock.calls[0][1].body)).toEqual({ write: true, name: 'tags' });
+    const err = await c.generateMigration({ write: true, name: 'Bad' }).catch((e) => e);
+    expect(err).toBeInstanceOf(ApiError);
+    expect([err.status, err.message]).toEqual([400, bad.detail]);
+  });
+
   it('names each bad file when the migrations cannot be read', async () => {
     const problem = { status: 409, detail: 'the migration files have problems', errors: [{ path: 'migrations', message: '3_Oops.up.sql: want NNNN_name.up.sql' }] };
     const f = vi.fn().mockResolvedValue(new Response(JSON.stringify(problem), { status: 409 }));

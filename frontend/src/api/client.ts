@@ -11,6 +11,8 @@ import type {
   DatabaseStatus,
   FieldError,
   ForceRequest,
+  GenerateRequest,
+  GeneratedMigration,
   Info,
   KeyInfo,
   KeysOverview,
@@ -155,6 +157,12 @@ export class ApiClient {
    * or a history that blocks runs; 422: a statement failed (the message names
    * it and says whether it was rolled back); 400: a request that makes no sense. */
   runMigrations = async (req: MigrationRequest) => (await this.send<MigrationReport>('POST', '/_covet/api/migrations/run', req)).data;
+  /** Proposes the migration that brings the database to the resources
+   * (without them: the running configuration's); with write it saves it as
+   * the next NNNN_name.up.sql and .down.sql and answers their names. 400 for
+   * an empty draft or a bad name when writing. */
+  generateMigration = async (req: GenerateRequest) =>
+    (await this.send<GeneratedMigration>('POST', '/_covet/api/migrations/generate', req)).data;
   /** Records that exactly the migrations up to version are applied and
    * clears a dirty state; no migration SQL runs. */
   forceMigration = async (version: number) =>

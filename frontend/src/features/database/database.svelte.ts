@@ -2,12 +2,15 @@
 // the page is open), the schema migrations (refreshed by the
 // migrations.changed event, on reconnect and when the window regains
 // focus), and a run's life: preview (a dry run), acknowledgement of
-// destructive statements, the run, its outcome; and forcing a version.
+// destructive statements, the run, its outcome; forcing a version; and
+// generating a migration from the configuration's resources.
 import { ApiError, type ApiClient } from '../../api/client';
 import { EventStream, type StreamState } from '../../api/stream';
-import type { DatabaseStatus, Event, FieldError, MigrationReport, MigrationRequest, MigrationsStatus } from '../../api/types.gen';
+import type { DatabaseStatus, Event, FieldError, GeneratedMigration, MigrationReport, MigrationRequest, MigrationsStatus } from '../../api/types.gen';
 import {
+  DEFAULT_MIGRATION_NAME,
   intentTitle,
+  migrationNameProblem,
   parseStepFailure,
   requestOf,
   stepsOfFailure,
@@ -49,6 +52,17 @@ export interface Outcome {
   error: RunError | null;
 }
 
+/** The "Generate migration" dialog: the proposed draft (or why there is
+ * none), and the files once written. */
+export interface Generation {
+  draft: GeneratedMigration | null;
+  error: RunError | null;
+  loading: boolean;
+  writing: boolean;
+  /** The files written, once they are. */
+  written: { upFile: string; downFile: string } | null;
+}
+
 export interface DatabaseStateOptions {
   pollMs?: number;
   /** For tests: the event stream's WebSocket. */
@@ -80,6 +94,9 @@ export class DatabaseState {
   notice = $state('');
   forceError = $state('');
 
+  generation = $state.raw<Generation | null>(null);
+  migrationName = $state(DEFAULT_MIGRATION_NAME);
+
   connection = $state<StreamState>('connecting');
 
   private stream: EventStream;
@@ -87,6 +104,7 @@ export class DatabaseState {
   private dbSeq = 0;
   private listSeq = 0;
   private previewSeq = 0;
+  private generateSeq = 0;
   private readonly pollMs: number;
   private readonly onFocus = () => void this.refreshMigrations();
   private readonly onVisible = () => {
@@ -291,5 +309,57 @@ export class DatabaseState {
       this.forceError = errorOf(e).message;
       await this.refreshMigrations();
     }
+  }
+
+  /** Asks the server, without writing anything, which migration would
+   * bring the database to the configuration's resources. */
+  async openGenerate(): Promise<void> {
+    const mine = ++this.generateSeq;
+    this.migrationName = DEFAULT_MIGRATION_NAME;
+    this.generation = { draft: null, error: null, loading: true, writing: false, written: null };
+    try {
+      const draft = await this.api.generateMigration({});
+      if (mine !== this.generateSeq || !this.generation) return;
+      this.generation = { ...this.generation, draft, loading: false };
+    } catch (e) {
+      if (this.signedOut(e) || mine !== this.generateSeq || !this.generation) return;
+      this.generation = { ...this.generation, error: errorOf(e), loading: false };
+    }
+  }
+
+  closeGenerate(): void {
+    if (this.generation?.writing) return;
+    this.generateSeq++;
+    this.generation = null;
+  }
+
+  /** Why the name cannot be used ('' when it can). */
+  get migrationNameProblem(): string {
+    return migrationNameProblem(this.migrationName);
+  }
+
+  /** Whether the draft can be written now: there is one, it is not empty,
+   * not written yet, and the name is good. */
+  get canWriteMigration(): boolean {
+    const g = this.generation;
+    return !!g?.draft && g.draft.up.length > 0 && !g.loading && !g.writing && !g.written && !this.migrationNameProblem;
+  }
+
+  /** Saves the draft as the next migration's files; the list follows
+   * (through migrations.changed, and a refresh in case it was missed). */
+  async writeMigration(): Promise<void> {
+    const g = this.generation;
+    if (!g || !this.canWriteMigration) return;
+    const mine = this.generateSeq;
+    this.generation = { ...g, writing: true, error: null };
+    try {
+      const out = await this.api.generateMigration({ write: true, name: this.migrationName });
+      if (mine !== this.generateSeq || !this.generation) return;
+      this.generation = { ...this.generation, draft: out, writing: false, written: { upFile: out.upFile ?? '', downFile: out.downFile ?? '' } };
+    } catch (e) {
+      if (this.signedOut(e) || mine !== this.generateSeq || !this.generation) return;
+      this.generation = { ...this.generation, writing: false, error: errorOf(e) };
+    }
+    await this.refreshMigrations();
   }
 }

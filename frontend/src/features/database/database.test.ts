@@ -263,3 +263,57 @@ describe('DatabaseState: force', () => {
     expect(s.forceError).toBe('force 9: there is no migration with that version');
   });
 });
+
+describe('DatabaseState: generating a migration', () => {
+  const draft = { up: ['CREATE TABLE "tags" (\n  "id" INTEGER PRIMARY KEY,\n  "label" TEXT NOT NULL\n)'], down: ['DROP TABLE "tags"'], notes: ['column tags.old is in the database but not in the model'] };
+
+  it('proposes a draft without writing, then writes it under a valid name and refreshes the list', async () => {
+    const written = { ...draft, upFile: '0003_tags.up.sql', downFile: '0003_tags.down.sql' };
+    const { s, calls } = fake({ 'POST /migrations/generate': [{ body: draft }, { body: written }], 'GET /migrations': [{ body: status(2, ['applied', 'applied', 'pending']) }] });
+    await s.openGenerate();
+    expect(s.generation?.draft).toEqual(draft);
+    expect(s.generation?.loading).toBe(false);
+    expect(s.migrationName).toBe('update_resources');
+    expect(s.canWriteMigration).toBe(true);
+
+    s.migrationName = 'Tags!';
+    expect(s.migrationNameProblem).toMatch(/lowercase letters a-z, digits 0-9 and _/);
+    expect(s.canWriteMigration).toBe(false);
+    await s.writeMigration(); // refused on the client: nothing is sent
+    expect(calls.filter((c) => c.key === 'POST /migrations/generate')).toHaveLength(1);
+
+    s.migrationName = 'tags';
+    await s.writeMigration();
+    expect(calls.filter((c) => c.key === 'POST /migrations/generate').map((c) => c.body)).toEqual([{}, { write: true, name: 'tags' }]);
+    expect(s.generation?.written).toEqual({ upFile: '0003_tags.up.sql', downFile: '0003_tags.down.sql' });
+    expect(s.canWriteMigration).toBe(false); // written once
+    expect(s.status?.migrations[2].state).toBe('pending');
+    s.closeGenerate();
+    expect(s.generation).toBeNull();
+  });
+
+  it('offers no write for an empty draft', async () => {
+    const { s } = fake({ 'POST /migrations/generate': [{ body: { up: [], down: [], notes: [] } }] });
+    await s.openGenerate();
+    expect(s.generation?.draft?.up).toEqual([]);
+    expect(s.canWriteMigration).toBe(false);
+  });
+
+  it("keeps the server's problem in the dialog", async () => {
+    const { s } = fake({
+      'POST /migrations/generate': [{ body: draft }, { status: 400, body: { status: 400, detail: 'writing a migration: name "x": want a-z, 0-9 and _' } }],
+      'GET /migrations': [{ body: status(1, ['applied']) }],
+    });
+    await s.openGenerate();
+    await s.writeMigration();
+    expect(s.generation?.error).toMatchObject({ status: 400, message: 'writing a migration: name "x": want a-z, 0-9 and _' });
+    expect(s.generation?.written).toBeNull();
+    expect(s.generation?.writing).toBe(false);
+    expect(s.canWriteMigration).toBe(true); // it can be tried again
+
+    const failed = fake({ 'POST /migrations/generate': [{ status: 500, body: { detail: 'reading table tags: boom' } }] });
+    await failed.s.openGenerate();
+    expect(failed.s.generation?.error?.message).toBe('reading table tags: boom');
+    expect(failed.s.generation?.draft).toBeNull();
+  });
+});

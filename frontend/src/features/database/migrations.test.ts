@@ -3,9 +3,11 @@ import type { MigrationReport, MigrationStatus, MigrationsStatus, MigrationStep 
 import {
   acknowledgement,
   confirmLabel,
+  draftStatements,
   failedStatement,
   forceOptions,
   intentTitle,
+  migrationNameProblem,
   parseStepFailure,
   requestOf,
   rollbackProblem,
@@ -196,5 +198,22 @@ describe('sqlLines', () => {
     expect(lines[0].tokens[0]).toEqual({ type: 'keyword', text: 'CREATE' });
     expect(lines[1].tokens.find((t) => t.type === 'string')?.text).toBe("'x");
     expect(lines[2].tokens.find((t) => t.type === 'comment')?.text).toBe('-- note');
+  });
+});
+
+describe('generated migrations', () => {
+  it('checks the name as the server does', () => {
+    expect(migrationNameProblem('update_resources')).toBe('');
+    expect(migrationNameProblem('add_tags_2')).toBe('');
+    expect(migrationNameProblem('')).toMatch(/Give the migration a name/);
+    for (const bad of ['Tags', 'add-tags', 'add tags', 'tägs']) expect(migrationNameProblem(bad)).toMatch(/lowercase letters a-z, digits 0-9 and _/);
+  });
+
+  it('numbers the statements by line as the written file has them', () => {
+    expect(draftStatements(['CREATE TABLE "t" (\n  "id" INTEGER\n)', 'CREATE INDEX "i" ON "t" ("id")'])).toEqual([
+      { sql: 'CREATE TABLE "t" (\n  "id" INTEGER\n)', line: 2 },
+      { sql: 'CREATE INDEX "i" ON "t" ("id")', line: 5 },
+    ]);
+    expect(draftStatements([])).toEqual([]);
   });
 });

@@ -281,3 +281,27 @@ export function sqlLines(sql: string, first: number): SqlLine[] {
   }
   return lines;
 }
+
+/** The name a generated migration gets unless the user picks another. */
+export const DEFAULT_MIGRATION_NAME = 'update_resources';
+
+/** What the server accepts as a migration's name (NNNN_name.up.sql). */
+export const MIGRATION_NAME = /^[a-z0-9_]+$/;
+
+/** Why name cannot name a migration ('' when it can). */
+export function migrationNameProblem(name: string): string {
+  if (!name) return 'Give the migration a name.';
+  if (!MIGRATION_NAME.test(name)) return 'Use only lowercase letters a-z, digits 0-9 and _ (the name becomes NNNN_name.up.sql).';
+  return '';
+}
+
+/** A generated migration's statements numbered by line as the server
+ * writes them: a comment on line 1, then each statement ended by ";\n". */
+export function draftStatements(sqls: string[]): { sql: string; line: number }[] {
+  let line = 2;
+  return sqls.map((sql) => {
+    const s = { sql, line };
+    line += sql.split('\n').length;
+    return s;
+  });
+}
