@@ -11,6 +11,8 @@ import (
 	"github.com/covetpy/covet/backend/backup"
 	"github.com/covetpy/covet/backend/orm/dialect/sqlite"
 	"github.com/covetpy/covet/backend/security/crypto"
+	"github.com/covetpy/covet/backend/security/keys"
+	"github.com/covetpy/covet/embedded-server/internal/admin"
 	"github.com/covetpy/covet/embedded-server/internal/config"
 )
 
@@ -54,13 +56,22 @@ func (b *Backups) Database() string { return b.dbPath }
 // Store opens the backup store; with key, backups are encrypted with the
 // project's backup key from the key store (and encrypted ones open).
 func (b *Backups) Store(key bool) (*backup.Store, error) {
-	cfg := backup.Config{Dir: b.proj.path(DataDir, BackupsDir)}
+	var ks *keys.Store
 	if key {
-		st, _, err := openKeyStore(b.proj, b.passphrase, slog.New(slog.DiscardHandler))
-		if err != nil {
+		var err error
+		if ks, _, err = openKeyStore(b.proj, b.passphrase, slog.New(slog.DiscardHandler)); err != nil {
 			return nil, err
 		}
-		k, err := st.BackupKey()
+	}
+	return openBackupStore(b.proj.path(DataDir, BackupsDir), ks)
+}
+
+// openBackupStore opens the store in dir, with ks's backup key when ks is
+// not nil.
+func openBackupStore(dir string, ks *keys.Store) (*backup.Store, error) {
+	cfg := backup.Config{Dir: dir}
+	if ks != nil {
+		k, err := ks.BackupKey()
 		if err != nil {
 			return nil, err
 		}
@@ -68,6 +79,90 @@ func (b *Backups) Store(key bool) (*backup.Store, error) {
 		cfg.Keyring.Add(k, true)
 	}
 	return backup.Open(cfg)
+}
+
+// serverBackups serves the admin API's backups with the server's own
+// database and key store: one process writes keys.json, and the backup
+// runs on the server's connections.
+type serverBackups struct {
+	dir       string // the store
+	database  string // the SQLite file, relative to the project
+	db        *database
+	keys      *keys.Store
+	notSQLite string // why backups are not available; "" when they are
+	now       func() time.Time
+}
+
+var _ admin.Backups = (*serverBackups)(nil)
+
+func (b *serverBackups) store(id string) (*backup.Store, error) {
+	if b.notSQLite != "" {
+		return nil, fmt.Errorf("%w: %s", errors.ErrUnsupported, b.notSQLite)
+	}
+	plain, err := openBackupStore(b.dir, nil)
+	if err != nil || id == "" {
+		return plain, err
+	}
+	m, err := plain.Get(id)
+	if err != nil || !m.Encrypted {
+		return plain, err
+	}
+	return openBackupStore(b.dir, b.keys)
+}
+
+func (b *serverBackups) Overview() (*admin.BackupsOverview, error) {
+	o := &admin.BackupsOverview{Supported: b.notSQLite == "", Reason: b.notSQLite, Database: b.database,
+		Backups: []backup.Manifest{}, Incomplete: []backup.Skipped{}}
+	if !o.Supported {
+		return o, nil
+	}
+	st, err := b.store("")
+	if err != nil {
+		return nil, err
+	}
+	inv, err := st.Scan()
+	if err != nil {
+		return nil, err
+	}
+	o.Backups = append(o.Backups, inv.Backups...)
+	o.Incomplete = append(o.Incomplete, inv.Skipped...)
+	if len(o.Backups) > 0 {
+		last := o.Backups[0].CreatedAt
+		rpo := b.now().Sub(last).Seconds()
+		o.LastBackupAt, o.RPOSeconds = &last, &rpo
+	}
+	return o, nil
+}
+
+func (b *serverBackups) Create(ctx context.Context, encrypt bool) (*backup.Manifest, error) {
+	if b.notSQLite != "" {
+		return nil, fmt.Errorf("%w: %s", errors.ErrUnsupported, b.notSQLite)
+	}
+	var ks *keys.Store
+	if encrypt {
+		ks = b.keys
+	}
+	st, err := openBackupStore(b.dir, ks)
+	if err != nil {
+		return nil, err
+	}
+	return st.BackupSQLite(ctx, b.db.db)
+}
+
+func (b *serverBackups) Verify(ctx context.Context, id string) (*backup.Report, error) {
+	st, err := b.store(id)
+	if err != nil {
+		return nil, err
+	}
+	return st.Verify(ctx, id)
+}
+
+func (b *serverBackups) Delete(id string) error {
+	st, err := b.store("")
+	if err != nil {
+		return err
+	}
+	return st.Delete(id)
 }
 
 // StoreFor opens the store with the key when backup id is encrypted.

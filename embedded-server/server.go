@@ -108,6 +108,7 @@ type Server struct {
 	store   *configStore
 
 	db       *database
+	backups  *serverBackups
 	registry *prometheus.Registry
 	httpm    *metrics.HTTP
 	series   *metrics.Series
@@ -213,6 +214,11 @@ func New(cfg Config) (*Server, error) {
 	}
 	s.bench.hub, s.bench.log, s.bench.ring, s.bench.routes, s.bench.conf = s.hub, s.log, s.keys.store.Ring(), s.routes, s.store.Config
 	s.db.config = s.store.Config
+	s.backups = &serverBackups{dir: proj.path(DataDir, BackupsDir), db: s.db, keys: s.keys.store, now: time.Now,
+		notSQLite: "only a SQLite database can be backed up for now; backups of PostgreSQL and MySQL are not available yet"}
+	if path, ok := config.SQLitePath(conf.Database.Primary); ok {
+		s.backups.database, s.backups.notSQLite = path, ""
+	}
 	s.bench.sources = metrics.SignalSources{HTTP: s.httpm, Queries: s.db.inspector.Totals, Dropped: s.hub.Dropped}
 	return s, nil
 }
@@ -292,7 +298,7 @@ func (s *Server) Start(ctx context.Context) error {
 	}
 	s.admin, err = admin.New(admin.Config{
 		Token: s.token, Port: port, Scheme: s.http.Scheme(), AllowedOrigins: s.cfg.AllowedOrigins, Studio: studio,
-		Hub: s.hub, Series: s.series, Info: s.adminInfo, Config: s.store, Routes: s.routeTable, Database: s.db, Keys: s.keys, Bench: s.bench, Migrations: s.db, Logger: s.log,
+		Hub: s.hub, Series: s.series, Info: s.adminInfo, Config: s.store, Routes: s.routeTable, Database: s.db, Keys: s.keys, Bench: s.bench, Migrations: s.db, Backups: s.backups, Logger: s.log,
 	})
 	if err != nil {
 		ln.Close()

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/url"
 	"os"
 	"os/signal"
 	"syscall"
@@ -67,6 +68,12 @@ func backupCmd(args []string, stdout, stderr io.Writer) error {
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	if url, token, ok := embeddedserver.RunningServer(*project); ok && cmd != "restore" && cmd != "prune" {
+		// The server's key store is the one that writes keys.json, and the
+		// backup runs on the server's own connections.
+		fmt.Fprintf(stderr, "(through the server that runs this project, at %s)\n", url)
+		return backupViaServer(ctx, newAdminClient(url, token), cmd, pos, *encrypt, *asJSON, stdout)
+	}
 	b, err := embeddedserver.OpenBackups(*project, os.Getenv("COVET_KEYS_PASSPHRASE"))
 	if err != nil {
 		return err
@@ -91,41 +98,14 @@ func backupCmd(args []string, stdout, stderr io.Writer) error {
 		if err != nil {
 			return err
 		}
-		if *asJSON {
-			return writeJSON(stdout, inv.Backups)
-		}
-		tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
-		fmt.Fprintln(tw, "ID\tCREATED\tSIZE\tENCRYPTED")
-		for _, m := range inv.Backups {
-			var size int64
-			for _, f := range m.Files {
-				size += f.Size
-			}
-			fmt.Fprintf(tw, "%s\t%s\t%d\t%v\n", m.ID, m.CreatedAt.Local().Format("2006-01-02 15:04:05"), size, m.Encrypted)
-		}
-		tw.Flush()
-		for _, s := range inv.Skipped {
-			fmt.Fprintf(stdout, "not a complete backup: %s: %s\n", s.Name, s.Reason)
-		}
-		return nil
+		return printBackups(stdout, inv.Backups, inv.Skipped, *asJSON)
 	case "verify":
 		st, err := b.StoreFor(pos[0])
 		if err != nil {
 			return err
 		}
 		rep, err := st.Verify(ctx, pos[0])
-		if rep != nil {
-			if *asJSON {
-				if jerr := writeJSON(stdout, rep); jerr != nil {
-					return errors.Join(err, jerr)
-				}
-			} else {
-				for _, c := range rep.Checks {
-					fmt.Fprintf(stdout, "%-8s %s %s %s\n", c.Status, c.Name, c.File, c.Detail)
-				}
-			}
-		}
-		return err
+		return printVerify(stdout, rep, err, *asJSON)
 	case "delete":
 		st, err := b.Store(false)
 		if err != nil {
@@ -185,4 +165,76 @@ func backupCmd(args []string, stdout, stderr io.Writer) error {
 		fmt.Fprintln(stdout, "Nothing was changed: add --yes to restore.")
 	}
 	return nil
+}
+
+// backupViaServer runs create, list, verify and delete through the admin
+// API of the server that runs the project.
+func backupViaServer(ctx context.Context, c *adminClient, cmd string, pos []string, encrypt, asJSON bool, stdout io.Writer) error {
+	switch cmd {
+	case "create":
+		var m backup.Manifest
+		if err := c.call(ctx, "POST", "/_covet/api/backups", map[string]bool{"encrypt": encrypt}, &m); err != nil {
+			return err
+		}
+		if asJSON {
+			return writeJSON(stdout, m)
+		}
+		fmt.Fprintln(stdout, m.ID)
+		return nil
+	case "list":
+		var o struct {
+			Backups    []backup.Manifest
+			Incomplete []backup.Skipped
+		}
+		if err := c.call(ctx, "GET", "/_covet/api/backups", nil, &o); err != nil {
+			return err
+		}
+		return printBackups(stdout, o.Backups, o.Incomplete, asJSON)
+	case "verify":
+		var rep backup.Report
+		err := c.call(ctx, "POST", "/_covet/api/backups/"+url.PathEscape(pos[0])+"/verify", nil, &rep)
+		if err != nil && rep.ID == "" {
+			return err
+		}
+		if err != nil {
+			err = fmt.Errorf("backup %s failed verification", pos[0])
+		}
+		return printVerify(stdout, &rep, err, asJSON)
+	default: // delete
+		return c.call(ctx, "DELETE", "/_covet/api/backups/"+url.PathEscape(pos[0]), nil, nil)
+	}
+}
+
+func printBackups(w io.Writer, list []backup.Manifest, skipped []backup.Skipped, asJSON bool) error {
+	if asJSON {
+		return writeJSON(w, list)
+	}
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "ID\tCREATED\tSIZE\tENCRYPTED")
+	for _, m := range list {
+		var size int64
+		for _, f := range m.Files {
+			size += f.Size
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%v\n", m.ID, m.CreatedAt.Local().Format("2006-01-02 15:04:05"), size, m.Encrypted)
+	}
+	tw.Flush()
+	for _, s := range skipped {
+		fmt.Fprintf(w, "not a complete backup: %s: %s\n", s.Name, s.Reason)
+	}
+	return nil
+}
+
+// printVerify prints a verification's checks and returns err.
+func printVerify(w io.Writer, rep *backup.Report, err error, asJSON bool) error {
+	if rep == nil {
+		return err
+	}
+	if asJSON {
+		return errors.Join(err, writeJSON(w, rep))
+	}
+	for _, c := range rep.Checks {
+		fmt.Fprintf(w, "%-8s %s %s %s\n", c.Status, c.Name, c.File, c.Detail)
+	}
+	return err
 }

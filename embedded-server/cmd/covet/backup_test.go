@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -115,5 +116,45 @@ func TestBackupCLI(t *testing.T) {
 		if code, _, errOut := covetRun(t, append(bad, "--project", dir)...); code == 0 || errOut == "" {
 			t.Errorf("%v: exit %d, %q; want a failure that says why", bad, code, errOut)
 		}
+	}
+}
+
+// TestBackupThroughRunningServer: with a server running the project, covet
+// backup asks it (its key store is the one that writes keys.json), and a
+// restore is refused until it stops.
+func TestBackupThroughRunningServer(t *testing.T) {
+	bin := buildCovet(t)
+	project := t.TempDir()
+	os.WriteFile(filepath.Join(project, "covet.json"), []byte(`{"server": {"listen": "127.0.0.1:0"}, "database": {"primary": "sqlite:covet_data/covet.db"}}`), 0o644)
+	cmd := exec.Command(bin, "serve", "--project", project)
+	cmd.Env = append(os.Environ(), "COVET_KEYS_PASSPHRASE=correct horse battery staple")
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		if _, err := os.Stat(filepath.Join(project, "covet_data", "runtime.json")); err == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("no runtime.json within 30 s")
+		}
+	}
+	code, out, errOut := covetRun(t, "backup", "create", "--encrypt", "--project", project)
+	id := strings.TrimSpace(out)
+	if code != 0 || id == "" || !strings.Contains(errOut, "through the server that runs this project") {
+		t.Fatalf("create through the server: %d %q %q", code, out, errOut)
+	}
+	if code, out, _ := covetRun(t, "backup", "list", "--project", project); code != 0 || !strings.Contains(out, id) {
+		t.Errorf("list through the server: %d %s", code, out)
+	}
+	if code, out, errOut := covetRun(t, "backup", "verify", id, "--project", project); code != 0 || !strings.Contains(out, "integrity_check") {
+		t.Errorf("verify through the server: %d %s %s", code, out, errOut)
+	}
+	if code, _, errOut := covetRun(t, "backup", "restore", id, "--yes", "--project", project); code != 1 || !strings.Contains(errOut, "already served") {
+		t.Errorf("restore while served: %d %s, want it refused", code, errOut)
+	}
+	if code, _, errOut := covetRun(t, "backup", "delete", id, "--project", project); code != 0 {
+		t.Errorf("delete through the server: %d %s", code, errOut)
 	}
 }

@@ -58,6 +58,13 @@ func (c *adminClient) call(ctx context.Context, method, path string, body, out a
 		return fmt.Errorf("reading the running server's answer: %w", err)
 	}
 	if resp.StatusCode >= 300 {
+		if strings.HasPrefix(resp.Header.Get("Content-Type"), "application/json") {
+			// an answer that is not a problem, such as a failed verification's report
+			if err := json.Unmarshal(data, out); err != nil {
+				return fmt.Errorf("the running server answered %s: %w", resp.Status, err)
+			}
+			return fmt.Errorf("the running server answered %s", resp.Status)
+		}
 		var p problem.Details
 		if json.Unmarshal(data, &p) != nil || p.Status == 0 {
 			return fmt.Errorf("the running server answered %s: %s", resp.Status, strings.TrimSpace(string(data)))
@@ -68,6 +75,9 @@ func (c *adminClient) call(ctx context.Context, method, path string, body, out a
 			fmt.Fprintf(&b, "\n  %s: %s", e.Path, e.Message)
 		}
 		return fmt.Errorf("%s", b.String())
+	}
+	if out == nil || len(data) == 0 {
+		return nil
 	}
 	return json.Unmarshal(data, out)
 }

@@ -57,6 +57,9 @@ type Config struct {
 	// Migrations applies schema migrations; nil serves no migration
 	// endpoints.
 	Migrations Migrations
+	// Backups makes and checks database backups; nil serves no backup
+	// endpoints.
+	Backups Backups
 	// Logger receives the API's own log lines; nil discards them.
 	Logger *slog.Logger
 	// Now returns the time; nil means time.Now.
@@ -95,6 +98,7 @@ type API struct {
 	keys           Keys
 	bench          Bench
 	migrations     Migrations
+	backups        Backups
 	log            *slog.Logger
 
 	codes    *secrets // one-time login codes
@@ -117,7 +121,7 @@ func New(cfg Config) (*API, error) {
 		cfg.Now = time.Now
 	}
 	a := &API{
-		token: cfg.Token, port: cfg.Port, scheme: cmp.Or(cfg.Scheme, "http"), hub: cfg.Hub, series: cfg.Series, info: cfg.Info, config: cfg.Config, routes: cfg.Routes, database: cfg.Database, keys: cfg.Keys, bench: cfg.Bench, migrations: cfg.Migrations, log: cfg.Logger,
+		token: cfg.Token, port: cfg.Port, scheme: cmp.Or(cfg.Scheme, "http"), hub: cfg.Hub, series: cfg.Series, info: cfg.Info, config: cfg.Config, routes: cfg.Routes, database: cfg.Database, keys: cfg.Keys, bench: cfg.Bench, migrations: cfg.Migrations, backups: cfg.Backups, log: cfg.Logger,
 		allowedOrigins: make(map[string]bool),
 		codes:          newSecrets(loginCodeTTL, maxLoginCodes, true, cfg.Now),
 		sessions:       newSecrets(sessionTTL, maxSessions, false, cfg.Now),
@@ -156,6 +160,9 @@ func New(cfg Config) (*API, error) {
 	}
 	if a.migrations != nil {
 		a.mountMigrations(api)
+	}
+	if a.backups != nil {
+		a.mountBackups(api)
 	}
 	if a.config != nil {
 		for _, m := range []string{"GET", "PUT", "PATCH", "DELETE", "POST"} {

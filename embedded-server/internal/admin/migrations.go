@@ -2,7 +2,6 @@ package admin
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -65,8 +64,7 @@ func (a *API) mountMigrations(api func(string, http.HandlerFunc)) {
 	})
 	api("POST /_covet/api/migrations/run", func(w http.ResponseWriter, r *http.Request) {
 		var req migrate.Request
-		if err := readMigrationBody(w, r, &req, MaxMigrationBodyBytes); err != nil {
-			problem.Write(w, err)
+		if !decodeBodyLimit(w, r, &req, MaxMigrationBodyBytes) {
 			return
 		}
 		rep, err := a.migrations.Migrate(r.Context(), req)
@@ -81,8 +79,7 @@ func (a *API) mountMigrations(api func(string, http.HandlerFunc)) {
 	})
 	api("POST /_covet/api/migrations/force", func(w http.ResponseWriter, r *http.Request) {
 		var req ForceRequest
-		if err := readMigrationBody(w, r, &req, MaxMigrationBodyBytes); err != nil {
-			problem.Write(w, err)
+		if !decodeBodyLimit(w, r, &req, MaxMigrationBodyBytes) {
 			return
 		}
 		if err := a.migrations.ForceMigration(r.Context(), req.Version); err != nil {
@@ -99,8 +96,7 @@ func (a *API) mountMigrations(api func(string, http.HandlerFunc)) {
 	})
 	api("POST /_covet/api/migrations/generate", func(w http.ResponseWriter, r *http.Request) {
 		var req GenerateRequest
-		if err := readMigrationBody(w, r, &req, MaxGenerateBodyBytes); err != nil {
-			problem.Write(w, err)
+		if !decodeBodyLimit(w, r, &req, MaxGenerateBodyBytes) {
 			return
 		}
 		out, err := a.migrations.GenerateMigration(r.Context(), req)
@@ -119,19 +115,6 @@ func (a *API) publishMigrations(ctx context.Context) {
 	if st, err := a.migrations.MigrationStatus(context.WithoutCancel(ctx)); err == nil {
 		a.hub.Publish(EventMigrationsChanged, st)
 	}
-}
-
-func readMigrationBody(w http.ResponseWriter, r *http.Request, v any, limit int64) error {
-	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, limit))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
-		var tooBig *http.MaxBytesError
-		if errors.As(err, &tooBig) {
-			return problem.New(http.StatusRequestEntityTooLarge, fmt.Sprintf("the body is larger than %d bytes", limit))
-		}
-		return problem.New(http.StatusBadRequest, "reading the body: "+err.Error())
-	}
-	return nil
 }
 
 // migrationProblem maps the migrator's errors: a request that makes no

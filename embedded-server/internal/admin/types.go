@@ -3,6 +3,7 @@ package admin
 import (
 	"time"
 
+	"github.com/covetpy/covet/backend/backup"
 	"github.com/covetpy/covet/backend/loadgen"
 	"github.com/covetpy/covet/backend/loadgen/runstore"
 	"github.com/covetpy/covet/backend/metrics"
@@ -182,6 +183,13 @@ func APITypes() map[string]any {
 		"GenerateRequest":    GenerateRequest{},
 		"GeneratedMigration": GeneratedMigration{},
 		"MigrationDraft":     migrate.Draft{},
+		"BackupsOverview":    BackupsOverview{},
+		"BackupRequest":      BackupRequest{},
+		"BackupManifest":     backup.Manifest{},
+		"BackupFile":         backup.File{},
+		"BackupSkipped":      backup.Skipped{},
+		"BackupReport":       backup.Report{},
+		"BackupCheck":        backup.Check{},
 		// covet.json, for the studio's editors.
 		"Config":          config.Config{},
 		"ServerConfig":    config.Server{},

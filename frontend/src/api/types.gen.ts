@@ -18,6 +18,60 @@ export interface AuthPolicy {
   cookie?: string;
 }
 
+export interface BackupCheck {
+  name: string;
+  file?: string;
+  status: string;
+  detail?: string;
+}
+
+export interface BackupFile {
+  name: string;
+  size: number;
+  sha256: string;
+  plainSize: number;
+  plainSha256: string;
+}
+
+export interface BackupManifest {
+  format: number;
+  id: string;
+  kind: string;
+  dialect: string;
+  createdAt: string /* RFC 3339 */;
+  source: string;
+  files: BackupFile[];
+  encrypted: boolean;
+  keyId?: string;
+  chunkSize?: number;
+  seal?: string;
+}
+
+export interface BackupReport {
+  id: string;
+  ok: boolean;
+  checks: BackupCheck[];
+}
+
+export interface BackupRequest {
+  encrypt?: boolean;
+}
+
+export interface BackupSkipped {
+  name: string;
+  reason: string;
+}
+
+export interface BackupsOverview {
+  supported: boolean;
+  reason?: string;
+  database?: string;
+  backups: BackupManifest[];
+  incomplete: BackupSkipped[];
+  lastBackupAt?: string /* RFC 3339 */ | null;
+  rpoSeconds?: number | null;
+}
+
 export interface BenchComparison {
   a: BenchSummary;
   b: BenchSummary;
