@@ -829,8 +829,17 @@ func TestPrune(t *testing.T) {
 				now = now.Add(day)
 			}
 			now = now.Add(-day + time.Hour) // an hour after the newest
+			// What crashes leave: an old interrupted backup and an old
+			// Verify scratch folder go; a backup begun 10 minutes ago (it
+			// may still be running) and a non-ID folder stay.
 			interrupted := filepath.Join(s.Dir(), "20261101T000000.000Z-000000")
-			os.Mkdir(interrupted, 0o700)
+			running := filepath.Join(s.Dir(), now.Add(-10*time.Minute).Format("20060102T150405.000Z")+"-000000")
+			scratch := filepath.Join(s.Dir(), ".verify-123")
+			stranger := filepath.Join(s.Dir(), "not-a-backup")
+			for _, d := range []string{interrupted, running, scratch, stranger} {
+				os.Mkdir(d, 0o700)
+			}
+			os.Chtimes(scratch, now.Add(-2*time.Hour), now.Add(-2*time.Hour))
 
 			deleted, err := s.Prune(tt.r)
 			if tt.wantErr != "" {
@@ -842,7 +851,7 @@ func TestPrune(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			want := []string{}
+			want := []string{filepath.Base(scratch), filepath.Base(interrupted)} // in name order, first
 			for _, i := range tt.deleted {
 				want = append(want, ids[i])
 			}
@@ -850,11 +859,13 @@ func TestPrune(t *testing.T) {
 				t.Errorf("deleted %v, want %v", deleted, want)
 			}
 			list, _ := s.List()
-			if len(list) != 5-len(want) || list[0].ID != ids[4] {
-				t.Errorf("%d backups left, newest %s; want %d, newest %s", len(list), list[0].ID, 5-len(want), ids[4])
+			if len(list) != 5-len(tt.deleted) || list[0].ID != ids[4] {
+				t.Errorf("%d backups left, newest %s; want %d, newest %s", len(list), list[0].ID, 5-len(tt.deleted), ids[4])
 			}
-			if _, err := os.Stat(interrupted); err != nil {
-				t.Errorf("Prune removed a folder without a manifest: %v", err)
+			for _, d := range []string{running, stranger} {
+				if _, err := os.Stat(d); err != nil {
+					t.Errorf("Prune removed %s: %v", filepath.Base(d), err)
+				}
 			}
 		})
 	}

@@ -26,9 +26,10 @@
 //
 // A folder without manifest.json is a backup that was interrupted (or is
 // still being written): List leaves it out, Scan reports it, Delete removes
-// it. While a backup runs, its folder also holds snapshot.tmp, the
-// plaintext snapshot, until it is checksummed or encrypted: delete the
-// backups Scan reports as interrupted. Callers name backups only by ID,
+// it, and Prune removes it once it is older than LeftoverAge (with Verify's
+// scratch folders). While a backup runs, its folder also holds
+// snapshot.tmp, the plaintext snapshot, until it is checksummed or
+// encrypted, so an interrupted backup should not stay. Callers name backups only by ID,
 // and only the exact ID pattern is accepted, so no name reaches outside
 // the store.
 //

@@ -295,18 +295,23 @@ func (r Retention) Validate() error {
 }
 
 // Prune deletes the complete backups that r does not keep, oldest first,
-// and returns their IDs. It never deletes the newest backup, nor a folder
-// that Scan skips (such as a backup being written).
+// and returns their IDs. It never deletes the newest backup. It also
+// removes what crashes left, once older than LeftoverAge: backups without
+// a manifest (interrupted) and Verify's scratch folders; their names come
+// first in the result. Other folders that Scan skips stay.
 func (s *Store) Prune(r Retention) ([]string, error) {
 	if err := r.Validate(); err != nil {
 		return nil, err
+	}
+	deleted, err := s.removeLeftovers()
+	if err != nil {
+		return deleted, err
 	}
 	list, err := s.List()
 	if err != nil {
 		return nil, fmt.Errorf("pruning backups: %w", err)
 	}
 	now := s.now()
-	deleted := []string{}
 	for i := len(list) - 1; i > 0; i-- { // oldest first; index 0, the newest, stays
 		m := list[i]
 		if i < r.Keep || (r.MaxAge > 0 && now.Sub(m.CreatedAt) <= r.MaxAge) {
@@ -318,6 +323,45 @@ func (s *Store) Prune(r Retention) ([]string, error) {
 		deleted = append(deleted, m.ID)
 	}
 	return deleted, nil
+}
+
+// LeftoverAge is how old an interrupted backup or a Verify's scratch
+// folder must be before Prune removes it, so that one still running is
+// left alone.
+const LeftoverAge = time.Hour
+
+// removeLeftovers deletes what crashes leave behind: backup folders
+// without a manifest whose ID is older than LeftoverAge, and Verify's
+// scratch folders not changed for as long. It returns their names.
+func (s *Store) removeLeftovers() ([]string, error) {
+	entries, err := os.ReadDir(s.dir)
+	if err != nil {
+		return nil, fmt.Errorf("pruning backups: %w", err)
+	}
+	cutoff := s.now().Add(-LeftoverAge)
+	removed := []string{}
+	for _, e := range entries {
+		name, old := e.Name(), false
+		switch {
+		case !e.IsDir():
+			continue
+		case strings.HasPrefix(name, ".verify-"):
+			info, err := e.Info()
+			old = err == nil && info.ModTime().Before(cutoff)
+		case ValidID(name):
+			t, err := time.Parse(idLayout, name[:len(idLayout)])
+			_, merr := s.manifest(name)
+			old = err == nil && t.Before(cutoff) && errors.Is(merr, ErrIncomplete)
+		}
+		if !old {
+			continue
+		}
+		if err := os.RemoveAll(filepath.Join(s.dir, name)); err != nil {
+			return removed, fmt.Errorf("pruning backups: removing %s: %w", name, err)
+		}
+		removed = append(removed, name)
+	}
+	return removed, nil
 }
 
 // syncDir makes a folder's entries (a rename, a new file) durable. Windows
