@@ -111,6 +111,8 @@ describe('benchmarks page', () => {
     await page.getByTestId('bench-summary').waitFor();
     assert.equal(number(await page.getByTestId('summary-requests').textContent()), run.result.requests);
     assert.equal(number(await page.getByTestId('summary-p99').textContent()), run.result.latencyMs.p99);
+    // An open-model run needs no correction for coordinated omission.
+    assert.equal(await page.getByTestId('summary-corrected-p99').count(), 0);
     assert.ok(Number(await page.getByTestId('bench-histogram').getAttribute('data-points')) > 0);
 
     // And it is in the history.
@@ -129,6 +131,9 @@ describe('benchmarks page', () => {
     await page.locator('[data-testid=bench-view][data-status=running]').waitFor({ timeout: 10_000 });
     second = await finished();
     assert.notEqual(second, first);
+    // A closed-model run also shows its latency corrected as wrk corrects its own.
+    const closed = await json(`/_covet/api/bench/runs/${second}`);
+    assert.equal(number(await page.getByTestId('summary-corrected-p99').textContent()), closed.result.latencyCorrectedMs.p99);
     await page.getByTestId(`bench-run-${second}`).waitFor({ timeout: 10_000 });
 
     await page.getByTestId(`bench-run-${first}`).getByTestId('bench-compare-check').check();
