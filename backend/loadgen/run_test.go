@@ -246,10 +246,11 @@ func TestOpenModelKeepsTheRate(t *testing.T) {
 	}
 }
 
-// TestOpenModelCorrectsCoordinatedOmission: when the server stalls for a
-// second, requests that were due during the stall count the time they
-// waited, so the p99 shows the stall; a closed model would hide it.
-func TestOpenModelCorrectsCoordinatedOmission(t *testing.T) {
+// stallingServer answers at once, except that 700 ms after it starts one
+// request stalls for a second (and every request behind it on its
+// connection with it).
+func stallingServer(t *testing.T) *httptest.Server {
+	t.Helper()
 	var stallOnce sync.Once
 	start := make(chan struct{})
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -259,9 +260,17 @@ func TestOpenModelCorrectsCoordinatedOmission(t *testing.T) {
 		default:
 		}
 	}))
-	defer srv.Close()
-	// One connection: every request queued behind the stalled one waits.
+	t.Cleanup(srv.Close)
 	time.AfterFunc(700*time.Millisecond, func() { close(start) })
+	return srv
+}
+
+// TestOpenModelCorrectsCoordinatedOmission: when the server stalls for a
+// second, requests that were due during the stall count the time they
+// waited, so the p99 shows the stall; a closed model would hide it.
+func TestOpenModelCorrectsCoordinatedOmission(t *testing.T) {
+	srv := stallingServer(t)
+	// One connection: every request queued behind the stalled one waits.
 	res := run(t, context.Background(), loadgen.Spec{URL: srv.URL, Rate: 100, Connections: 1, Duration: seconds(3)}, loadgen.HTTPOptions{})
 	if res.Latency.P99 < 500 || res.Latency.Max < 900 {
 		t.Errorf("p99 %gms max %gms: the 1 s stall is not reflected", res.Latency.P99, res.Latency.Max)
@@ -276,17 +285,7 @@ func TestOpenModelCorrectsCoordinatedOmission(t *testing.T) {
 // corrected latency, like wrk's, counts them, and its plain latency shows
 // what the requests sent took. The open model has no corrected figure.
 func TestClosedModelCorrectedLatency(t *testing.T) {
-	var stallOnce sync.Once
-	start := make(chan struct{})
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		select {
-		case <-start:
-			stallOnce.Do(func() { time.Sleep(time.Second) })
-		default:
-		}
-	}))
-	defer srv.Close()
-	time.AfterFunc(700*time.Millisecond, func() { close(start) })
+	srv := stallingServer(t)
 	// One user: during the stall it sends nothing.
 	res := run(t, context.Background(), loadgen.Spec{URL: srv.URL, Connections: 1, Duration: seconds(3)}, loadgen.HTTPOptions{})
 	c := res.LatencyCorrected

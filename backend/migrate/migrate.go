@@ -244,9 +244,9 @@ func (m *Migrator) plan(h *history, req Request) ([]Step, error) {
 	if err := h.blocker(); err != nil {
 		return nil, err
 	}
-	var todo []*Migration
+	var planned []*Migration
 	var dirs []Action
-	add := func(mg *Migration, d Action) { todo, dirs = append(todo, mg), append(dirs, d) }
+	add := func(mg *Migration, d Action) { planned, dirs = append(planned, mg), append(dirs, d) }
 	pending := h.pending()
 	applied := h.appliedDesc()
 	switch req.Action {
@@ -283,8 +283,8 @@ func (m *Migrator) plan(h *history, req Request) ([]Step, error) {
 		add(applied[0], Down)
 		add(applied[0], Up)
 	}
-	steps := make([]Step, len(todo))
-	for i, mg := range todo {
+	steps := make([]Step, len(planned))
+	for i, mg := range planned {
 		s := Step{Version: mg.Version, Name: mg.Name, Direction: dirs[i], Statements: mg.Up, File: mg.UpFile, Go: mg.UpFunc != nil}
 		if dirs[i] == Down {
 			if !mg.HasDown() {
