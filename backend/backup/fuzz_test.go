@@ -45,7 +45,7 @@ func TestParseManifest(t *testing.T) {
 		{"traversal id", edit(`"id": "20261203T055012.123Z-1a2b3c"`, `"id": "../x"`), "not a backup ID"},
 		{"time differs from id", edit(`05:50:12.123Z"`, `05:50:13.123Z"`), "is not the time of id"},
 		{"unknown kind", edit(`"full"`, `"wal"`), `kind "wal"`},
-		{"unknown dialect", edit(`"sqlite"`, `"postgres"`), `dialect "postgres"`},
+		{"unknown dialect", edit(`"sqlite"`, `"oracle"`), `dialect "oracle"`},
 		{"file path", edit(`"database.sqlite"`, `"../database.sqlite"`), "not a plain file name"},
 		{"manifest as file", edit(`"database.sqlite"`, `"manifest.json"`), "not a plain file name"},
 		{"short checksum", edit(`"sha256": "0f1e`, `"sha256": "0f1`), "not 64 lowercase hex"},

@@ -17,16 +17,22 @@ import (
 	"github.com/covetpy/covet/backend/security/crypto"
 )
 
-// Kinds of backup. Only KindFull exists so far; WAL segments ("wal", with
-// the time range they cover) and PostgreSQL base backups ("base") will be
-// further kinds in the same store, with the same manifest.
+// Kinds of backup.
 const (
 	// KindFull is a complete, self-contained copy of a database.
 	KindFull = "full"
+	// KindBase is the base of a continuous archive: a complete copy of the
+	// database too, and the start of the write-ahead log archived after it
+	// in the backup's wal/ folder, so that it restores to any moment from
+	// its creation to the newest archived commit.
+	KindBase = "base"
 )
 
-// DialectSQLite names SQLite in Manifest.Dialect, as orm.Dialect.Name does.
-const DialectSQLite = "sqlite"
+// Dialects in Manifest.Dialect, as orm.Dialect.Name names them.
+const (
+	DialectSQLite   = "sqlite"
+	DialectPostgres = "postgres"
+)
 
 // Manifest limits.
 const (
@@ -52,9 +58,9 @@ type Manifest struct {
 	// ID names the backup's folder and sorts by time:
 	// 20261203T055012.123Z-1a2b3c (UTC, milliseconds, 24 random bits).
 	ID string `json:"id"`
-	// Kind is KindFull.
+	// Kind is KindFull or KindBase.
 	Kind string `json:"kind"`
-	// Dialect is the database's: DialectSQLite.
+	// Dialect is the database's: DialectSQLite or DialectPostgres.
 	Dialect string `json:"dialect"`
 	// CreatedAt is when the backup started, the time in its ID.
 	CreatedAt time.Time `json:"createdAt"`
@@ -133,11 +139,11 @@ func (m *Manifest) validate() error {
 	if t := idTime(m.ID); !m.CreatedAt.Equal(t) {
 		return fmt.Errorf("createdAt %s is not the time of id %s", m.CreatedAt.Format(time.RFC3339Nano), m.ID)
 	}
-	if m.Kind != KindFull {
-		return fmt.Errorf("kind %q is not one this program knows (%q)", m.Kind, KindFull)
+	if m.Kind != KindFull && m.Kind != KindBase {
+		return fmt.Errorf("kind %q is not one this program knows (%q, %q)", m.Kind, KindFull, KindBase)
 	}
-	if m.Dialect != DialectSQLite {
-		return fmt.Errorf("dialect %q is not one this program knows (%q)", m.Dialect, DialectSQLite)
+	if m.Dialect != DialectSQLite && m.Dialect != DialectPostgres {
+		return fmt.Errorf("dialect %q is not one this program knows (%q, %q)", m.Dialect, DialectSQLite, DialectPostgres)
 	}
 	if len(m.Source) > maxSourceLen || !utf8.ValidString(m.Source) || strings.IndexByte(m.Source, 0) >= 0 {
 		return fmt.Errorf("source is not a path of at most %d bytes of UTF-8", maxSourceLen)
@@ -145,8 +151,8 @@ func (m *Manifest) validate() error {
 	if len(m.Files) == 0 || len(m.Files) > MaxFiles {
 		return fmt.Errorf("%d files, want 1 to %d", len(m.Files), MaxFiles)
 	}
-	if m.Dialect == DialectSQLite && m.Kind == KindFull && len(m.Files) != 1 {
-		return fmt.Errorf("a full sqlite backup has %d files, want 1", len(m.Files))
+	if m.Dialect == DialectSQLite && len(m.Files) != 1 {
+		return fmt.Errorf("a %s sqlite backup has %d files, want 1", m.Kind, len(m.Files))
 	}
 	seen := make(map[string]bool, len(m.Files))
 	for i, f := range m.Files {

@@ -80,21 +80,27 @@ func (s *Store) BackupSQLite(ctx context.Context, db *orm.DB) (_ *Manifest, err 
 		return nil, err
 	}
 	m.Files = []File{f}
-	if m.Encrypted {
-		if err := m.seal(s.keyring); err != nil {
-			return nil, err
-		}
-	}
-	if err := m.validate(); err != nil {
-		return nil, fmt.Errorf("the new manifest is invalid: %w", err)
-	}
-	if err := writeManifest(dir, m); err != nil {
-		return nil, fmt.Errorf("writing the manifest: %w", err)
-	}
-	if err := syncDir(s.dir); err != nil {
+	if err := s.finishManifest(dir, m); err != nil {
 		return nil, err
 	}
 	return m, nil
+}
+
+// finishManifest seals m when encrypted, validates it and writes it into
+// dir, the backup's folder: the last step of a backup.
+func (s *Store) finishManifest(dir string, m *Manifest) error {
+	if m.Encrypted {
+		if err := m.seal(s.keyring); err != nil {
+			return err
+		}
+	}
+	if err := m.validate(); err != nil {
+		return fmt.Errorf("the new manifest is invalid: %w", err)
+	}
+	if err := writeManifest(dir, m); err != nil {
+		return fmt.Errorf("writing the manifest: %w", err)
+	}
+	return syncDir(s.dir)
 }
 
 // sqliteSource returns the path of db's main database file ("" in memory).
@@ -186,6 +192,9 @@ type RestoreOptions struct {
 type RestoreReport struct {
 	// Backup is the manifest of the backup restored.
 	Backup Manifest `json:"backup"`
+	// To is the moment restored to (RestoreSQLiteTo), nil for a backup
+	// restored as it was made.
+	To *time.Time `json:"to,omitempty"`
 	// Target is the database file replaced, as an absolute path.
 	Target string `json:"target"`
 	DryRun bool   `json:"dryRun"`
@@ -235,15 +244,40 @@ func (s *Store) RestoreSQLite(ctx context.Context, id, target string, opts Resto
 			err = fmt.Errorf("restoring backup %s to %s: %w", id, target, err)
 		}
 	}()
-	if target == "" {
-		return nil, errors.New("the target path is empty")
-	}
 	m, err := s.manifest(id)
 	if err != nil {
 		return nil, err
 	}
-	if m.Kind != KindFull || m.Dialect != DialectSQLite {
-		return nil, fmt.Errorf("it is a %s %s backup; RestoreSQLite restores %s %s backups", m.Dialect, m.Kind, DialectSQLite, KindFull)
+	if m.Dialect != DialectSQLite {
+		return nil, fmt.Errorf("it is a %s backup; RestoreSQLite restores %s backups", m.Dialect, DialectSQLite)
+	}
+	return s.restoreSQLite(ctx, m, target, nil, opts)
+}
+
+// RestoreSQLiteTo replaces the SQLite database at target with its state at
+// the moment to: the newest base backup made at or before to, with the
+// commits its archive holds up to and including to replayed onto it. The
+// archive must reach to (ArchiveInfo.Until). Everything else is as
+// RestoreSQLite: checked before the swap, the current database kept.
+func (s *Store) RestoreSQLiteTo(ctx context.Context, to time.Time, target string, opts RestoreOptions) (_ *RestoreReport, err error) {
+	defer func() {
+		if err != nil {
+			err = fmt.Errorf("restoring %s to %s: %w", target, to.UTC().Format(time.RFC3339Nano), err)
+		}
+	}()
+	a, err := s.archiveFor(DialectSQLite, to)
+	if err != nil {
+		return nil, err
+	}
+	return s.restoreSQLite(ctx, &a.Base, target, &to, opts)
+}
+
+// restoreSQLite restores m to target; with to, m is a base and its archive
+// is replayed up to to.
+func (s *Store) restoreSQLite(ctx context.Context, m *Manifest, target string, to *time.Time, opts RestoreOptions) (_ *RestoreReport, err error) {
+	id := m.ID
+	if target == "" {
+		return nil, errors.New("the target path is empty")
 	}
 	if target, err = filepath.Abs(target); err != nil {
 		return nil, err
@@ -292,9 +326,16 @@ func (s *Store) RestoreSQLite(ctx context.Context, id, target string, opts Resto
 	if m.Encrypted {
 		how = fmt.Sprintf("decrypt (key %q)", m.KeyID)
 	}
+	replay := ""
+	if to != nil {
+		rep.To = to
+		replay = fmt.Sprintf(", replay the commits its archive holds up to %s onto it", to.UTC().Format(time.RFC3339Nano))
+	} else if m.Kind == KindBase {
+		replay = ", replay its whole archive onto it"
+	}
 	rep.Plan = append(rep.Plan,
-		fmt.Sprintf("verify backup %s (%s backup of %s made %s): check its files' sizes and SHA-256, %s %s to a temporary file in %s, check its size and SHA-256, run integrity_check and foreign_key_check on it",
-			m.ID, m.Kind, m.Source, m.CreatedAt.Format(time.RFC3339), how, m.Files[0].Name, dir))
+		fmt.Sprintf("verify backup %s (%s backup of %s made %s): check its files' sizes and SHA-256, %s %s to a temporary file in %s, check its size and SHA-256%s, run integrity_check and foreign_key_check on it",
+			m.ID, m.Kind, m.Source, m.CreatedAt.Format(time.RFC3339Nano), how, m.Files[0].Name, dir, replay))
 	switch {
 	case rep.Current != nil:
 		with := ""
@@ -308,7 +349,7 @@ func (s *Store) RestoreSQLite(ctx context.Context, id, target string, opts Resto
 	default:
 		rep.Plan = append(rep.Plan, fmt.Sprintf("no database at %s: nothing to keep", target))
 	}
-	rep.Plan = append(rep.Plan, fmt.Sprintf("rename the restored database to %s (%d bytes)", target, m.Files[0].PlainSize))
+	rep.Plan = append(rep.Plan, fmt.Sprintf("rename the restored database to %s", target))
 	if opts.DryRun {
 		return rep, nil
 	}
@@ -328,7 +369,7 @@ func (s *Store) RestoreSQLite(ctx context.Context, id, target string, opts Resto
 		}
 	}()
 	rep.Verify = &Report{ID: id, Checks: []Check{}}
-	if err := s.verify(ctx, rep.Verify, m, tmp); err != nil {
+	if err := s.verify(ctx, rep.Verify, m, tmp, to); err != nil {
 		return rep, err
 	}
 	if err := rep.Verify.err(); err != nil {

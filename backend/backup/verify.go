@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/covetpy/covet/backend/orm"
 	"github.com/covetpy/covet/backend/orm/dialect/sqlite"
@@ -32,6 +33,7 @@ const (
 	CheckKey             = "key"               // the keyring has the key and the manifest's seal is authentic (encrypted only)
 	CheckChecksum        = "checksum"          // a stored file's size and SHA-256
 	CheckRestore         = "restore"           // decrypting or copying a file to a scratch database, and its plain size and SHA-256
+	CheckArchive         = "archive"           // a base backup's archive: every segment authentic and chained to head.json, replayed onto the scratch database
 	CheckIntegrity       = "integrity_check"   // PRAGMA integrity_check on the scratch database
 	CheckForeignKeyCheck = "foreign_key_check" // PRAGMA foreign_key_check on the scratch database
 )
@@ -124,7 +126,7 @@ func (s *Store) Verify(ctx context.Context, id string) (*Report, error) {
 		return nil, fmt.Errorf("verifying backup %s: %w", id, err)
 	}
 	defer os.RemoveAll(scratch)
-	if err := s.verify(ctx, rep, m, filepath.Join(scratch, "restored.db")); err != nil {
+	if err := s.verify(ctx, rep, m, filepath.Join(scratch, "restored.db"), nil); err != nil {
 		return nil, fmt.Errorf("verifying backup %s: %w", id, err)
 	}
 	return rep, rep.err()
@@ -134,7 +136,10 @@ func (s *Store) Verify(ctx context.Context, id string) (*Report, error) {
 // database to dest, and records them in rep. It returns an error only when
 // it could not go on (the context ended); a failed check is in rep. The
 // caller removes dest.
-func (s *Store) verify(ctx context.Context, rep *Report, m *Manifest, dest string) error {
+//
+// A base backup's archive is replayed onto dest after the restore: all of
+// it, or with to only the commits made at or before to.
+func (s *Store) verify(ctx context.Context, rep *Report, m *Manifest, dest string, to *time.Time) error {
 	rep.add(CheckManifest, "", StatusOK, fmt.Sprintf("format %d, %s %s backup of %s, %d file(s), encrypted: %t", m.Format, m.Dialect, m.Kind, m.Source, len(m.Files), m.Encrypted), nil)
 	defer func() { rep.OK = !rep.failed() }()
 	if m.Encrypted {
@@ -175,6 +180,19 @@ func (s *Store) verify(ctx context.Context, rep *Report, m *Manifest, dest strin
 		return nil
 	}
 	rep.add(CheckRestore, f.Name, StatusOK, fmt.Sprintf("%d bytes, SHA-256 %s", f.PlainSize, f.PlainSHA256), nil)
+	if m.Kind == KindBase {
+		detail, err := s.replayArchive(ctx, m, dest, to)
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		if err != nil {
+			rep.add(CheckArchive, walDir, StatusFailed, err.Error(), err)
+			rep.add(CheckIntegrity, "", StatusSkipped, "", nil)
+			rep.add(CheckForeignKeyCheck, "", StatusSkipped, "", nil)
+			return nil
+		}
+		rep.add(CheckArchive, walDir, StatusOK, detail, nil)
+	}
 	return checkSQLite(ctx, rep, dest)
 }
 

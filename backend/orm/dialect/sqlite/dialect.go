@@ -114,7 +114,7 @@ func New(ctx context.Context, cfg Config) (*orm.DB, error) {
 		return nil, err
 	}
 	readCfg := cfg
-	readCfg.readOnly = true
+	readCfg.readOnly, readCfg.Writer = true, nil
 	reader, err := Open(ctx, readCfg)
 	if err != nil {
 		writer.Close()

@@ -10,13 +10,15 @@ package sqlite
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"errors"
 	"fmt"
 	"net/url"
 	"strings"
+	"sync/atomic"
 	"time"
 
-	_ "modernc.org/sqlite" // registers the "sqlite" database/sql driver
+	msqlite "modernc.org/sqlite" // also registers the "sqlite" database/sql driver
 )
 
 // Config says which database to open and how.
@@ -27,6 +29,8 @@ type Config struct {
 	BusyTimeout time.Duration
 	// MaxOpenConns bounds the pool. Default 8.
 	MaxOpenConns int
+	// Writer, when set, is applied to every connection of New's writer.
+	Writer *WriterHooks
 
 	readOnly bool // connections refuse writes (query_only), for New's readers
 }
@@ -64,13 +68,74 @@ func (c Config) DSN() string {
 	return "file:" + c.Path + "?" + q.Encode()
 }
 
+// WriterHooks reach every connection of a database's writer (New's
+// single-connection pool), including the ones database/sql opens later to
+// replace one it dropped (after an interrupted statement, say). Package
+// backup's WAL archiver relies on them. Set Config.Writer before New.
+type WriterHooks struct {
+	// ManualCheckpoints turns SQLite's automatic checkpoints off on the
+	// writer: the log grows until someone checkpoints it (the archiver
+	// does, after copying it).
+	ManualCheckpoints bool
+
+	commit atomic.Pointer[func()]
+}
+
+// OnCommit sets the function called on the writer as each transaction
+// begins to commit (SQLite's commit hook, which here never vetoes the
+// commit); nil removes it. fn runs inside SQLite and must be quick.
+func (h *WriterHooks) OnCommit(fn func()) {
+	if fn == nil {
+		h.commit.Store(nil)
+		return
+	}
+	h.commit.Store(&fn)
+}
+
+// install sets the hooks on a new connection.
+func (h *WriterHooks) install(c msqlite.ExecQuerierContext, _ string) error {
+	if h.ManualCheckpoints {
+		if _, err := c.ExecContext(context.Background(), "PRAGMA wal_autocheckpoint = 0", nil); err != nil {
+			return err
+		}
+	}
+	hr, ok := c.(msqlite.HookRegisterer)
+	if !ok {
+		return fmt.Errorf("the sqlite driver's connection (%T) has no commit hook", c)
+	}
+	hr.RegisterCommitHook(func() int32 {
+		if fn := h.commit.Load(); fn != nil {
+			(*fn)()
+		}
+		return 0
+	})
+	return nil
+}
+
+// connector opens connections through a driver of its own.
+type connector struct {
+	d   *msqlite.Driver
+	dsn string
+}
+
+func (c connector) Connect(context.Context) (driver.Conn, error) { return c.d.Open(c.dsn) }
+func (c connector) Driver() driver.Driver                        { return c.d }
+
 // Open opens the database described by cfg and checks that it answers and
 // runs in WAL mode.
 func Open(ctx context.Context, cfg Config) (*sql.DB, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	db, err := sql.Open("sqlite", cfg.DSN())
+	var db *sql.DB
+	var err error
+	if cfg.Writer != nil {
+		d := &msqlite.Driver{}
+		d.RegisterConnectionHook(cfg.Writer.install)
+		db = sql.OpenDB(connector{d: d, dsn: cfg.DSN()})
+	} else {
+		db, err = sql.Open("sqlite", cfg.DSN())
+	}
 	if err != nil {
 		return nil, fmt.Errorf("opening sqlite database %s: %w", cfg.Path, err)
 	}
