@@ -320,3 +320,59 @@ func TestArchiveStartsNewBaseWhenTheLogIsReset(t *testing.T) {
 		t.Fatalf("the new base restores %d rows, want 15", n)
 	}
 }
+
+// TestRestoreLive restores the running database to a moment while it stays
+// open and archived: it then holds exactly the rows acknowledged before
+// the moment, the content before is kept as a backup, and the archive goes
+// on through the restore: a moment after it restores the restored rows.
+func TestRestoreLive(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	path := filepath.Join(dir, "app.db")
+	db, hooks := openArchived(t, path)
+	exec(t, db, "CREATE TABLE rows(id INTEGER PRIMARY KEY, written_at TEXT NOT NULL, body TEXT NOT NULL)")
+	s := openStore(t, filepath.Join(dir, "backups"), nil)
+	a, err := s.ArchiveSQLite(ctx, db, hooks, backup.ArchiveOptions{Interval: 10 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close(ctx)
+	writes := writeRows(t, db, 30, time.Millisecond, nil)
+	to := between(t, writes, 9)
+	time.Sleep(30 * time.Millisecond) // let a sync pass the moment
+	plan, err := s.RestoreLive(ctx, db, a, "", &to, backup.RestoreOptions{DryRun: true})
+	if err != nil || plan.Restored || len(plan.Plan) != 4 {
+		t.Fatalf("dry run = %+v, %v", plan, err)
+	}
+	if n := scalar(t, db, "SELECT count(*) FROM rows"); n != 30 {
+		t.Fatalf("the dry run changed the database: %d rows", n)
+	}
+	rep, err := s.RestoreLive(ctx, db, a, "", &to, backup.RestoreOptions{})
+	if err != nil || !rep.Restored || rep.KeptBackup == "" {
+		t.Fatalf("restore = %+v, %v", rep, err)
+	}
+	if n := scalar(t, db, "SELECT count(*) FROM rows"); n != 10 {
+		t.Fatalf("after the restore the database has %d rows, want 10", n)
+	}
+	afterRestore := time.Now()
+	more := writeRows(t, db, 3, time.Millisecond, nil)
+	if more[0].id != 11 {
+		t.Fatalf("the next row got id %d", more[0].id)
+	}
+	if err := a.Sync(ctx); err != nil {
+		t.Fatal(err)
+	}
+	target := filepath.Join(dir, "check.db")
+	if _, err := s.RestoreSQLiteTo(ctx, afterRestore, target, backup.RestoreOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if n := len(ids(t, target)); n != 10 {
+		t.Fatalf("restoring to just after the live restore gives %d rows, want 10", n)
+	}
+	if _, err := s.RestoreSQLite(ctx, rep.KeptBackup, filepath.Join(dir, "kept.db"), backup.RestoreOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if n := len(ids(t, filepath.Join(dir, "kept.db"))); n != 30 {
+		t.Fatalf("the kept backup holds %d rows, want 30", n)
+	}
+}

@@ -106,12 +106,12 @@ func writeHead(dir string, h *archiveHead) error {
 	if err != nil {
 		return err
 	}
-	return writeFileAtomic(filepath.Join(dir, walDir), headName, append(data, '\n'))
+	return replaceFile(filepath.Join(dir, walDir), headName, append(data, '\n'))
 }
 
-// writeFileAtomic writes dir/name through a synced temporary file renamed
+// replaceFile writes dir/name through a synced temporary file renamed
 // into place, and syncs dir.
-func writeFileAtomic(dir, name string, data []byte) error {
+func replaceFile(dir, name string, data []byte) error {
 	tmp, err := os.CreateTemp(dir, "."+name+"-*.tmp")
 	if err != nil {
 		return err
@@ -417,7 +417,7 @@ func (s *Store) archiveFor(dialect string, to time.Time) (*ArchiveInfo, error) {
 		return nil, err
 	}
 	if len(list) == 0 {
-		return nil, fmt.Errorf("the store has no %s base backup, so no point in time can be restored", dialect)
+		return nil, fmt.Errorf("%w: the store has no %s base backup, so no point in time can be restored", ErrNotRestorable, dialect)
 	}
 	for i := range list {
 		a := &list[i]
@@ -425,13 +425,13 @@ func (s *Store) archiveFor(dialect string, to time.Time) (*ArchiveInfo, error) {
 			continue
 		}
 		if a.Problem != "" {
-			return nil, fmt.Errorf("base %s, the newest before that moment, has a damaged archive: %s", a.Base.ID, a.Problem)
+			return nil, fmt.Errorf("%w: base %s, the newest before that moment, has a damaged archive: %s", ErrNotRestorable, a.Base.ID, a.Problem)
 		}
 		if a.Until.Before(to) {
-			return nil, fmt.Errorf("base %s, the newest before that moment, has an archive that reaches only %s", a.Base.ID, a.Until.Format(time.RFC3339Nano))
+			return nil, fmt.Errorf("%w: base %s, the newest before that moment, has an archive that reaches only %s", ErrNotRestorable, a.Base.ID, a.Until.Format(time.RFC3339Nano))
 		}
 		return a, nil
 	}
 	oldest := list[len(list)-1]
-	return nil, fmt.Errorf("the oldest base backup, %s, was made %s: nothing earlier can be restored", oldest.Base.ID, oldest.From.Format(time.RFC3339Nano))
+	return nil, fmt.Errorf("%w: the oldest base backup, %s, was made %s: nothing earlier can be restored", ErrNotRestorable, oldest.Base.ID, oldest.From.Format(time.RFC3339Nano))
 }

@@ -204,6 +204,9 @@ type RestoreReport struct {
 	// -journal files were moved (on a dry run: would be, give or take the
 	// time in the name); empty when there was nothing to keep.
 	KeptAs string `json:"keptAs,omitempty"`
+	// KeptBackup is the backup of the current content that a restore into
+	// the running database (RestoreLive) made first.
+	KeptBackup string `json:"keptBackup,omitempty"`
 	// Plan lists the steps, in words.
 	Plan []string `json:"plan"`
 	// Verify is the verification of the restored database before the swap;

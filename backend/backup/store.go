@@ -27,6 +27,8 @@ var (
 	ErrIncomplete = errors.New("the backup is incomplete (no manifest.json)")
 	// ErrVerifyFailed: a backup failed a check of Verify. Read only.
 	ErrVerifyFailed = errors.New("the backup failed verification")
+	// ErrNotRestorable: no backup reaches the moment asked for. Read only.
+	ErrNotRestorable = errors.New("the moment cannot be restored")
 )
 
 // Config says where a Store keeps its backups and how.

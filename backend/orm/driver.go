@@ -229,6 +229,9 @@ func (c sqlConn) Exec(ctx context.Context, query string, args ...any) (Result, e
 
 func (c sqlConn) Release() { _ = c.c.Close() }
 
+// Raw runs fn with the database/sql driver's connection.
+func (c sqlConn) Raw(fn func(driverConn any) error) error { return c.c.Raw(fn) }
+
 func sqlResult(r sql.Result, err error) (Result, error) {
 	if err != nil {
 		return Result{}, err

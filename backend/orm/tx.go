@@ -128,6 +128,17 @@ type Conn struct{ s session }
 
 func (c *Conn) session() *session { return &c.s }
 
+// Raw runs fn with the driver's connection underneath c, for what only the
+// driver offers (SQLite's online backup API, say). It fails when the pool
+// is not a database/sql one (PostgreSQL's pgx pool).
+func (c *Conn) Raw(fn func(driverConn any) error) error {
+	r, ok := c.s.conn.(interface{ Raw(func(any) error) error })
+	if !ok {
+		return fmt.Errorf("orm: Raw: the %s pool's connections are not database/sql ones", c.s.db.dialect.Name())
+	}
+	return r.Raw(fn)
+}
+
 // WithConn runs fn on one connection of db's primary and returns the
 // connection to the pool afterwards. fn must leave the session as it found
 // it (release its locks, reset its variables): the connection is reused.
