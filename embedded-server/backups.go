@@ -2,11 +2,17 @@ package embeddedserver
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
+	"os"
 	"path/filepath"
+	"sync"
 	"time"
+
+	"github.com/covetpy/covet/backend/events"
+	"github.com/robfig/cron/v3"
 
 	"github.com/covetpy/covet/backend/backup"
 	"github.com/covetpy/covet/backend/orm/dialect/sqlite"
@@ -83,7 +89,8 @@ func openBackupStore(dir string, ks *keys.Store) (*backup.Store, error) {
 
 // serverBackups serves the admin API's backups with the server's own
 // database and key store: one process writes keys.json, and the backup
-// runs on the server's connections.
+// runs on the server's connections. For a SQLite database it archives the
+// write-ahead log continuously and runs the backups section's schedule.
 type serverBackups struct {
 	dir       string // the store
 	database  string // the SQLite file, relative to the project
@@ -91,9 +98,141 @@ type serverBackups struct {
 	keys      *keys.Store
 	notSQLite string // why backups are not available; "" when they are
 	now       func() time.Time
+	config    func() ([]byte, string) // the running covet.json
+	hub       *events.Hub
+	log       *slog.Logger
+
+	archiver *backup.SQLiteArchiver // nil when not archiving
+	stop     chan struct{}          // ends the scheduler
+	done     chan struct{}
+
+	mu      sync.Mutex // guards the last run
+	lastRun *time.Time
+	lastErr string
+	pruned  []string
 }
 
 var _ admin.Backups = (*serverBackups)(nil)
+
+// settings returns the running configuration's backups section, defaults
+// filled.
+func (b *serverBackups) settings() config.Backups {
+	var conf struct {
+		Backups config.Backups `json:"backups"`
+	}
+	doc, _ := b.config()
+	_ = json.Unmarshal(doc, &conf) // the store holds only valid configurations
+	return conf.Backups.WithDefaults()
+}
+
+// open returns the store, with the backup key when encrypt.
+func (b *serverBackups) open(encrypt bool) (*backup.Store, error) {
+	var ks *keys.Store
+	if encrypt {
+		ks = b.keys
+	}
+	return openBackupStore(b.dir, ks)
+}
+
+// start begins archiving the SQLite database (a new base) and the
+// schedule; nothing for other databases.
+func (b *serverBackups) start(ctx context.Context) error {
+	b.stop, b.done = make(chan struct{}), make(chan struct{})
+	if b.notSQLite != "" || b.db.writer == nil {
+		close(b.done)
+		return nil
+	}
+	st, err := b.open(b.settings().Encrypt)
+	if err != nil {
+		close(b.done)
+		return err
+	}
+	b.archiver, err = st.ArchiveSQLite(ctx, b.db.db, b.db.writer, backup.ArchiveOptions{
+		OnError: func(err error) { b.log.Error("archiving the write-ahead log", "err", err) },
+	})
+	if err != nil {
+		close(b.done)
+		return fmt.Errorf("backups: starting the archive of the write-ahead log: %w", err)
+	}
+	go b.schedule()
+	return nil
+}
+
+// close stops the schedule and the archive, which archives what is left.
+func (b *serverBackups) close(ctx context.Context) error {
+	if b.stop == nil {
+		return nil
+	}
+	close(b.stop)
+	<-b.done
+	if b.archiver == nil {
+		return nil
+	}
+	return b.archiver.Close(ctx)
+}
+
+// schedulePoll bounds how long the scheduler sleeps, so that a schedule
+// edited in covet.json applies within it.
+const schedulePoll = 5 * time.Second
+
+// next returns when the schedule in set runs next after t; ok is false
+// when it is off.
+func next(set config.Backups, t time.Time) (time.Time, bool) {
+	if set.Schedule == config.BackupsOff {
+		return time.Time{}, false
+	}
+	sched, err := cron.ParseStandard(set.Schedule)
+	if err != nil {
+		return time.Time{}, false
+	}
+	return sched.Next(t), true
+}
+
+func (b *serverBackups) schedule() {
+	defer close(b.done)
+	from := b.now()
+	for {
+		due, on := next(b.settings(), from)
+		wait := schedulePoll
+		if on {
+			wait = min(max(due.Sub(b.now()), 0), schedulePoll)
+		}
+		select {
+		case <-b.stop:
+			return
+		case <-time.After(wait):
+		}
+		if now := b.now(); on && !now.Before(due) {
+			b.scheduled(now)
+			from = now
+		} else if !on {
+			from = now
+		}
+	}
+}
+
+// scheduled starts a new base and prunes by the retention.
+func (b *serverBackups) scheduled(now time.Time) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+	defer cancel()
+	set := b.settings()
+	var pruned []string
+	st, err := b.open(set.Encrypt)
+	if err == nil {
+		_, err = b.archiver.NewBase(ctx, st)
+	}
+	if err == nil {
+		pruned, err = st.Prune(backup.Retention{Keep: set.Keep, MaxAge: set.MaxAge.Std(), Pinned: []string{b.archiver.Base().ID}})
+	}
+	b.mu.Lock()
+	b.lastRun, b.lastErr, b.pruned = &now, "", pruned
+	if err != nil {
+		b.lastErr = err.Error()
+		b.log.Error("scheduled backup", "err", err)
+	}
+	b.mu.Unlock()
+	b.hub.Publish(admin.EventBackupsChanged, nil)
+}
 
 func (b *serverBackups) store(id string) (*backup.Store, error) {
 	if b.notSQLite != "" {
@@ -111,10 +250,19 @@ func (b *serverBackups) store(id string) (*backup.Store, error) {
 }
 
 func (b *serverBackups) Overview() (*admin.BackupsOverview, error) {
+	set := b.settings()
 	o := &admin.BackupsOverview{Supported: b.notSQLite == "", Reason: b.notSQLite, Database: b.database,
-		Backups: []backup.Manifest{}, Incomplete: []backup.Skipped{}}
+		Backups: []backup.Manifest{}, Incomplete: []backup.Skipped{}, Archives: []backup.ArchiveInfo{},
+		Schedule: admin.BackupSchedule{Cron: set.Schedule, Keep: set.Keep, MaxAge: set.MaxAge.Std().String(), Encrypt: set.Encrypt}}
+	b.mu.Lock()
+	o.Schedule.LastRun, o.Schedule.LastError, o.Schedule.LastPruned = b.lastRun, b.lastErr, b.pruned
+	b.mu.Unlock()
 	if !o.Supported {
 		return o, nil
+	}
+	now := b.now()
+	if t, on := next(set, now); on && b.archiver != nil {
+		o.Schedule.Next = &t
 	}
 	st, err := b.store("")
 	if err != nil {
@@ -126,10 +274,32 @@ func (b *serverBackups) Overview() (*admin.BackupsOverview, error) {
 	}
 	o.Backups = append(o.Backups, inv.Backups...)
 	o.Incomplete = append(o.Incomplete, inv.Skipped...)
+	if o.Archives, err = st.Archives(backup.DialectSQLite); err != nil {
+		return nil, err
+	}
 	if len(o.Backups) > 0 {
 		last := o.Backups[0].CreatedAt
-		rpo := b.now().Sub(last).Seconds()
+		rpo := now.Sub(last).Seconds()
 		o.LastBackupAt, o.RPOSeconds = &last, &rpo
+	}
+	if b.archiver != nil {
+		as := b.archiver.Status()
+		o.Archive = &as
+		rpo := 0.0
+		if as.Unarchived != nil {
+			rpo = now.Sub(*as.Unarchived).Seconds()
+		}
+		o.RPOSeconds = &rpo
+		// The live archive reaches further than its head.json says.
+		for i := range o.Archives {
+			if o.Archives[i].Base.ID == as.Base && as.SyncedAt.After(o.Archives[i].Until) {
+				o.Archives[i].Until = as.SyncedAt
+			}
+		}
+	}
+	if n := len(o.Archives); n > 0 {
+		w := &admin.RestoreWindow{From: o.Archives[n-1].From, Until: o.Archives[0].Until}
+		o.Window = w
 	}
 	return o, nil
 }
@@ -138,11 +308,7 @@ func (b *serverBackups) Create(ctx context.Context, encrypt bool) (*backup.Manif
 	if b.notSQLite != "" {
 		return nil, fmt.Errorf("%w: %s", errors.ErrUnsupported, b.notSQLite)
 	}
-	var ks *keys.Store
-	if encrypt {
-		ks = b.keys
-	}
-	st, err := openBackupStore(b.dir, ks)
+	st, err := b.open(encrypt)
 	if err != nil {
 		return nil, err
 	}
@@ -162,7 +328,23 @@ func (b *serverBackups) Delete(id string) error {
 	if err != nil {
 		return err
 	}
+	if b.archiver != nil && b.archiver.Base().ID == id {
+		return fmt.Errorf("%w: backup %s is the base the write-ahead log is being archived into; back up now to start a new one, then delete it", backup.ErrInUse, id)
+	}
 	return st.Delete(id)
+}
+
+// Restore restores into the running database; the store opens with the
+// backup key, so that encrypted backups and archives can be read.
+func (b *serverBackups) Restore(ctx context.Context, req admin.RestoreRequest) (*backup.RestoreReport, error) {
+	if b.notSQLite != "" {
+		return nil, fmt.Errorf("%w: %s", errors.ErrUnsupported, b.notSQLite)
+	}
+	st, err := b.open(true)
+	if err != nil {
+		return nil, err
+	}
+	return st.RestoreLive(ctx, b.db.db, b.archiver, req.ID, req.To, backup.RestoreOptions{DryRun: req.DryRun})
 }
 
 // StoreFor opens the store with the key when backup id is encrypted.
@@ -195,38 +377,82 @@ func (b *Backups) Create(ctx context.Context, encrypt bool) (*backup.Manifest, e
 	return st.BackupSQLite(ctx, db)
 }
 
-// Latest returns the newest backup created at or before t.
-func (b *Backups) Latest(t time.Time) (*backup.Manifest, error) {
-	st, err := b.Store(false)
-	if err != nil {
-		return nil, err
-	}
-	list, err := st.List()
-	if err != nil {
-		return nil, err
-	}
-	for i := range list { // newest first
-		if !list[i].CreatedAt.After(t) {
-			return &list[i], nil
-		}
-	}
-	if len(list) == 0 {
-		return nil, errors.New("backups: there are no backups")
-	}
-	return nil, fmt.Errorf("backups: no backup is as old as %s; the oldest is from %s", t.UTC().Format(time.RFC3339), list[len(list)-1].CreatedAt.UTC().Format(time.RFC3339))
-}
-
-// Restore restores backup id over the database; the project must not be
-// served meanwhile.
-func (b *Backups) Restore(ctx context.Context, id string, dryRun bool) (*backup.RestoreReport, error) {
+// Restore restores backup id, or with to the database's state at that
+// moment (through the archive of its write-ahead log), over the database
+// file; the project must not be served meanwhile.
+func (b *Backups) Restore(ctx context.Context, id string, to *time.Time, dryRun bool) (*backup.RestoreReport, error) {
 	if !dryRun {
 		if err := b.proj.checkNotRunning(); err != nil {
 			return nil, fmt.Errorf("restoring: %w", err)
 		}
+	}
+	if to != nil {
+		st, err := b.Store(false)
+		if err != nil {
+			return nil, err
+		}
+		list, err := st.Archives(backup.DialectSQLite)
+		if err != nil {
+			return nil, err
+		}
+		for _, a := range list { // newest first: the key only when the base needs it
+			if !a.From.After(*to) {
+				if a.Base.Encrypted {
+					if st, err = b.Store(true); err != nil {
+						return nil, err
+					}
+				}
+				break
+			}
+		}
+		return st.RestoreSQLiteTo(ctx, *to, b.dbPath, backup.RestoreOptions{DryRun: dryRun})
 	}
 	st, err := b.StoreFor(id)
 	if err != nil {
 		return nil, err
 	}
 	return st.RestoreSQLite(ctx, id, b.dbPath, backup.RestoreOptions{DryRun: dryRun})
+}
+
+// Schedule returns covet.json's backups section, defaults filled.
+func (b *Backups) Schedule() (config.Backups, error) {
+	conf, err := b.proj.loadConfig(config.Env{})
+	if err != nil {
+		return config.Backups{}, err
+	}
+	return conf.Backups.WithDefaults(), nil
+}
+
+// SetSchedule merges patch (fields of the backups section, as JSON) into
+// covet.json, validated first and written atomically; a running server
+// picks the change up from the file.
+func (b *Backups) SetSchedule(patch []byte) (config.Backups, error) {
+	path := b.proj.path(config.FileName)
+	doc, err := os.ReadFile(path)
+	if err != nil {
+		return config.Backups{}, err
+	}
+	op := config.OpPatch
+	if _, err := config.Edit(doc, config.OpGet, []string{"backups"}, nil); err != nil {
+		op = config.OpPut // no backups section yet
+	}
+	edited, err := config.Edit(doc, op, []string{"backups"}, patch)
+	if err != nil {
+		return config.Backups{}, err
+	}
+	conf, err := config.Decode(edited)
+	if err == nil {
+		err = conf.Validate()
+	}
+	if err != nil {
+		return config.Backups{}, fmt.Errorf("%s: %w", path, err)
+	}
+	out, err := conf.Marshal()
+	if err != nil {
+		return config.Backups{}, err
+	}
+	if err := writeFileAtomic(path, out, 0o644); err != nil {
+		return config.Backups{}, err
+	}
+	return conf.Backups.WithDefaults(), nil
 }

@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/covetpy/covet/backend/orm/ormtest"
 	"github.com/covetpy/covet/embedded-server/servertest"
@@ -19,6 +20,7 @@ func TestBackupsAPI(t *testing.T) {
 	srv := servertest.Start(t, servertest.Options{Config: `{"server": {"listen": "127.0.0.1:0"}, "database": {"primary": "sqlite:covet_data/covet.db"}}`})
 	type manifest struct {
 		ID        string
+		Kind      string
 		Encrypted bool
 		Files     []struct{ Name string }
 	}
@@ -27,9 +29,25 @@ func TestBackupsAPI(t *testing.T) {
 		Database   string
 		Backups    []manifest
 		RPOSeconds *float64
+		Archive    *struct{ Base string }
+		Window     *struct{ From, Until time.Time }
+		Schedule   struct {
+			Cron   string
+			Keep   int
+			MaxAge string
+			Next   *time.Time
+		}
 	}
-	if code := adminJSON(t, srv, "GET", "/_covet/api/backups", "", &o); code != 200 || !o.Supported || o.Database != "covet_data/covet.db" || len(o.Backups) != 0 || o.RPOSeconds != nil {
+	// The server archives its write-ahead log from a base it takes as it
+	// starts; the schedule has its defaults.
+	if code := adminJSON(t, srv, "GET", "/_covet/api/backups", "", &o); code != 200 || !o.Supported || o.Database != "covet_data/covet.db" ||
+		len(o.Backups) != 1 || o.Backups[0].Kind != "base" || o.Archive == nil || o.Archive.Base != o.Backups[0].ID || o.Window == nil ||
+		o.RPOSeconds == nil || *o.RPOSeconds > 5 || o.Schedule.Cron != "@hourly" || o.Schedule.Keep != 24 || o.Schedule.MaxAge != "24h0m0s" || o.Schedule.Next == nil {
 		t.Fatalf("GET /backups = %d %+v", code, o)
+	}
+	base := o.Backups[0].ID
+	if resp := srv.Do(t, srv.Request(t, "DELETE", "/_covet/api/backups/"+base, nil)); resp.StatusCode != 409 {
+		t.Errorf("DELETE of the base being archived into = %d %s, want 409", resp.StatusCode, resp.Body)
 	}
 	var plain, sealed manifest
 	resp := srv.Do(t, srv.Request(t, "POST", "/_covet/api/backups", nil))
@@ -43,7 +61,7 @@ func TestBackupsAPI(t *testing.T) {
 	if !strings.Contains(string(keysFile), `"backup"`) {
 		t.Error("keys.json holds no sealed backup key after an encrypted backup")
 	}
-	if code := adminJSON(t, srv, "GET", "/_covet/api/backups", "", &o); code != 200 || len(o.Backups) != 2 || o.Backups[0].ID != sealed.ID || o.RPOSeconds == nil {
+	if code := adminJSON(t, srv, "GET", "/_covet/api/backups", "", &o); code != 200 || len(o.Backups) != 3 || o.Backups[0].ID != sealed.ID || o.RPOSeconds == nil {
 		t.Fatalf("GET /backups after two = %d %+v", code, o)
 	}
 	var rep struct {
@@ -86,5 +104,119 @@ func TestBackupsAPI(t *testing.T) {
 	}
 	if resp := pg.Do(t, pg.Request(t, "POST", "/_covet/api/backups", nil)); resp.StatusCode != 501 {
 		t.Errorf("POST /backups on PostgreSQL = %d %s, want 501", resp.StatusCode, resp.Body)
+	}
+}
+
+// sqlWrite runs a statement through the admin SQL console with writes
+// allowed.
+func sqlWrite(t *testing.T, srv *servertest.Server, stmt string) {
+	t.Helper()
+	body, _ := json.Marshal(map[string]any{"sql": stmt, "write": true})
+	if resp := srv.Do(t, srv.Request(t, "POST", "/_covet/api/sql", strings.NewReader(string(body)))); resp.StatusCode != 200 {
+		t.Fatalf("%s = %d %s", stmt, resp.StatusCode, resp.Body)
+	}
+}
+
+func countRows(t *testing.T, srv *servertest.Server) int {
+	t.Helper()
+	var rs struct{ Rows [][]any }
+	if code := adminJSON(t, srv, "POST", "/_covet/api/sql", `{"sql": "SELECT count(*) FROM notes"}`, &rs); code != 200 || len(rs.Rows) != 1 {
+		t.Fatalf("count = %d %+v", code, rs)
+	}
+	return int(rs.Rows[0][0].(float64))
+}
+
+// TestRestoreThroughAPI: the running server restores its own database to
+// a moment between two writes, in place: the rows after the moment are
+// gone, the content before is kept as a backup, a moment outside the
+// archive is refused with 409 and a dry run changes nothing.
+func TestRestoreThroughAPI(t *testing.T) {
+	srv := servertest.Start(t, servertest.Options{Config: `{"server": {"listen": "127.0.0.1:0"}, "database": {"primary": "sqlite:covet_data/covet.db"}}`})
+	sqlWrite(t, srv, "CREATE TABLE notes(id INTEGER PRIMARY KEY, body TEXT NOT NULL)")
+	sqlWrite(t, srv, "INSERT INTO notes(body) VALUES ('a')")
+	time.Sleep(20 * time.Millisecond)
+	to := time.Now().UTC()
+	time.Sleep(20 * time.Millisecond)
+	sqlWrite(t, srv, "INSERT INTO notes(body) VALUES ('b')")
+	time.Sleep(1500 * time.Millisecond) // the archiver syncs every second
+
+	var rep struct {
+		Plan       []string
+		Restored   bool
+		KeptBackup string
+		Verify     struct{ OK bool }
+	}
+	body := `{"to": "` + to.Format(time.RFC3339Nano) + `", "dryRun": true}`
+	if code := adminJSON(t, srv, "POST", "/_covet/api/backups/restore", body, &rep); code != 200 || rep.Restored || len(rep.Plan) != 4 || countRows(t, srv) != 2 {
+		t.Fatalf("dry run = %d %+v", code, rep)
+	}
+	body = `{"to": "` + to.Format(time.RFC3339Nano) + `"}`
+	if code := adminJSON(t, srv, "POST", "/_covet/api/backups/restore", body, &rep); code != 200 || !rep.Restored || !rep.Verify.OK || rep.KeptBackup == "" {
+		t.Fatalf("restore = %d %+v", code, rep)
+	}
+	if n := countRows(t, srv); n != 1 {
+		t.Fatalf("after restoring to between the writes: %d rows, want 1", n)
+	}
+	for _, c := range []struct{ body, want string }{
+		{`{"to": "2001-01-01T00:00:00Z"}`, "nothing earlier can be restored"},
+		{`{"to": "2999-01-01T00:00:00Z"}`, "reaches only"},
+	} {
+		resp := srv.Do(t, srv.Request(t, "POST", "/_covet/api/backups/restore", strings.NewReader(c.body)))
+		if resp.StatusCode != 409 || !strings.Contains(string(resp.Body), c.want) {
+			t.Errorf("%s = %d %s, want 409 with %q", c.body, resp.StatusCode, resp.Body, c.want)
+		}
+	}
+	for _, b := range []string{`{}`, `{"id": "x", "to": "2001-01-01T00:00:00Z"}`, `{"to": "yesterday"}`} {
+		if resp := srv.Do(t, srv.Request(t, "POST", "/_covet/api/backups/restore", strings.NewReader(b))); resp.StatusCode != 400 {
+			t.Errorf("%s = %d %s, want 400", b, resp.StatusCode, resp.Body)
+		}
+	}
+	// The kept backup restores the content before.
+	if code := adminJSON(t, srv, "POST", "/_covet/api/backups/restore", `{"id": "`+rep.KeptBackup+`"}`, &rep); code != 200 || !rep.Restored {
+		t.Fatalf("restoring the kept backup = %d %+v", code, rep)
+	}
+	if n := countRows(t, srv); n != 2 {
+		t.Fatalf("after restoring the kept backup: %d rows, want 2", n)
+	}
+}
+
+// TestBackupSchedule: the schedule in covet.json starts new bases, the
+// retention prunes the old ones (never the base in use), and the overview
+// reports the runs.
+func TestBackupSchedule(t *testing.T) {
+	srv := servertest.Start(t, servertest.Options{Config: `{"server": {"listen": "127.0.0.1:0"}, "database": {"primary": "sqlite:covet_data/covet.db"},
+		"backups": {"schedule": "@every 1s", "keep": 2, "maxAge": "1ns"}}`})
+	var o struct {
+		Backups  []struct{ ID, Kind string }
+		Archive  struct{ Base string }
+		Schedule struct {
+			Cron       string
+			LastRun    *time.Time
+			LastError  string
+			LastPruned []string
+		}
+	}
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		if code := adminJSON(t, srv, "GET", "/_covet/api/backups", "", &o); code != 200 {
+			t.Fatalf("GET /backups = %d", code)
+		}
+		if len(o.Schedule.LastPruned) > 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no scheduled run pruned anything within 15 s: %+v", o)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	if o.Schedule.Cron != "@every 1s" || o.Schedule.LastRun == nil || o.Schedule.LastError != "" || len(o.Backups) > 3 {
+		t.Fatalf("overview = %+v", o)
+	}
+	found := false
+	for _, b := range o.Backups {
+		found = found || b.ID == o.Archive.Base
+	}
+	if !found {
+		t.Fatalf("the base in use %s was pruned: %+v", o.Archive.Base, o.Backups)
 	}
 }

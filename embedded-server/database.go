@@ -17,6 +17,7 @@ import (
 	"github.com/covetpy/covet/backend/migrate"
 	"github.com/covetpy/covet/backend/orm"
 	"github.com/covetpy/covet/backend/orm/dialect"
+	"github.com/covetpy/covet/backend/orm/dialect/sqlite"
 	"github.com/covetpy/covet/backend/orm/explain"
 	"github.com/covetpy/covet/backend/orm/inspect"
 	"github.com/covetpy/covet/backend/resource"
@@ -29,6 +30,7 @@ import (
 // program use, and the inspector that watches every statement.
 type database struct {
 	db         *orm.DB
+	writer     *sqlite.WriterHooks // a SQLite primary's writer; nil otherwise
 	conf       config.Database
 	inspector  *inspect.Inspector
 	migrations string // the project's migrations folder
@@ -45,11 +47,19 @@ var (
 // below the project folder, and starts inspecting its statements: each one
 // goes to the hub as a query event.
 func openDatabase(ctx context.Context, conf config.Database, projectDir string, hub *events.Hub, log *slog.Logger) (*database, error) {
-	primary := conf.Primary
-	if path, ok := config.SQLitePath(primary); ok && !filepath.IsAbs(path) {
-		primary = "sqlite:" + filepath.Join(projectDir, path)
+	var db *orm.DB
+	var writer *sqlite.WriterHooks
+	var err error
+	if path, ok := config.SQLitePath(conf.Primary); ok {
+		if !filepath.IsAbs(path) {
+			path = filepath.Join(projectDir, path)
+		}
+		// Only the WAL archiver checkpoints (serverBackups starts it).
+		writer = &sqlite.WriterHooks{ManualCheckpoints: true}
+		db, err = sqlite.New(ctx, sqlite.Config{Path: path, Writer: writer})
+	} else {
+		db, err = dialect.Open(ctx, conf.Primary, conf.Replicas...)
 	}
-	db, err := dialect.Open(ctx, primary, conf.Replicas...)
 	if err != nil {
 		return nil, err
 	}
@@ -62,7 +72,7 @@ func openDatabase(ctx context.Context, conf config.Database, projectDir string, 
 		Publish: func(q *inspect.Query) { hub.Publish(admin.EventQuery, q) },
 	})
 	db.SetTracer(ins)
-	return &database{db: db, conf: conf, inspector: ins, migrations: filepath.Join(projectDir, MigrationsDir)}, nil
+	return &database{db: db, writer: writer, conf: conf, inspector: ins, migrations: filepath.Join(projectDir, MigrationsDir)}, nil
 }
 
 // middleware attributes queries to the request that ran them: its id and

@@ -215,9 +215,15 @@ func New(cfg Config) (*Server, error) {
 	s.bench.hub, s.bench.log, s.bench.ring, s.bench.routes, s.bench.conf = s.hub, s.log, s.keys.store.Ring(), s.routes, s.store.Config
 	s.db.config = s.store.Config
 	s.backups = &serverBackups{dir: proj.path(DataDir, BackupsDir), db: s.db, keys: s.keys.store, now: time.Now,
-		notSQLite: "only a SQLite database can be backed up for now; backups of PostgreSQL and MySQL are not available yet"}
+		config: s.store.Config, hub: s.hub, log: s.log,
+		notSQLite: "only a SQLite database can be backed up by the server for now; PostgreSQL and MySQL are not yet"}
 	if path, ok := config.SQLitePath(conf.Database.Primary); ok {
 		s.backups.database, s.backups.notSQLite = path, ""
+	}
+	if err := s.backups.start(ctx); err != nil {
+		s.bench.close()
+		s.db.db.Close()
+		return nil, err
 	}
 	s.bench.sources = metrics.SignalSources{HTTP: s.httpm, Queries: s.db.inspector.Totals, Dropped: s.hub.Dropped}
 	return s, nil
@@ -396,6 +402,9 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		if err := s.project.removeRuntime(); err != nil {
 			errs = append(errs, err)
 		}
+	}
+	if err := s.backups.close(ctx); err != nil {
+		errs = append(errs, fmt.Errorf("closing the archive of the write-ahead log: %w", err))
 	}
 	if err := s.db.db.Close(); err != nil {
 		errs = append(errs, fmt.Errorf("closing the database: %w", err))

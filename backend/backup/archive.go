@@ -212,14 +212,29 @@ func (a *SQLiteArchiver) Sync(ctx context.Context) error {
 
 // NewBase closes the current archive at this moment and starts a new one
 // from a new base backup, which it returns: what a schedule of backups does
-// so that old archives can be pruned.
-func (a *SQLiteArchiver) NewBase(ctx context.Context) (*Manifest, error) {
+// so that old archives can be pruned. With store (nil: the archiver's), the
+// new base and its archive go there: the same folder opened with another
+// keyring, to start or stop encrypting.
+func (a *SQLiteArchiver) NewBase(ctx context.Context, store *Store) (*Manifest, error) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	if a.closed {
 		return nil, ErrArchiverClosed
 	}
-	m, err := a.newBase(ctx, func(c *orm.Conn) error { return a.sync(ctx, c) })
+	if store != nil && store.dir != a.s.dir {
+		return nil, fmt.Errorf("backup: a new base must go to the archiver's store %s, not %s", a.s.dir, store.dir)
+	}
+	old := a.s
+	m, err := a.newBase(ctx, func(c *orm.Conn) error {
+		err := a.sync(ctx, c)
+		if store != nil {
+			a.s = store
+		}
+		return err
+	})
+	if err != nil {
+		a.s = old
+	}
 	a.setError(err)
 	return m, err
 }

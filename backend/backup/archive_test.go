@@ -140,7 +140,7 @@ func TestPointInTime(t *testing.T) {
 			done := make(chan struct{})
 			go func() { defer close(done); writes = writeRows(t, db, 400, 2*time.Millisecond, stop) }()
 			time.Sleep(400 * time.Millisecond)
-			second, err := a.NewBase(ctx)
+			second, err := a.NewBase(ctx, nil)
 			if err != nil {
 				t.Fatal(err)
 			}

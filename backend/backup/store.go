@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"time"
 
@@ -27,6 +28,9 @@ var (
 	ErrIncomplete = errors.New("the backup is incomplete (no manifest.json)")
 	// ErrVerifyFailed: a backup failed a check of Verify. Read only.
 	ErrVerifyFailed = errors.New("the backup failed verification")
+	// ErrInUse: the backup is the base an archiver is extending. Read
+	// only.
+	ErrInUse = errors.New("the backup is in use")
 	// ErrNotRestorable: no backup reaches the moment asked for. Read only.
 	ErrNotRestorable = errors.New("the moment cannot be restored")
 )
@@ -281,6 +285,8 @@ type Retention struct {
 	Keep int
 	// MaxAge keeps the backups made within MaxAge of now.
 	MaxAge time.Duration
+	// Pinned are never deleted: the base an archiver is extending.
+	Pinned []string
 }
 
 // Validate reports the first problem with r, naming the field.
@@ -316,7 +322,7 @@ func (s *Store) Prune(r Retention) ([]string, error) {
 	now := s.now()
 	for i := len(list) - 1; i > 0; i-- { // oldest first; index 0, the newest, stays
 		m := list[i]
-		if i < r.Keep || (r.MaxAge > 0 && now.Sub(m.CreatedAt) <= r.MaxAge) {
+		if i < r.Keep || (r.MaxAge > 0 && now.Sub(m.CreatedAt) <= r.MaxAge) || slices.Contains(r.Pinned, m.ID) {
 			continue
 		}
 		if err := s.Delete(m.ID); err != nil {

@@ -2,7 +2,9 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"net/url"
@@ -14,6 +16,7 @@ import (
 
 	"github.com/covetpy/covet/backend/backup"
 	embeddedserver "github.com/covetpy/covet/embedded-server"
+	"github.com/covetpy/covet/embedded-server/internal/config"
 )
 
 const backupUsage = `Usage:
@@ -21,18 +24,28 @@ const backupUsage = `Usage:
   covet backup list [--json]                    the backups, newest first
   covet backup verify ID [--json]               check the checksums and restore a trial copy
   covet backup restore (ID | --to TIME) [--dry-run] [--yes] [--json]
-                                                put a backup in place of the database; --to picks
-                                                the newest backup at or before TIME (RFC 3339)
+                                                put a backup, or the database as it was at TIME
+                                                (RFC 3339), in place of the database
   covet backup delete ID
   covet backup prune [--keep N] [--max-age DURATION]
                                                 delete backups beyond both limits (the newest stays)
+  covet backup schedule [--cron EXPR] [--keep N] [--max-age DURATION] [--encrypt=BOOL] [--json]
+                                                show or change covet.json's backups section
 
 Every command takes --project DIR (default "."). Backups are in
-DIR/covet_data/backups; only a SQLite database can be backed up for now.
+DIR/covet_data/backups; only a SQLite database can be backed up for now. While
+the server runs, it archives the database's write-ahead log continuously into
+the newest base backup (one at start, then on the schedule, "@hourly" by
+default), so --to reaches any moment from the oldest base to about a second ago.
 --encrypt uses the project's backup key from its key store (COVET_KEYS_PASSPHRASE
-unlocks a store sealed with a passphrase). A restore needs the project not to
-be served, verifies the backup first, and keeps the current database beside the
-restored one (DB.before-restore-TIME); without --yes it only says what it would do.
+unlocks a store sealed with a passphrase).
+
+A restore verifies what it restores first and keeps what it replaces: through
+a running server it replaces the database's content in place and keeps the
+content before as a new backup; otherwise it keeps the database file beside
+the restored one (DB.before-restore-TIME). Without --yes it only says what it
+would do. A schedule is a cron expression ("0 3 * * *", @hourly, @daily,
+"@every 30m") or "off"; a running server applies a change within seconds.
 `
 
 // backupCmd runs covet backup SUBCOMMAND.
@@ -45,8 +58,9 @@ func backupCmd(args []string, stdout, stderr io.Writer) error {
 	to := fs.String("to", "", "restore the newest backup at or before this RFC 3339 time")
 	dryRun := fs.Bool("dry-run", false, "say what a restore would do, change nothing")
 	yes := fs.Bool("yes", false, "restore without asking")
-	keep := fs.Int("keep", 0, "prune: keep the newest N")
-	maxAge := fs.Duration("max-age", 0, "prune: keep those younger than this")
+	keep := fs.Int("keep", 0, "prune, schedule: keep the newest N")
+	maxAge := fs.Duration("max-age", 0, "prune, schedule: keep those younger than this")
+	cronExpr := fs.String("cron", "", "schedule: when to make new base backups")
 	pos, err := parseAround(fs, args[1:])
 	if err != nil {
 		return ignoreHelp(err)
@@ -55,7 +69,7 @@ func backupCmd(args []string, stdout, stderr io.Writer) error {
 		fmt.Fprintf(stderr, "covet backup %s: %s\n\n%s", cmd, fmt.Sprintf(format, a...), backupUsage)
 		return errUsage
 	}
-	wantArgs := map[string]int{"create": 0, "list": 0, "verify": 1, "delete": 1, "prune": 0, "restore": -1}
+	wantArgs := map[string]int{"create": 0, "list": 0, "verify": 1, "delete": 1, "prune": 0, "restore": -1, "schedule": 0}
 	n, known := wantArgs[cmd]
 	switch {
 	case !known:
@@ -68,15 +82,30 @@ func backupCmd(args []string, stdout, stderr io.Writer) error {
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if url, token, ok := embeddedserver.RunningServer(*project); ok && cmd != "restore" && cmd != "prune" {
+	var at *time.Time
+	if *to != "" {
+		t, err := time.Parse(time.RFC3339Nano, *to)
+		if err != nil {
+			return bad("--to %q: want an RFC 3339 time such as 2026-12-03T10:15:00Z", *to)
+		}
+		at = &t
+	}
+	if url, token, ok := embeddedserver.RunningServer(*project); ok && cmd != "prune" && cmd != "schedule" {
 		// The server's key store is the one that writes keys.json, and the
 		// backup runs on the server's own connections.
 		fmt.Fprintf(stderr, "(through the server that runs this project, at %s)\n", url)
-		return backupViaServer(ctx, newAdminClient(url, token), cmd, pos, *encrypt, *asJSON, stdout)
+		c := newAdminClient(url, token)
+		if cmd == "restore" {
+			return restoreViaServer(ctx, c, pos, at, *dryRun || !*yes, *dryRun, *asJSON, stdout)
+		}
+		return backupViaServer(ctx, c, cmd, pos, *encrypt, *asJSON, stdout)
 	}
 	b, err := embeddedserver.OpenBackups(*project, os.Getenv("COVET_KEYS_PASSPHRASE"))
 	if err != nil {
 		return err
+	}
+	if cmd == "schedule" {
+		return schedule(b, fs, *cronExpr, *keep, *maxAge, *encrypt, *asJSON, stdout)
 	}
 	switch cmd {
 	case "create":
@@ -127,43 +156,86 @@ func backupCmd(args []string, stdout, stderr io.Writer) error {
 	id := ""
 	if len(pos) == 1 {
 		id = pos[0]
-	} else {
-		t, err := time.Parse(time.RFC3339, *to)
-		if err != nil {
-			return bad("--to %q: want an RFC 3339 time such as 2026-12-03T10:15:00Z", *to)
-		}
-		m, err := b.Latest(t)
-		if err != nil {
-			return err
-		}
-		id = m.ID
-		if !*asJSON {
-			fmt.Fprintf(stdout, "The newest backup at or before %s is %s, taken %s.\n"+
-				"(Backups are full copies: the database returns to that moment, not to %s itself.)\n",
-				t.UTC().Format(time.RFC3339), m.ID, m.CreatedAt.UTC().Format(time.RFC3339Nano), t.UTC().Format(time.RFC3339))
-		}
 	}
-	rep, err := b.Restore(ctx, id, *dryRun || !*yes)
-	if rep != nil {
-		if *asJSON {
-			if jerr := writeJSON(stdout, rep); jerr != nil {
-				return errors.Join(err, jerr)
-			}
-		} else {
-			for i, step := range rep.Plan {
-				fmt.Fprintf(stdout, "%d. %s\n", i+1, step)
-			}
+	rep, err := b.Restore(ctx, id, at, *dryRun || !*yes)
+	return printRestore(stdout, rep, err, *dryRun, *asJSON)
+}
+
+// printRestore prints a restore's report (its plan, then what it did) and
+// returns err.
+func printRestore(w io.Writer, rep *backup.RestoreReport, err error, dryRun, asJSON bool) error {
+	if rep == nil {
+		return err
+	}
+	if asJSON {
+		return errors.Join(err, writeJSON(w, rep))
+	}
+	for i, step := range rep.Plan {
+		fmt.Fprintf(w, "%d. %s\n", i+1, step)
+	}
+	if rep.Verify != nil && !rep.Verify.OK {
+		printVerify(w, rep.Verify, nil, false)
+	}
+	switch {
+	case err != nil:
+		return err
+	case rep.Restored && rep.KeptBackup != "":
+		fmt.Fprintf(w, "Restored %s; the content before is backup %s.\n", rep.Target, rep.KeptBackup)
+	case rep.Restored:
+		fmt.Fprintf(w, "Restored %s; the previous database is in %s.\n", rep.Target, rep.KeptAs)
+	case !dryRun:
+		fmt.Fprintln(w, "Nothing was changed: add --yes to restore.")
+	}
+	return nil
+}
+
+// restoreViaServer restores into the running server's database.
+func restoreViaServer(ctx context.Context, c *adminClient, pos []string, to *time.Time, preview, dryRun, asJSON bool, stdout io.Writer) error {
+	req := map[string]any{"dryRun": preview}
+	if to != nil {
+		req["to"] = to.UTC().Format(time.RFC3339Nano)
+	} else {
+		req["id"] = pos[0]
+	}
+	var rep backup.RestoreReport
+	err := c.call(ctx, "POST", "/_covet/api/backups/restore", req, &rep)
+	if err != nil && len(rep.Plan) == 0 {
+		return err
+	}
+	return printRestore(stdout, &rep, err, dryRun, asJSON)
+}
+
+// schedule shows covet.json's backups section, changed first by the flags
+// given.
+func schedule(b *embeddedserver.Backups, fs *flag.FlagSet, cronExpr string, keep int, maxAge time.Duration, encrypt, asJSON bool, stdout io.Writer) error {
+	patch := map[string]any{}
+	fs.Visit(func(f *flag.Flag) {
+		switch f.Name {
+		case "cron":
+			patch["schedule"] = cronExpr
+		case "keep":
+			patch["keep"] = keep
+		case "max-age":
+			patch["maxAge"] = maxAge.String()
+		case "encrypt":
+			patch["encrypt"] = encrypt
 		}
+	})
+	var set config.Backups
+	var err error
+	if len(patch) == 0 {
+		set, err = b.Schedule()
+	} else {
+		body, _ := json.Marshal(patch)
+		set, err = b.SetSchedule(body)
 	}
 	if err != nil {
 		return err
 	}
-	switch {
-	case rep.Restored && !*asJSON:
-		fmt.Fprintf(stdout, "Restored %s into %s; the previous database is in %s.\n", id, rep.Target, rep.KeptAs)
-	case !rep.Restored && !*dryRun && !*yes:
-		fmt.Fprintln(stdout, "Nothing was changed: add --yes to restore.")
+	if asJSON {
+		return writeJSON(stdout, set)
 	}
+	fmt.Fprintf(stdout, "schedule  %s\nkeep      %d newest\nmax age   %s\nencrypt   %t\n", set.Schedule, set.Keep, set.MaxAge.Std(), set.Encrypt)
 	return nil
 }
 
@@ -210,13 +282,13 @@ func printBackups(w io.Writer, list []backup.Manifest, skipped []backup.Skipped,
 		return writeJSON(w, list)
 	}
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "ID\tCREATED\tSIZE\tENCRYPTED")
+	fmt.Fprintln(tw, "ID\tKIND\tCREATED\tSIZE\tENCRYPTED")
 	for _, m := range list {
 		var size int64
 		for _, f := range m.Files {
 			size += f.Size
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%d\t%v\n", m.ID, m.CreatedAt.Local().Format("2006-01-02 15:04:05"), size, m.Encrypted)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%v\n", m.ID, m.Kind, m.CreatedAt.Local().Format("2006-01-02 15:04:05"), size, m.Encrypted)
 	}
 	tw.Flush()
 	for _, s := range skipped {

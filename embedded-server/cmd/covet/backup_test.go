@@ -13,6 +13,7 @@ import (
 
 	"github.com/covetpy/covet/backend/orm"
 	"github.com/covetpy/covet/backend/orm/dialect/sqlite"
+	embeddedserver "github.com/covetpy/covet/embedded-server"
 )
 
 // TestBackupCLI: create (plain and encrypted), list, verify, a corrupted
@@ -64,7 +65,6 @@ func TestBackupCLI(t *testing.T) {
 	plain := create()
 	time.Sleep(20 * time.Millisecond)
 	between := time.Now().UTC()
-	time.Sleep(1100 * time.Millisecond) // --to has whole seconds
 	exec("INSERT INTO notes (body) VALUES ('three')")
 	sealed := create("--encrypt")
 
@@ -83,12 +83,16 @@ func TestBackupCLI(t *testing.T) {
 	}
 
 	// Without --yes nothing changes; with it the data is as it was.
-	to := between.Add(time.Second).Truncate(time.Second).Format(time.RFC3339)
-	if code, out, errOut := covetRun(t, "backup", "restore", "--to", to, "--project", dir); code != 0 || !strings.Contains(out, plain) || !strings.Contains(out, "Nothing was changed") || count() != "3" {
+	if code, out, errOut := covetRun(t, "backup", "restore", plain, "--project", dir); code != 0 || !strings.Contains(out, plain) || !strings.Contains(out, "Nothing was changed") || count() != "3" {
 		t.Fatalf("restore without --yes: %d %s %s (rows %s)", code, out, errOut, count())
 	}
-	if code, out, errOut := covetRun(t, "backup", "restore", "--to", to, "--yes", "--project", dir); code != 0 || !strings.Contains(out, "Restored "+plain) || count() != "2" {
+	if code, out, errOut := covetRun(t, "backup", "restore", plain, "--yes", "--project", dir); code != 0 || !strings.Contains(out, "Restored ") || count() != "2" {
 		t.Fatalf("restore --yes: %d %s %s (rows %s)", code, out, errOut, count())
+	}
+	// No server ever archived this database: no moment can be restored.
+	to := between.Format(time.RFC3339Nano)
+	if code, _, errOut := covetRun(t, "backup", "restore", "--to", to, "--yes", "--project", dir); code != 1 || !strings.Contains(errOut, "no sqlite base backup") {
+		t.Fatalf("restore --to without an archive: %d %s", code, errOut)
 	}
 	if code, _, errOut := covetRun(t, "backup", "restore", sealed, "--yes", "--project", dir); code != 0 || count() != "3" {
 		t.Fatalf("restore of the encrypted backup: %d %s (rows %s)", code, errOut, count())
@@ -112,6 +116,24 @@ func TestBackupCLI(t *testing.T) {
 	if after, _ := os.ReadFile(dbPath); string(after) != string(before) || count() != "3" {
 		t.Error("a refused restore changed the database")
 	}
+	// The schedule: shown with its defaults, changed in covet.json,
+	// validated.
+	if code, out, errOut := covetRun(t, "backup", "schedule", "--project", dir); code != 0 || !strings.Contains(out, "@hourly") || !strings.Contains(out, "24 newest") {
+		t.Errorf("schedule: %d %s %s", code, out, errOut)
+	}
+	if code, out, errOut := covetRun(t, "backup", "schedule", "--cron", "0 3 * * *", "--keep", "7", "--max-age", "168h", "--project", dir); code != 0 || !strings.Contains(out, "0 3 * * *") || !strings.Contains(out, "7 newest") {
+		t.Errorf("schedule change: %d %s %s", code, out, errOut)
+	}
+	if conf, _ := os.ReadFile(filepath.Join(dir, "covet.json")); !strings.Contains(string(conf), `"schedule": "0 3 * * *"`) || !strings.Contains(string(conf), `"maxAge": "168h0m0s"`) {
+		t.Errorf("covet.json after the change:\n%s", conf)
+	}
+	before, _ = os.ReadFile(filepath.Join(dir, "covet.json"))
+	if code, _, errOut := covetRun(t, "backup", "schedule", "--cron", "every night", "--project", dir); code != 1 || !strings.Contains(errOut, "backups.schedule") {
+		t.Errorf("a bad schedule: %d %s", code, errOut)
+	}
+	if after, _ := os.ReadFile(filepath.Join(dir, "covet.json")); string(after) != string(before) {
+		t.Error("a refused schedule changed covet.json")
+	}
 	for _, bad := range [][]string{{"backup"}, {"backup", "verify"}, {"backup", "restore"}, {"backup", "restore", plain, "--to", to}, {"backup", "restore", "--to", "yesterday"}, {"backup", "verify", "../x"}} {
 		if code, _, errOut := covetRun(t, append(bad, "--project", dir)...); code == 0 || errOut == "" {
 			t.Errorf("%v: exit %d, %q; want a failure that says why", bad, code, errOut)
@@ -120,8 +142,10 @@ func TestBackupCLI(t *testing.T) {
 }
 
 // TestBackupThroughRunningServer: with a server running the project, covet
-// backup asks it (its key store is the one that writes keys.json), and a
-// restore is refused until it stops.
+// backup asks it (its key store is the one that writes keys.json); restore
+// --to brings the running database back to a moment between two writes, in
+// place; and once the server stopped, the archive it left restores the file
+// to a moment too.
 func TestBackupThroughRunningServer(t *testing.T) {
 	bin := buildCovet(t)
 	project := t.TempDir()
@@ -140,21 +164,76 @@ func TestBackupThroughRunningServer(t *testing.T) {
 			t.Fatal("no runtime.json within 30 s")
 		}
 	}
+	url, token, ok := embeddedserver.RunningServer(project)
+	if !ok {
+		t.Fatal("the server does not answer")
+	}
+	ctx := context.Background()
+	admin := newAdminClient(url, token)
+	sql := func(stmt string) int {
+		t.Helper()
+		var rs struct{ Rows [][]any }
+		if err := admin.call(ctx, "POST", "/_covet/api/sql", map[string]any{"sql": stmt, "write": true}, &rs); err != nil {
+			t.Fatalf("%s: %v", stmt, err)
+		}
+		if len(rs.Rows) == 1 && len(rs.Rows[0]) == 1 {
+			n, _ := rs.Rows[0][0].(float64)
+			return int(n)
+		}
+		return -1
+	}
+
 	code, out, errOut := covetRun(t, "backup", "create", "--encrypt", "--project", project)
 	id := strings.TrimSpace(out)
 	if code != 0 || id == "" || !strings.Contains(errOut, "through the server that runs this project") {
 		t.Fatalf("create through the server: %d %q %q", code, out, errOut)
 	}
-	if code, out, _ := covetRun(t, "backup", "list", "--project", project); code != 0 || !strings.Contains(out, id) {
+	if code, out, _ := covetRun(t, "backup", "list", "--project", project); code != 0 || !strings.Contains(out, id) || !strings.Contains(out, "base") {
 		t.Errorf("list through the server: %d %s", code, out)
 	}
 	if code, out, errOut := covetRun(t, "backup", "verify", id, "--project", project); code != 0 || !strings.Contains(out, "integrity_check") {
 		t.Errorf("verify through the server: %d %s %s", code, out, errOut)
 	}
-	if code, _, errOut := covetRun(t, "backup", "restore", id, "--yes", "--project", project); code != 1 || !strings.Contains(errOut, "already served") {
-		t.Errorf("restore while served: %d %s, want it refused", code, errOut)
+
+	sql("CREATE TABLE notes (id INTEGER PRIMARY KEY, body TEXT NOT NULL)")
+	sql("INSERT INTO notes (body) VALUES ('one')")
+	time.Sleep(20 * time.Millisecond)
+	first := time.Now().UTC()
+	time.Sleep(20 * time.Millisecond)
+	sql("INSERT INTO notes (body) VALUES ('two')")
+	time.Sleep(20 * time.Millisecond)
+	second := time.Now().UTC()
+	time.Sleep(20 * time.Millisecond)
+	sql("INSERT INTO notes (body) VALUES ('three')")
+	time.Sleep(1500 * time.Millisecond) // the archiver syncs every second
+
+	to := first.Format(time.RFC3339Nano)
+	if code, out, errOut := covetRun(t, "backup", "restore", "--to", to, "--project", project); code != 0 || !strings.Contains(out, "Nothing was changed") || sql("SELECT count(*) FROM notes") != 3 {
+		t.Fatalf("restore --to without --yes through the server: %d %s %s", code, out, errOut)
+	}
+	code, out, errOut = covetRun(t, "backup", "restore", "--to", to, "--yes", "--project", project)
+	if code != 0 || !strings.Contains(out, "the content before is backup") || sql("SELECT count(*) FROM notes") != 1 {
+		t.Fatalf("restore --to --yes through the server: %d %s %s", code, out, errOut)
 	}
 	if code, _, errOut := covetRun(t, "backup", "delete", id, "--project", project); code != 0 {
 		t.Errorf("delete through the server: %d %s", code, errOut)
+	}
+
+	// Stopped, the server leaves a closed archive: restore the file to the
+	// moment after the second write (before the live restore).
+	cmd.Process.Signal(os.Interrupt)
+	cmd.Wait()
+	code, out, errOut = covetRun(t, "backup", "restore", "--to", second.Format(time.RFC3339Nano), "--yes", "--project", project)
+	if code != 0 || !strings.Contains(out, "the previous database is in") {
+		t.Fatalf("restore --to of the stopped project: %d %s %s", code, out, errOut)
+	}
+	db, err := sqlite.New(ctx, sqlite.Config{Path: filepath.Join(project, "covet_data", "covet.db")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	rs, err := orm.RunNative(ctx, db, "SELECT count(*) FROM notes", nil, 0)
+	if err != nil || fmt.Sprint(rs.Rows[0][0]) != "2" {
+		t.Fatalf("after restoring the file to after the second write: %v %v", rs, err)
 	}
 }

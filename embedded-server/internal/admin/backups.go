@@ -18,6 +18,10 @@ type Backups interface {
 	Create(ctx context.Context, encrypt bool) (*backup.Manifest, error)
 	Verify(ctx context.Context, id string) (*backup.Report, error)
 	Delete(id string) error
+	// Restore replaces the running database's content with a backup's or
+	// with its state at a moment, keeping the current content as a new
+	// backup first.
+	Restore(ctx context.Context, req RestoreRequest) (*backup.RestoreReport, error)
 }
 
 // BackupsOverview is GET /backups.
@@ -35,6 +39,53 @@ type BackupsOverview struct {
 	// the time since the last one); both absent without backups.
 	LastBackupAt *time.Time `json:"lastBackupAt,omitempty"`
 	RPOSeconds   *float64   `json:"rpoSeconds,omitempty"`
+	// Archive is the continuous archive of the write-ahead log, nil when
+	// nothing is archived; with it, RPOSeconds is the age of the oldest
+	// commit not archived yet (0 when every commit is).
+	Archive *backup.ArchiveStatus `json:"archive,omitempty"`
+	// Archives are the base backups, newest first, with how far each one's
+	// archive reaches.
+	Archives []backup.ArchiveInfo `json:"archives"`
+	// Window is the span a point-in-time restore can reach, from the
+	// oldest base to the newest archived moment; nil without a base.
+	Window *RestoreWindow `json:"window,omitempty"`
+	// Schedule is covet.json's backups section in force, defaults filled,
+	// and what the scheduler did.
+	Schedule BackupSchedule `json:"schedule"`
+}
+
+// RestoreWindow is a span of moments a point-in-time restore can reach.
+type RestoreWindow struct {
+	From  time.Time `json:"from"`
+	Until time.Time `json:"until"`
+}
+
+// BackupSchedule is when backups are made and how long they are kept.
+type BackupSchedule struct {
+	// Cron is the schedule of new base backups (5-field cron or @hourly,
+	// @daily…); "off" makes none.
+	Cron string `json:"cron"`
+	// Keep and MaxAge are the retention applied after each scheduled
+	// backup: a backup is kept while either keeps it (MaxAge is a Go
+	// duration, "24h"; "" keeps none by age).
+	Keep   int    `json:"keep"`
+	MaxAge string `json:"maxAge"`
+	// Encrypt encrypts new backups with the key store's backup key.
+	Encrypt bool `json:"encrypt"`
+	// Next is when the next scheduled backup runs; nil when off.
+	Next *time.Time `json:"next,omitempty"`
+	// LastRun, LastError and LastPruned report the last scheduled run.
+	LastRun    *time.Time `json:"lastRun,omitempty"`
+	LastError  string     `json:"lastError,omitempty"`
+	LastPruned []string   `json:"lastPruned,omitempty"`
+}
+
+// RestoreRequest is the body of POST /backups/restore: either a moment
+// (point in time, through the archive) or a backup's ID.
+type RestoreRequest struct {
+	To     *time.Time `json:"to,omitempty"`
+	ID     string     `json:"id,omitempty"`
+	DryRun bool       `json:"dryRun,omitempty"`
 }
 
 // maxBackupBody bounds the body of POST /backups.
@@ -64,6 +115,7 @@ func (a *API) mountBackups(api func(string, http.HandlerFunc)) {
 			problem.Write(w, backupProblem(err))
 			return
 		}
+		a.hub.Publish(EventBackupsChanged, nil)
 		w.Header().Set("Location", "/_covet/api/backups/"+m.ID)
 		writeJSONStatus(w, http.StatusCreated, m)
 	})
@@ -83,7 +135,30 @@ func (a *API) mountBackups(api func(string, http.HandlerFunc)) {
 			problem.Write(w, backupProblem(err))
 			return
 		}
+		a.hub.Publish(EventBackupsChanged, nil)
 		w.WriteHeader(http.StatusNoContent)
+	})
+	api("POST /_covet/api/backups/restore", func(w http.ResponseWriter, r *http.Request) {
+		var req RestoreRequest
+		if !decodeBodyLimit(w, r, &req, maxBackupBody) {
+			return
+		}
+		if (req.To == nil) == (req.ID == "") {
+			problem.Write(w, problem.New(http.StatusBadRequest, "give either to (an RFC 3339 time) or id (a backup's ID)"))
+			return
+		}
+		rep, err := a.backups.Restore(r.Context(), req)
+		switch {
+		case rep != nil && errors.Is(err, backup.ErrVerifyFailed):
+			writeJSONStatus(w, http.StatusUnprocessableEntity, rep)
+		case err != nil:
+			problem.Write(w, backupProblem(err))
+		default:
+			if rep.Restored {
+				a.hub.Publish(EventBackupsChanged, nil)
+			}
+			writeJSON(w, rep)
+		}
 	})
 }
 
@@ -95,6 +170,8 @@ func backupProblem(err error) *problem.Details {
 		return problem.New(http.StatusNotFound, err.Error())
 	case errors.Is(err, errors.ErrUnsupported):
 		return problem.New(http.StatusNotImplemented, err.Error())
+	case errors.Is(err, backup.ErrNotRestorable), errors.Is(err, backup.ErrInUse):
+		return problem.New(http.StatusConflict, err.Error())
 	default:
 		return problem.New(http.StatusInternalServerError, err.Error())
 	}

@@ -31,7 +31,10 @@ const (
 	// EventMigrationsChanged follows a migration run or a force; data: the
 	// new migrate.Status.
 	EventMigrationsChanged = "migrations.changed"
-	EventSignals           = "signals.sample" // data: metrics.Signals, once per second
+	// EventBackupsChanged follows a backup made, deleted or restored
+	// (through the API or the schedule); no data: GET /backups again.
+	EventBackupsChanged = "backups.changed"
+	EventSignals        = "signals.sample" // data: metrics.Signals, once per second
 )
 
 // Info describes the running server (GET /_covet/api/info).
@@ -190,10 +193,18 @@ func APITypes() map[string]any {
 		"BackupSkipped":      backup.Skipped{},
 		"BackupReport":       backup.Report{},
 		"BackupCheck":        backup.Check{},
+		"ArchiveStatus":      backup.ArchiveStatus{},
+		"ArchiveInfo":        backup.ArchiveInfo{},
+		"RestoreWindow":      RestoreWindow{},
+		"BackupSchedule":     BackupSchedule{},
+		"RestoreRequest":     RestoreRequest{},
+		"RestoreReport":      backup.RestoreReport{},
+		"RestoreFileState":   backup.FileState{},
 		// covet.json, for the studio's editors.
 		"Config":          config.Config{},
 		"ServerConfig":    config.Server{},
 		"DatabaseConfig":  config.Database{},
+		"BackupsConfig":   config.Backups{},
 		"Route":           config.Route{},
 		"HandlerRoute":    config.Handler{},
 		"TLSConfig":       config.TLS{},

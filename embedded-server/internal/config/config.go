@@ -30,6 +30,7 @@ type Config struct {
 	Database  Database              `json:"database"`
 	Auth      Auth                  `json:"auth"`
 	Bench     Bench                 `json:"bench,omitzero"`
+	Backups   Backups               `json:"backups,omitzero"`
 	Resources []resource.Definition `json:"resources,omitempty"`
 	Routes    []Route               `json:"routes"`
 }
@@ -40,6 +41,48 @@ type Bench struct {
 	// not loopback addresses ("staging.internal"). Empty: only this
 	// machine.
 	AllowHosts []string `json:"allowHosts,omitempty"`
+}
+
+// Backups configures the database's backups. A SQLite database's
+// write-ahead log is archived continuously (restores reach any moment, RPO
+// about a second); the schedule starts new base backups, after which the
+// retention prunes old ones.
+type Backups struct {
+	// Schedule is a cron expression (five fields, or @hourly, @daily,
+	// @every 30m…) for new base backups; "off" makes none. Default
+	// DefaultBackupSchedule.
+	Schedule string `json:"schedule,omitempty"`
+	// Keep keeps the newest Keep backups (default DefaultBackupKeep).
+	Keep int `json:"keep,omitzero"`
+	// MaxAge also keeps the backups made within it (default
+	// DefaultBackupMaxAge).
+	MaxAge Duration `json:"maxAge,omitzero"`
+	// Encrypt encrypts new backups with the key store's backup key.
+	Encrypt bool `json:"encrypt,omitzero"`
+}
+
+// Backup defaults and limits.
+const (
+	DefaultBackupSchedule = "@hourly"
+	DefaultBackupKeep     = 24
+	DefaultBackupMaxAge   = Duration(24 * time.Hour)
+	MaxBackupKeep         = 10000
+	// BackupsOff is the schedule that makes no scheduled backups.
+	BackupsOff = "off"
+)
+
+// WithDefaults returns b with its defaults filled.
+func (b Backups) WithDefaults() Backups {
+	if b.Schedule == "" {
+		b.Schedule = DefaultBackupSchedule
+	}
+	if b.Keep == 0 {
+		b.Keep = DefaultBackupKeep
+	}
+	if b.MaxAge == 0 {
+		b.MaxAge = DefaultBackupMaxAge
+	}
+	return b
 }
 
 // MaxAllowHosts bounds bench.allowHosts.

@@ -56,7 +56,7 @@ func TestDecodeErrorsNamePaths(t *testing.T) {
 		{"syntax error names line and column", "{\n  \"server\": {\n    \"listen\": ,\n  }\n}", []string{"line 3, column 15"}},
 		{"empty document", "", []string{"empty"}},
 		{"trailing data", `{} {}`, []string{"after the top-level value"}},
-		{"unknown top-level field", `{"servre": {}}`, []string{"servre: unknown field", "known: auth, bench, database, resources, routes, server"}},
+		{"unknown top-level field", `{"servre": {}}`, []string{"servre: unknown field", "known: auth, backups, bench, database, resources, routes, server"}},
 		{"unknown nested field with case hint", `{"server": {"Listen": "x"}}`, []string{`server.Listen: unknown field (did you mean "listen"?)`}},
 		{"unknown field in an array item", `{"routes": [{}, {"id": "a", "methd": "GET"}]}`, []string{"routes[1].methd: unknown field"}},
 		{"wrong type", `{"server": {"listen": 8080}}`, []string{"server.listen: expected a string, got the number 8080"}},
@@ -374,5 +374,32 @@ func TestResourceDefaultsAndEnums(t *testing.T) {
 	}
 	if strings.Contains(got, "fields[0]") || strings.Contains(got, "fields[1]") {
 		t.Errorf("valid defaults and enums were refused: %s", got)
+	}
+}
+
+func TestValidateBackups(t *testing.T) {
+	for _, tc := range []struct {
+		b    Backups
+		want string
+	}{
+		{Backups{}, ""},
+		{Backups{Schedule: "off"}, ""},
+		{Backups{Schedule: "*/5 * * * *", Keep: 3, MaxAge: Duration(time.Hour), Encrypt: true}, ""},
+		{Backups{Schedule: "@every 30m"}, ""},
+		{Backups{Schedule: "every hour"}, `backups.schedule: "every hour" is not a cron schedule`},
+		{Backups{Schedule: "61 * * * *"}, `backups.schedule: "61 * * * *" is not a cron schedule`},
+		{Backups{Keep: -1}, "backups.keep: -1 is out of range"},
+		{Backups{Keep: MaxBackupKeep + 1}, "backups.keep: 10001 is out of range"},
+		{Backups{MaxAge: Duration(-time.Hour)}, "backups.maxAge: -1h0m0s is negative"},
+	} {
+		c := Default()
+		c.Backups = tc.b
+		err := c.Validate()
+		if tc.want == "" && err != nil || tc.want != "" && (err == nil || !strings.Contains(err.Error(), tc.want)) {
+			t.Errorf("%+v: %v, want %q", tc.b, err, tc.want)
+		}
+	}
+	if d := (Backups{}).WithDefaults(); d.Schedule != DefaultBackupSchedule || d.Keep != DefaultBackupKeep || d.MaxAge != DefaultBackupMaxAge {
+		t.Errorf("defaults = %+v", d)
 	}
 }

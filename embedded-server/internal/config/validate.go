@@ -16,6 +16,7 @@ import (
 	"github.com/covetpy/covet/backend/middleware"
 	"github.com/covetpy/covet/backend/problem"
 	"github.com/covetpy/covet/backend/router"
+	"github.com/robfig/cron/v3"
 )
 
 var (
@@ -115,6 +116,7 @@ func (c *Config) ValidateIn(env Env) error {
 	validateDatabase(c.Database, add)
 	validateAuth(c.Auth, add)
 	validateBench(c.Bench, add)
+	validateBackups(c.Backups, add)
 	resources := map[string]int{}
 	tables := map[string]int{}
 	for i, r := range c.Resources {
@@ -336,6 +338,20 @@ func validateBench(b Bench, add func(string, string, ...any)) {
 		if h == "" || len(h) > 253 || strings.ContainsAny(h, "/:@ \t\r\n") && net.ParseIP(h) == nil {
 			add(fmt.Sprintf("bench.allowHosts[%d]", i), "%q is not a host name or IP address (no scheme, port or path; example: \"staging.internal\")", h)
 		}
+	}
+}
+
+func validateBackups(b Backups, add func(string, string, ...any)) {
+	if b.Schedule != "" && b.Schedule != BackupsOff {
+		if _, err := cron.ParseStandard(b.Schedule); err != nil {
+			add("backups.schedule", "%q is not a cron schedule (five fields \"0 3 * * *\", @hourly, @daily, @every 30m, or \"off\"): %v", b.Schedule, err)
+		}
+	}
+	if b.Keep < 0 || b.Keep > MaxBackupKeep {
+		add("backups.keep", "%d is out of range: must be from 1 to %d (0 for the default, %d)", b.Keep, MaxBackupKeep, DefaultBackupKeep)
+	}
+	if b.MaxAge < 0 {
+		add("backups.maxAge", "%v is negative", b.MaxAge.Std())
 	}
 }
 

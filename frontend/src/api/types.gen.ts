@@ -1,6 +1,28 @@
 // Code generated from the Go types of embedded-server/internal/admin by `make types`; DO NOT EDIT.
 // The admin API contract is docs/admin-api.md.
 
+export interface ArchiveInfo {
+  base: BackupManifest;
+  segments: number;
+  commits: number;
+  lastCommit?: string /* RFC 3339 */ | null;
+  from: string /* RFC 3339 */;
+  until: string /* RFC 3339 */;
+  closed: boolean;
+  problem?: string;
+}
+
+export interface ArchiveStatus {
+  base: string;
+  segments: number;
+  commits: number;
+  syncedAt: string /* RFC 3339 */;
+  unarchived?: string /* RFC 3339 */ | null;
+  untimed?: number;
+  lastError?: string;
+  errorAt?: string /* RFC 3339 */ | null;
+}
+
 export interface AuthConfig {
   issuer: string;
   audience: string;
@@ -57,9 +79,27 @@ export interface BackupRequest {
   encrypt?: boolean;
 }
 
+export interface BackupSchedule {
+  cron: string;
+  keep: number;
+  maxAge: string;
+  encrypt: boolean;
+  next?: string /* RFC 3339 */ | null;
+  lastRun?: string /* RFC 3339 */ | null;
+  lastError?: string;
+  lastPruned?: string[];
+}
+
 export interface BackupSkipped {
   name: string;
   reason: string;
+}
+
+export interface BackupsConfig {
+  schedule?: string;
+  keep?: number;
+  maxAge?: string /* Go duration: "250ms", "5s" */;
+  encrypt?: boolean;
 }
 
 export interface BackupsOverview {
@@ -70,6 +110,10 @@ export interface BackupsOverview {
   incomplete: BackupSkipped[];
   lastBackupAt?: string /* RFC 3339 */ | null;
   rpoSeconds?: number | null;
+  archive?: ArchiveStatus | null;
+  archives: ArchiveInfo[];
+  window?: RestoreWindow | null;
+  schedule: BackupSchedule;
 }
 
 export interface BenchComparison {
@@ -166,6 +210,7 @@ export interface Config {
   database: DatabaseConfig;
   auth: AuthConfig;
   bench?: BenchConfig;
+  backups?: BackupsConfig;
   resources?: ResourceDefinition[];
   routes: Route[];
 }
@@ -619,6 +664,36 @@ export interface ResourceField {
   default?: unknown;
   maxLength?: number;
   enum?: unknown[];
+}
+
+export interface RestoreFileState {
+  size: number;
+  modTime: string /* RFC 3339 */;
+  sidecars?: string[];
+}
+
+export interface RestoreReport {
+  backup: BackupManifest;
+  to?: string /* RFC 3339 */ | null;
+  target: string;
+  dryRun: boolean;
+  current?: RestoreFileState | null;
+  keptAs?: string;
+  keptBackup?: string;
+  plan: string[];
+  verify?: BackupReport | null;
+  restored: boolean;
+}
+
+export interface RestoreRequest {
+  to?: string /* RFC 3339 */ | null;
+  id?: string;
+  dryRun?: boolean;
+}
+
+export interface RestoreWindow {
+  from: string /* RFC 3339 */;
+  until: string /* RFC 3339 */;
 }
 
 export interface ResultSet {
