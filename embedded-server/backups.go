@@ -154,6 +154,11 @@ func (b *serverBackups) start(ctx context.Context) error {
 		close(b.done)
 		return fmt.Errorf("backups: starting the archive of the write-ahead log: %w", err)
 	}
+	// Each start takes a base: prune now too, so restarts do not pile up.
+	set := b.settings()
+	if _, err := st.Prune(backup.Retention{Keep: set.Keep, MaxAge: set.MaxAge.Std(), Pinned: []string{b.archiver.Base().ID}}); err != nil {
+		b.log.Error("pruning backups", "err", err)
+	}
 	go b.schedule()
 	return nil
 }

@@ -1,5 +1,8 @@
 // Package backup makes full, checksummed and optionally encrypted backups of
-// a SQLite database into a folder, verifies them and restores them safely.
+// a SQLite database into a folder, verifies them and restores them safely;
+// it archives the database's write-ahead log continuously so that a restore
+// reaches any moment since a base backup (SQLiteArchiver, RestoreSQLiteTo,
+// RestoreLive).
 //
 //	store, err := backup.Open(backup.Config{Dir: "covet_data/backups", Keyring: ring})
 //	m, err := store.BackupSQLite(ctx, db)           // db from sqlite.New
@@ -8,6 +11,14 @@
 //	plan, err := store.RestoreSQLite(ctx, m.ID, "covet_data/covet.db", backup.RestoreOptions{DryRun: true})
 //	done, err := store.RestoreSQLite(ctx, m.ID, "covet_data/covet.db", backup.RestoreOptions{})
 //	deleted, err := store.Prune(backup.Retention{Keep: 7, MaxAge: 30 * 24 * time.Hour})
+//
+// Point in time:
+//
+//	hooks := &sqlite.WriterHooks{ManualCheckpoints: true}
+//	db, err := sqlite.New(ctx, sqlite.Config{Path: path, Writer: hooks})
+//	arch, err := store.ArchiveSQLite(ctx, db, hooks, backup.ArchiveOptions{}) // a base, then a sync a second
+//	rep, err := store.RestoreLive(ctx, db, arch, "", &t, backup.RestoreOptions{}) // db as it was at t
+//	err = arch.Close(ctx)                                                         // before db.Close
 //
 // # On disk
 //
@@ -22,7 +33,17 @@
 //	    manifest.json          written last: id, kind, dialect, createdAt,
 //	                           source, files (name, size, sha256, plainSize,
 //	                           plainSha256), encrypted, keyId, chunkSize, seal
+//	  20261203T060000.001Z-4d5e6f/   a base backup (kind "base")
+//	    database.sqlite        the database file with its log applied, page
+//	                           for page (not VACUUMed: the log's pages fit it)
+//	    manifest.json
+//	    wal/                   its archive
+//	      0000000000000001.seg the commits of one sync (".seg.enc" encrypted)
+//	      head.json            the newest segment and its SHA-256, the number
+//	                           of commits, syncedAt (the archive restores any
+//	                           moment up to it), closed
 //	  .verify-123456/          scratch folder of a running Verify
+//	  .restore-123456/         scratch folder of a running RestoreLive
 //
 // A folder without manifest.json is a backup that was interrupted (or is
 // still being written): List leaves it out, Scan reports it, Delete removes
@@ -33,10 +54,12 @@
 // and only the exact ID pattern is accepted, so no name reaches outside
 // the store.
 //
-// The manifest has a kind ("full" for now) and a dialect ("sqlite"), and a
-// list of files, so that later kinds fit the same store: SQLite WAL
-// segments covering a time range (point-in-time recovery) and PostgreSQL
-// base backups.
+// The manifest has a kind ("full" or "base") and a dialect ("sqlite" or
+// "postgres"), and a list of files. Segments are not in the manifest (it is
+// written once): each starts with the SHA-256 of the one before, and
+// head.json names the newest, so Verify proves the chain from head.json back
+// to segment 1; segment.go documents their format, archive.go how the
+// archiver keeps them complete and in order.
 //
 // # Encryption
 //

@@ -339,8 +339,8 @@ func (s *Store) Prune(r Retention) ([]string, error) {
 const LeftoverAge = time.Hour
 
 // removeLeftovers deletes what crashes leave behind: backup folders
-// without a manifest whose ID is older than LeftoverAge, and Verify's
-// scratch folders not changed for as long. It returns their names.
+// without a manifest whose ID is older than LeftoverAge, and the scratch
+// folders of Verify and RestoreLive not changed for as long. It returns their names.
 func (s *Store) removeLeftovers() ([]string, error) {
 	entries, err := os.ReadDir(s.dir)
 	if err != nil {
@@ -353,7 +353,7 @@ func (s *Store) removeLeftovers() ([]string, error) {
 		switch {
 		case !e.IsDir():
 			continue
-		case strings.HasPrefix(name, ".verify-"):
+		case strings.HasPrefix(name, ".verify-"), strings.HasPrefix(name, ".restore-"):
 			info, err := e.Info()
 			old = err == nil && info.ModTime().Before(cutoff)
 		case ValidID(name):
