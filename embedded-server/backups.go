@@ -106,7 +106,8 @@ type serverBackups struct {
 	stop     chan struct{}          // ends the scheduler
 	done     chan struct{}
 
-	mu      sync.Mutex // guards the last run
+	mu      sync.Mutex // guards the fields below
+	from    time.Time  // the schedule counts from here: the start or the last run
 	lastRun *time.Time
 	lastErr string
 	pruned  []string
@@ -159,6 +160,7 @@ func (b *serverBackups) start(ctx context.Context) error {
 	if _, err := st.Prune(backup.Retention{Keep: set.Keep, MaxAge: set.MaxAge.Std(), Pinned: []string{b.archiver.Base().ID}}); err != nil {
 		b.log.Error("pruning backups", "err", err)
 	}
+	b.from = b.now()
 	go b.schedule()
 	return nil
 }
@@ -195,8 +197,10 @@ func next(set config.Backups, t time.Time) (time.Time, bool) {
 
 func (b *serverBackups) schedule() {
 	defer close(b.done)
-	from := b.now()
 	for {
+		b.mu.Lock()
+		from := b.from
+		b.mu.Unlock()
 		due, on := next(b.settings(), from)
 		wait := schedulePoll
 		if on {
@@ -207,11 +211,13 @@ func (b *serverBackups) schedule() {
 			return
 		case <-time.After(wait):
 		}
-		if now := b.now(); on && !now.Before(due) {
-			b.scheduled(now)
-			from = now
-		} else if !on {
-			from = now
+		if now := b.now(); on && !now.Before(due) || !on {
+			if on {
+				b.scheduled(now)
+			}
+			b.mu.Lock()
+			b.from = now
+			b.mu.Unlock()
 		}
 	}
 }
@@ -261,12 +267,13 @@ func (b *serverBackups) Overview() (*admin.BackupsOverview, error) {
 		Schedule: admin.BackupSchedule{Cron: set.Schedule, Keep: set.Keep, MaxAge: set.MaxAge.Std().String(), Encrypt: set.Encrypt}}
 	b.mu.Lock()
 	o.Schedule.LastRun, o.Schedule.LastError, o.Schedule.LastPruned = b.lastRun, b.lastErr, b.pruned
+	from := b.from
 	b.mu.Unlock()
 	if !o.Supported {
 		return o, nil
 	}
 	now := b.now()
-	if t, on := next(set, now); on && b.archiver != nil {
+	if t, on := next(set, from); on && b.archiver != nil {
 		o.Schedule.Next = &t
 	}
 	st, err := b.store("")

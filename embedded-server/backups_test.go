@@ -146,7 +146,16 @@ func TestRestoreThroughAPI(t *testing.T) {
 		KeptBackup string
 		Verify     struct{ OK bool }
 	}
-	body := `{"to": "` + to.Format(time.RFC3339Nano) + `", "dryRun": true}`
+	// The window's end is restorable though the database is idle.
+	var o struct{ Window struct{ Until time.Time } }
+	if code := adminJSON(t, srv, "GET", "/_covet/api/backups", "", &o); code != 200 || time.Since(o.Window.Until) > 1500*time.Millisecond {
+		t.Fatalf("window = %d %+v", code, o)
+	}
+	body := `{"to": "` + o.Window.Until.Format(time.RFC3339Nano) + `", "dryRun": true}`
+	if code := adminJSON(t, srv, "POST", "/_covet/api/backups/restore", body, &rep); code != 200 {
+		t.Fatalf("dry run to the window's end = %d %+v", code, rep)
+	}
+	body = `{"to": "` + to.Format(time.RFC3339Nano) + `", "dryRun": true}`
 	if code := adminJSON(t, srv, "POST", "/_covet/api/backups/restore", body, &rep); code != 200 || rep.Restored || len(rep.Plan) != 4 || countRows(t, srv) != 2 {
 		t.Fatalf("dry run = %d %+v", code, rep)
 	}

@@ -164,7 +164,7 @@ func (a *SQLiteArchiver) loop() {
 			return
 		case <-t.C:
 			ctx, cancel := context.WithTimeout(context.Background(), max(a.opts.Interval, 30*time.Second))
-			if err := a.Sync(ctx); err != nil && !errors.Is(err, ErrArchiverClosed) && a.opts.OnError != nil {
+			if err := a.syncNow(ctx, false); err != nil && !errors.Is(err, ErrArchiverClosed) && a.opts.OnError != nil {
 				a.opts.OnError(err)
 			}
 			cancel()
@@ -190,14 +190,18 @@ func (a *SQLiteArchiver) Base() Manifest {
 	return *a.base
 }
 
-// Sync archives the commits made since the last sync now.
-func (a *SQLiteArchiver) Sync(ctx context.Context) error {
+// Sync archives the commits made since the last sync now, and records in
+// head.json that the archive reaches this moment.
+func (a *SQLiteArchiver) Sync(ctx context.Context) error { return a.syncNow(ctx, true) }
+
+// syncNow syncs; with force head.json records it even when idle.
+func (a *SQLiteArchiver) syncNow(ctx context.Context, force bool) error {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	if a.closed {
 		return ErrArchiverClosed
 	}
-	err := orm.WithConn(ctx, a.db, func(c *orm.Conn) error { return a.sync(ctx, c) })
+	err := orm.WithConn(ctx, a.db, func(c *orm.Conn) error { return a.sync(ctx, c, force) })
 	var broken *brokenChainError
 	if errors.As(err, &broken) {
 		// The log changed behind the archiver's back: what it holds cannot
@@ -226,7 +230,7 @@ func (a *SQLiteArchiver) NewBase(ctx context.Context, store *Store) (*Manifest, 
 	}
 	old := a.s
 	m, err := a.newBase(ctx, func(c *orm.Conn) error {
-		err := a.sync(ctx, c)
+		err := a.sync(ctx, c, false)
 		if store != nil {
 			a.s = store
 		}
@@ -249,7 +253,7 @@ func (a *SQLiteArchiver) Close(ctx context.Context) error {
 	}
 	a.closed = true
 	err := orm.WithConn(ctx, a.db, func(c *orm.Conn) error {
-		err := a.sync(ctx, c)
+		err := a.sync(ctx, c, false)
 		if err == nil {
 			a.head.Closed = true
 			err = writeHead(filepath.Join(a.s.dir, a.base.ID), &a.head)
@@ -290,7 +294,8 @@ func (e *brokenChainError) Error() string {
 }
 
 // sync archives the log's new commits; c holds the writer connection.
-func (a *SQLiteArchiver) sync(ctx context.Context, c *orm.Conn) error {
+// With force, head.json records the sync even when nothing was new.
+func (a *SQLiteArchiver) sync(ctx context.Context, c *orm.Conn, force bool) error {
 	now := time.Now().UTC()
 	a.clock.resolve()
 	wal, err := os.Open(a.path + "-wal")
@@ -310,7 +315,7 @@ func (a *SQLiteArchiver) sync(ctx context.Context, c *orm.Conn) error {
 	case !ok && a.posValid && a.pos.frames > 0:
 		return &brokenChainError{"the log was emptied without the archiver's checkpoint"}
 	case !ok:
-		return a.finishSync(now, nil)
+		return a.finishSync(now, nil, force)
 	case a.posValid && h.salt == a.pos.salt:
 		from = a.pos
 	case !a.posValid || a.restartOK:
@@ -357,17 +362,17 @@ func (a *SQLiteArchiver) sync(ctx context.Context, c *orm.Conn) error {
 		}
 		a.head.LastCommit = last
 	}
-	if err := a.finishSync(now, seg); err != nil {
+	if err := a.finishSync(now, seg, force); err != nil {
 		return err
 	}
 	return a.checkpoint(ctx, c, wal)
 }
 
-// finishSync records a sync in head.json: always after a new segment, and
-// otherwise when SyncedAt is older than headRefresh.
-func (a *SQLiteArchiver) finishSync(now time.Time, seg *pendingSegment) error {
+// finishSync records a sync in head.json: always after a new segment or
+// with force, and otherwise when SyncedAt is older than headRefresh.
+func (a *SQLiteArchiver) finishSync(now time.Time, seg *pendingSegment, force bool) error {
 	a.clock.forget()
-	if seg == nil && now.Sub(a.head.SyncedAt) < headRefresh {
+	if seg == nil && !force && now.Sub(a.head.SyncedAt) < headRefresh {
 		a.publishSynced(now)
 		return nil
 	}
@@ -486,9 +491,14 @@ func (a *SQLiteArchiver) newBase(ctx context.Context, before func(*orm.Conn) err
 	var dir, snapshot string
 	var start archiveHead
 	err = orm.WithConn(ctx, a.db, func(c *orm.Conn) error {
+		// The old archive reaches the new base only when before archived
+		// everything; a broken chain ends it at its last sync.
+		extended := false
 		if before != nil {
 			var broken *brokenChainError
-			if err := before(c); err != nil && !errors.As(err, &broken) {
+			if err := before(c); err == nil {
+				extended = true
+			} else if !errors.As(err, &broken) {
 				return err
 			}
 		}
@@ -510,8 +520,11 @@ func (a *SQLiteArchiver) newBase(ctx context.Context, before func(*orm.Conn) err
 		if err != nil {
 			return err
 		}
-		if a.base != nil && !a.closed { // the old archive ends where this base begins
-			a.head.SyncedAt, a.head.Closed = m.CreatedAt, true
+		if a.base != nil && !a.closed {
+			if extended { // the old archive ends where this base begins
+				a.head.SyncedAt = m.CreatedAt
+			}
+			a.head.Closed = true
 			if err := writeHead(filepath.Join(a.s.dir, a.base.ID), &a.head); err != nil {
 				return fmt.Errorf("closing the archive of base %s: %w", a.base.ID, err)
 			}

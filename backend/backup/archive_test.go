@@ -292,6 +292,7 @@ func TestArchiveStartsNewBaseWhenTheLogIsReset(t *testing.T) {
 	if err := a.Sync(ctx); err != nil {
 		t.Fatal(err)
 	}
+	lastGood := a.Status().SyncedAt
 	other, err := sqlite.Open(ctx, sqlite.Config{Path: path, MaxOpenConns: 1})
 	if err != nil {
 		t.Fatal(err)
@@ -308,6 +309,12 @@ func TestArchiveStartsNewBaseWhenTheLogIsReset(t *testing.T) {
 	}
 	if got := a.Base(); got.ID == first.ID {
 		t.Fatal("no new base")
+	}
+	// The first archive ends at its last sync: the commits after it were
+	// never archived, so it must not claim to reach the new base.
+	infos, err := s.Archives(backup.DialectSQLite)
+	if err != nil || len(infos) != 2 || !infos[1].Closed || infos[1].Until.After(lastGood) {
+		t.Fatalf("archives after the break = %+v, %v (last good sync %s)", infos, err, lastGood)
 	}
 	if err := a.Sync(ctx); err != nil {
 		t.Fatalf("sync on the new base: %v", err)

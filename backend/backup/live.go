@@ -40,6 +40,13 @@ func (s *Store) RestoreLive(ctx context.Context, db *orm.DB, a *SQLiteArchiver, 
 	if name := db.Dialect().Name(); name != DialectSQLite {
 		return nil, fmt.Errorf("the database is %s", name)
 	}
+	if a != nil && to != nil {
+		// The archive reaches now, though head.json may say so only
+		// every half minute on an idle database: make it say so.
+		if err := a.Sync(ctx); err != nil {
+			return nil, err
+		}
+	}
 	var m *Manifest
 	switch {
 	case (to == nil) == (id == ""):
@@ -161,14 +168,14 @@ func (a *SQLiteArchiver) around(ctx context.Context, fn func(*orm.Conn) error) e
 		return ErrArchiverClosed
 	}
 	err := orm.WithConn(ctx, a.db, func(c *orm.Conn) error {
-		if err := a.sync(ctx, c); err != nil {
+		if err := a.sync(ctx, c, false); err != nil {
 			return err
 		}
 		if err := fn(c); err != nil {
 			return err
 		}
 		a.clock.hook()
-		return a.sync(ctx, c)
+		return a.sync(ctx, c, true)
 	})
 	a.setError(err)
 	return err

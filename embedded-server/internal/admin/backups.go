@@ -65,9 +65,9 @@ type BackupSchedule struct {
 	// Cron is the schedule of new base backups (5-field cron or @hourly,
 	// @daily…); "off" makes none.
 	Cron string `json:"cron"`
-	// Keep and MaxAge are the retention applied after each scheduled
-	// backup: a backup is kept while either keeps it (MaxAge is a Go
-	// duration, "24h"; "" keeps none by age).
+	// Keep and MaxAge are the retention applied at start and after each
+	// scheduled backup: a backup is kept while either keeps it (MaxAge is
+	// a Go duration, "24h0m0s").
 	Keep   int    `json:"keep"`
 	MaxAge string `json:"maxAge"`
 	// Encrypt encrypts new backups with the key store's backup key.
@@ -156,6 +156,12 @@ func (a *API) mountBackups(api func(string, http.HandlerFunc)) {
 		default:
 			if rep.Restored {
 				a.hub.Publish(EventBackupsChanged, nil)
+				// The content replaced holds the migration history too.
+				if a.migrations != nil {
+					if st, err := a.migrations.MigrationStatus(r.Context()); err == nil {
+						a.hub.Publish(EventMigrationsChanged, st)
+					}
+				}
 			}
 			writeJSON(w, rep)
 		}

@@ -1,6 +1,11 @@
 // The only code that calls the admin API over HTTP (docs/admin-api.md).
 import type { Connection } from '../platform';
 import type {
+  BackupManifest,
+  BackupReport,
+  BackupRequest,
+  BackupsConfig,
+  BackupsOverview,
   BenchComparison,
   BenchRun,
   BenchStart,
@@ -26,6 +31,8 @@ import type {
   QueryEvent,
   QueryStat,
   RequestEvent,
+  RestoreReport,
+  RestoreRequest,
   ResultSet,
   RevokedToken,
   RotationConfig,
@@ -69,7 +76,7 @@ export class ApiClient {
 
   /** Sends a request and returns the 2xx answer; anything else is thrown
    * as an ApiError. */
-  private async call(method: string, path: string, body?: unknown, etag?: string): Promise<Response> {
+  private async call(method: string, path: string, body?: unknown, etag?: string, accept: readonly number[] = []): Promise<Response> {
     const headers: Record<string, string> = {};
     if (body !== undefined) headers['Content-Type'] = 'application/json';
     if (etag) headers['If-Match'] = etag;
@@ -82,7 +89,7 @@ export class ApiClient {
     } catch {
       throw new ApiError(0, `the server at ${this.conn.url} is unreachable`);
     }
-    if (!res.ok) {
+    if (!res.ok && !accept.includes(res.status)) {
       let detail = res.statusText;
       let errors: FieldError[] = [];
       try {
@@ -106,6 +113,22 @@ export class ApiClient {
 
   private async get<T>(path: string): Promise<T> {
     return (await this.send<T>('GET', path)).data;
+  }
+
+  /** A POST whose refusal (422) still answers with its report: the report
+   * either way, told apart by its own fields. A 422 without one (a
+   * problem) is thrown like any other. */
+  private async report<T extends object>(path: string, body: unknown, field: string): Promise<T> {
+    const res = await this.call('POST', path, body, undefined, [422]);
+    let data: unknown = null;
+    try {
+      data = await res.json();
+    } catch {
+      /* no body */
+    }
+    if (res.ok || (data && typeof data === 'object' && field in data)) return data as T;
+    const p = (data ?? {}) as { detail?: string; title?: string; errors?: FieldError[] };
+    throw new ApiError(res.status, p.detail || p.title || res.statusText, p.errors ?? []);
   }
 
   info = () => this.get<Info>('/_covet/api/info');
@@ -167,6 +190,29 @@ export class ApiClient {
    * clears a dirty state; no migration SQL runs. */
   forceMigration = async (version: number) =>
     (await this.send<MigrationsStatus>('POST', '/_covet/api/migrations/force', { version } satisfies ForceRequest)).data;
+
+  /** Backups of the SQLite database: the list (newest first), the
+   * continuous archive of the write-ahead log and the RPO, the restore
+   * window, the schedule and what it did; supported false (with the
+   * reason) for PostgreSQL and MySQL. */
+  backups = () => this.get<BackupsOverview>('/_covet/api/backups');
+  /** Makes a full backup now (201). */
+  createBackup = async (req: BackupRequest) => (await this.send<BackupManifest>('POST', '/_covet/api/backups', req)).data;
+  /** Checks a backup: its report, ok false (the server's 422) when a check
+   * failed. */
+  verifyBackup = (id: string) => this.report<BackupReport>(`/_covet/api/backups/${encodeURIComponent(id)}/verify`, undefined, 'checks');
+  /** Deletes a backup: 409 for the base the archive is being written into. */
+  deleteBackup = async (id: string) => void (await this.send<void>('DELETE', `/_covet/api/backups/${encodeURIComponent(id)}`));
+  /** Restores a backup (id) or a moment (to) into the running database,
+   * keeping its content before as a new backup; with dryRun only the plan.
+   * A report with restored false (the server's 422) when the restored copy
+   * failed verification: nothing was replaced. 409: the moment is outside
+   * what the archive reaches (the message says why). */
+  restoreBackup = (req: RestoreRequest) => this.report<RestoreReport>('/_covet/api/backups/restore', req, 'plan');
+  /** Sets covet.json's backups section: the schedule and the retention
+   * (400 with JSON paths when invalid, 412 when the ETag is stale). */
+  putBackupsConfig = async (section: BackupsConfig, etag: string) =>
+    (await this.send<ConfigChange>('PUT', '/_covet/api/config/backups', section, etag)).data;
 
   /** Signing keys, the JWKS, the key store and the token settings. */
   keys = () => this.get<KeysOverview>('/_covet/api/keys');

@@ -3,9 +3,11 @@
 // migrations.changed event, on reconnect and when the window regains
 // focus), and a run's life: preview (a dry run), acknowledgement of
 // destructive statements, the run, its outcome; forcing a version; and
-// generating a migration from the configuration's resources.
+// generating a migration from the configuration's resources; and the
+// backups (BackupsState), which hear of changes through the same stream.
 import { ApiError, type ApiClient } from '../../api/client';
 import { EventStream, type StreamState } from '../../api/stream';
+import { BackupsState } from './backups.svelte';
 import type { DatabaseStatus, Event, FieldError, GeneratedMigration, MigrationReport, MigrationRequest, MigrationsStatus } from '../../api/types.gen';
 import {
   DEFAULT_MIGRATION_NAME,
@@ -99,6 +101,9 @@ export class DatabaseState {
 
   connection = $state<StreamState>('connecting');
 
+  /** The backups section of the page. */
+  readonly backups: BackupsState;
+
   private stream: EventStream;
   private poll: ReturnType<typeof setInterval> | null = null;
   private dbSeq = 0;
@@ -117,21 +122,25 @@ export class DatabaseState {
     opts: DatabaseStateOptions = {},
   ) {
     this.pollMs = opts.pollMs ?? DB_POLL_MS;
+    // A restore replaces the content and with it the migration history.
+    this.backups = new BackupsState(api, onSignedOut, () => void this.refreshAll());
     this.stream = new EventStream({
       ...api.streamTarget(),
       WebSocket: opts.WebSocket,
       onEvent: (ev) => this.handle(ev),
       onState: (s) => (this.connection = s),
       // The stream does not replay what it missed while down.
-      onOpen: () => void this.refreshMigrations(),
+      onOpen: () => void Promise.all([this.refreshMigrations(), this.backups.refreshAll()]),
     });
   }
 
   start(): void {
     void this.refreshAll();
+    void this.backups.refreshConfig();
     this.stream.start();
+    // The backups too: the archive's RPO and reach move by themselves.
     this.poll = setInterval(() => {
-      if (typeof document === 'undefined' || document.visibilityState !== 'hidden') void this.refreshDatabase();
+      if (typeof document === 'undefined' || document.visibilityState !== 'hidden') void Promise.all([this.refreshDatabase(), this.backups.refresh()]);
     }, this.pollMs);
     // Files written in an editor announce nothing: look again on return.
     window.addEventListener('focus', this.onFocus);
@@ -156,7 +165,7 @@ export class DatabaseState {
   }
 
   async refreshAll(): Promise<void> {
-    await Promise.all([this.refreshDatabase(), this.refreshMigrations()]);
+    await Promise.all([this.refreshDatabase(), this.refreshMigrations(), this.backups.refresh()]);
   }
 
   /** The connection, pools and ping; the latest call wins. */
@@ -201,6 +210,10 @@ export class DatabaseState {
   }
 
   handle(ev: Event): void {
+    // A backup made, deleted or restored, a scheduled run; an edit of
+    // covet.json may change the schedule.
+    if (ev.type === 'backups.changed') void this.backups.refresh();
+    if (ev.type === 'config.changed') void this.backups.refreshAll();
     if (ev.type !== 'migrations.changed') return;
     // A newer answer than any request in flight.
     this.listSeq++;
