@@ -74,17 +74,20 @@ func between(t *testing.T, writes []write, k int) time.Time {
 	return a.Add(b.Sub(a) / 2)
 }
 
-// openArchived opens the database at path with the writer hooks an
-// archiver needs.
-func openArchived(t *testing.T, path string) (*orm.DB, *sqlite.WriterHooks) {
+// newRowsDB creates a database with the drill's rows table in a new
+// folder, opened with the writer hooks an archiver needs.
+func newRowsDB(t *testing.T) (dir, path string, db *orm.DB, hooks *sqlite.WriterHooks) {
 	t.Helper()
-	hooks := &sqlite.WriterHooks{ManualCheckpoints: true}
+	dir = t.TempDir()
+	path = filepath.Join(dir, "app.db")
+	hooks = &sqlite.WriterHooks{ManualCheckpoints: true}
 	db, err := sqlite.New(context.Background(), sqlite.Config{Path: path, Writer: hooks})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { db.Close() })
-	return db, hooks
+	exec(t, db, "CREATE TABLE rows(id INTEGER PRIMARY KEY, written_at TEXT NOT NULL, body TEXT NOT NULL)")
+	return dir, path, db, hooks
 }
 
 // ids returns the ids in the rows table of the database at path, in order.
@@ -120,10 +123,7 @@ func TestPointInTime(t *testing.T) {
 				ring = keyring(testKey(t, "k1", 7))
 			}
 			ctx := context.Background()
-			dir := t.TempDir()
-			path := filepath.Join(dir, "app.db")
-			db, hooks := openArchived(t, path)
-			exec(t, db, "CREATE TABLE rows(id INTEGER PRIMARY KEY, written_at TEXT NOT NULL, body TEXT NOT NULL)")
+			dir, _, db, hooks := newRowsDB(t)
 			exec(t, db, "INSERT INTO rows(written_at, body) VALUES ('before the base', 'x')")
 			s := openStore(t, filepath.Join(dir, "backups"), ring)
 			a, err := s.ArchiveSQLite(ctx, db, hooks, backup.ArchiveOptions{Interval: 20 * time.Millisecond, CheckpointBytes: 64 << 10})
@@ -204,10 +204,7 @@ func TestPointInTime(t *testing.T) {
 // segment; the current database is left as it was.
 func TestPointInTimeRefusals(t *testing.T) {
 	ctx := context.Background()
-	dir := t.TempDir()
-	path := filepath.Join(dir, "app.db")
-	db, hooks := openArchived(t, path)
-	exec(t, db, "CREATE TABLE rows(id INTEGER PRIMARY KEY, written_at TEXT NOT NULL, body TEXT NOT NULL)")
+	dir, path, db, hooks := newRowsDB(t)
 	s := openStore(t, filepath.Join(dir, "backups"), nil)
 	if _, err := s.RestoreSQLiteTo(ctx, time.Now(), path, backup.RestoreOptions{}); err == nil || !strings.Contains(err.Error(), "no sqlite base backup") {
 		t.Fatalf("without a base: %v", err)
@@ -277,10 +274,7 @@ func TestPointInTimeRefusals(t *testing.T) {
 // base rather than archive a log it cannot chain.
 func TestArchiveStartsNewBaseWhenTheLogIsReset(t *testing.T) {
 	ctx := context.Background()
-	dir := t.TempDir()
-	path := filepath.Join(dir, "app.db")
-	db, hooks := openArchived(t, path)
-	exec(t, db, "CREATE TABLE rows(id INTEGER PRIMARY KEY, written_at TEXT NOT NULL, body TEXT NOT NULL)")
+	dir, path, db, hooks := newRowsDB(t)
 	s := openStore(t, filepath.Join(dir, "backups"), nil)
 	a, err := s.ArchiveSQLite(ctx, db, hooks, backup.ArchiveOptions{Interval: -1})
 	if err != nil {
@@ -334,10 +328,7 @@ func TestArchiveStartsNewBaseWhenTheLogIsReset(t *testing.T) {
 // on through the restore: a moment after it restores the restored rows.
 func TestRestoreLive(t *testing.T) {
 	ctx := context.Background()
-	dir := t.TempDir()
-	path := filepath.Join(dir, "app.db")
-	db, hooks := openArchived(t, path)
-	exec(t, db, "CREATE TABLE rows(id INTEGER PRIMARY KEY, written_at TEXT NOT NULL, body TEXT NOT NULL)")
+	dir, _, db, hooks := newRowsDB(t)
 	s := openStore(t, filepath.Join(dir, "backups"), nil)
 	a, err := s.ArchiveSQLite(ctx, db, hooks, backup.ArchiveOptions{Interval: 10 * time.Millisecond})
 	if err != nil {

@@ -270,31 +270,11 @@ func readManifest(dir string) (*Manifest, error) {
 	return ParseManifest(data)
 }
 
-// writeManifest writes dir/manifest.json atomically: a temporary file,
-// synced, renamed into place, and the folder synced.
+// writeManifest writes dir/manifest.json atomically.
 func writeManifest(dir string, m *Manifest) error {
 	data, err := json.MarshalIndent(m, "", "  ")
 	if err != nil {
 		return err
 	}
-	tmp, err := os.CreateTemp(dir, ".manifest-*.tmp")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name()) // fails harmlessly after the rename
-	if _, err := tmp.Write(append(data, '\n')); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	if err := os.Rename(tmp.Name(), filepath.Join(dir, manifestName)); err != nil {
-		return err
-	}
-	return syncDir(dir)
+	return replaceFile(dir, manifestName, append(data, '\n'))
 }
