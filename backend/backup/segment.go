@@ -394,6 +394,10 @@ func (s *Store) Archives(dialect string) ([]ArchiveInfo, error) {
 		if m.Kind != KindBase || m.Dialect != dialect {
 			continue
 		}
+		if m.Dialect == DialectPostgres {
+			out = append(out, s.pgArchiveInfo(context.Background(), m))
+			continue
+		}
 		a := ArchiveInfo{Base: m, From: m.CreatedAt, Until: m.CreatedAt}
 		if h, err := readHead(filepath.Join(s.dir, m.ID)); err != nil {
 			a.Problem = err.Error()

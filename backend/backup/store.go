@@ -28,8 +28,7 @@ var (
 	ErrIncomplete = errors.New("the backup is incomplete (no manifest.json)")
 	// ErrVerifyFailed: a backup failed a check of Verify. Read only.
 	ErrVerifyFailed = errors.New("the backup failed verification")
-	// ErrInUse: the backup is the base an archiver is extending. Read
-	// only.
+	// ErrInUse: the backup is the base an archiver is extending. Read only.
 	ErrInUse = errors.New("the backup is in use")
 	// ErrNotRestorable: no backup reaches the moment asked for. Read only.
 	ErrNotRestorable = errors.New("the moment cannot be restored")
@@ -359,7 +358,11 @@ func (s *Store) removeLeftovers() ([]string, error) {
 		case ValidID(name):
 			t, err := time.Parse(idLayout, name[:len(idLayout)])
 			_, merr := s.manifest(name)
-			old = err == nil && t.Before(cutoff) && errors.Is(merr, ErrIncomplete)
+			// A PostgreSQL base still running rewrites its WAL index
+			// every sync: it is not a leftover, however long it takes.
+			st, serr := os.Stat(filepath.Join(s.dir, name, walDir, pgWALIndexName))
+			active := serr == nil && st.ModTime().After(cutoff)
+			old = err == nil && t.Before(cutoff) && errors.Is(merr, ErrIncomplete) && !active
 		}
 		if !old {
 			continue

@@ -121,6 +121,12 @@ func (s *Store) Verify(ctx context.Context, id string) (*Report, error) {
 		rep.add(CheckManifest, "", StatusFailed, err.Error(), err)
 		return rep, rep.err()
 	}
+	if m.Dialect == DialectPostgres {
+		if err := s.verifyPostgres(ctx, rep, m); err != nil {
+			return nil, fmt.Errorf("verifying backup %s: %w", id, err)
+		}
+		return rep, rep.err()
+	}
 	scratch, err := os.MkdirTemp(s.dir, ".verify-")
 	if err != nil {
 		return nil, fmt.Errorf("verifying backup %s: %w", id, err)
