@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"time"
 
@@ -28,12 +29,13 @@ const BackupsDir = "backups"
 // Backups is a project's backup store and database, for the CLI.
 type Backups struct {
 	proj       *project
-	dbPath     string // the SQLite database file
+	dbPath     string                 // a SQLite database's file
+	pg         *backup.PostgresConfig // or a PostgreSQL database
 	passphrase string
 }
 
-// OpenBackups prepares backups of the project in projectDir. Only a SQLite
-// primary can be backed up for now. passphrase unlocks the key store
+// OpenBackups prepares backups of the project in projectDir, whose primary
+// is SQLite or PostgreSQL (not MySQL yet). passphrase unlocks the key store
 // (COVET_KEYS_PASSPHRASE) when a backup is encrypted; it may be empty when
 // the store uses the OS keyring or a key file.
 func OpenBackups(projectDir, passphrase string) (*Backups, error) {
@@ -45,19 +47,24 @@ func OpenBackups(projectDir, passphrase string) (*Backups, error) {
 	if err != nil {
 		return nil, err
 	}
-	path, ok := config.SQLitePath(conf.Database.Primary)
-	if !ok {
-		return nil, errors.New("backups: the project's database is not SQLite; backups of PostgreSQL and MySQL are not available yet")
+	b := &Backups{proj: proj, passphrase: passphrase}
+	primary := conf.Database.Primary
+	if path, ok := config.SQLitePath(primary); ok {
+		if !filepath.IsAbs(path) {
+			path = proj.path(path)
+		}
+		b.dbPath = path
+		return b, nil
 	}
-	if !filepath.IsAbs(path) {
-		path = proj.path(path)
+	if strings.HasPrefix(primary, "postgres://") || strings.HasPrefix(primary, "postgresql://") {
+		b.pg = &backup.PostgresConfig{DSN: primary}
+		return b, b.pg.Validate()
 	}
-	return &Backups{proj: proj, dbPath: path, passphrase: passphrase}, nil
+	return nil, errors.New("backups: the project's database is MySQL; backups of MySQL are not available yet")
 }
 
-// Database is the path of the database file that backups copy and
-// restores replace.
-func (b *Backups) Database() string { return b.dbPath }
+// Postgres reports whether the project's database is PostgreSQL.
+func (b *Backups) Postgres() bool { return b.pg != nil }
 
 // Store opens the backup store; with key, backups are encrypted with the
 // project's backup key from the key store (and encrypted ones open).
@@ -381,6 +388,12 @@ func (b *Backups) Create(ctx context.Context, encrypt bool) (*backup.Manifest, e
 	if err != nil {
 		return nil, err
 	}
+	if b.pg != nil {
+		// A base with the WAL written while it was taken: it restores to
+		// any moment from its consistency to its end. Continuous archiving
+		// needs a process that stays (ArchivePostgres).
+		return st.BackupPostgres(ctx, *b.pg)
+	}
 	db, err := sqlite.New(ctx, sqlite.Config{Path: b.dbPath})
 	if err != nil {
 		return nil, err
@@ -393,29 +406,18 @@ func (b *Backups) Create(ctx context.Context, encrypt bool) (*backup.Manifest, e
 // moment (through the archive of its write-ahead log), over the database
 // file; the project must not be served meanwhile.
 func (b *Backups) Restore(ctx context.Context, id string, to *time.Time, dryRun bool) (*backup.RestoreReport, error) {
+	if b.pg != nil {
+		return nil, errors.New("restoring: the database is PostgreSQL: use RestorePostgres")
+	}
 	if !dryRun {
 		if err := b.proj.checkNotRunning(); err != nil {
 			return nil, fmt.Errorf("restoring: %w", err)
 		}
 	}
 	if to != nil {
-		st, err := b.Store(false)
+		st, err := b.storeForMoment(backup.DialectSQLite, *to)
 		if err != nil {
 			return nil, err
-		}
-		list, err := st.Archives(backup.DialectSQLite)
-		if err != nil {
-			return nil, err
-		}
-		for _, a := range list { // newest first: the key only when the base needs it
-			if !a.From.After(*to) {
-				if a.Base.Encrypted {
-					if st, err = b.Store(true); err != nil {
-						return nil, err
-					}
-				}
-				break
-			}
 		}
 		return st.RestoreSQLiteTo(ctx, *to, b.dbPath, backup.RestoreOptions{DryRun: dryRun})
 	}
@@ -424,6 +426,42 @@ func (b *Backups) Restore(ctx context.Context, id string, to *time.Time, dryRun 
 		return nil, err
 	}
 	return st.RestoreSQLite(ctx, id, b.dbPath, backup.RestoreOptions{DryRun: dryRun})
+}
+
+// RestorePostgres restores the PostgreSQL database to its state at to:
+// the database is replaced by a restored copy under its name, and kept
+// under another (the report says which). Sessions on it are cut.
+func (b *Backups) RestorePostgres(ctx context.Context, to time.Time, dryRun bool) (*backup.PGRestoreReport, error) {
+	if b.pg == nil {
+		return nil, errors.New("restoring: the database is not PostgreSQL")
+	}
+	st, err := b.storeForMoment(backup.DialectPostgres, to)
+	if err != nil {
+		return nil, err
+	}
+	return st.RestorePostgres(ctx, *b.pg, to, backup.RestoreOptions{DryRun: dryRun})
+}
+
+// storeForMoment opens the store, with the key only when the base that
+// restores dialect's database to the moment to is encrypted.
+func (b *Backups) storeForMoment(dialect string, to time.Time) (*backup.Store, error) {
+	st, err := b.Store(false)
+	if err != nil {
+		return nil, err
+	}
+	list, err := st.Archives(dialect)
+	if err != nil {
+		return nil, err
+	}
+	for _, a := range list { // newest first
+		if !a.From.After(to) {
+			if a.Base.Encrypted {
+				return b.Store(true)
+			}
+			break
+		}
+	}
+	return st, nil
 }
 
 // Schedule returns covet.json's backups section, defaults filled.

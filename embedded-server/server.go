@@ -216,7 +216,7 @@ func New(cfg Config) (*Server, error) {
 	s.db.config = s.store.Config
 	s.backups = &serverBackups{dir: proj.path(DataDir, BackupsDir), db: s.db, keys: s.keys.store, now: time.Now,
 		config: s.store.Config, hub: s.hub, log: s.log,
-		notSQLite: "only a SQLite database can be backed up by the server for now; PostgreSQL and MySQL are not yet"}
+		notSQLite: "the server backs up a SQLite database only; back a PostgreSQL database up with covet backup create and restore it to a moment with covet backup restore --to (MySQL: not yet)"}
 	if path, ok := config.SQLitePath(conf.Database.Primary); ok {
 		s.backups.database, s.backups.notSQLite = path, ""
 	}

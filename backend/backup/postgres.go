@@ -66,6 +66,7 @@ import (
 	"regexp"
 	"sort"
 	"strconv"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -275,13 +276,51 @@ func (d *pgDSN) server() string {
 	return d.u.Query().Get("host")
 }
 
+// libpqParams are the URI parameters libpq programs accept. Read only.
+var libpqParams = map[string]bool{
+	"host": true, "hostaddr": true, "port": true, "dbname": true, "user": true, "passfile": true,
+	"channel_binding": true, "connect_timeout": true, "client_encoding": true, "options": true,
+	"application_name": true, "fallback_application_name": true, "keepalives": true,
+	"keepalives_idle": true, "keepalives_interval": true, "keepalives_count": true,
+	"tcp_user_timeout": true, "gssencmode": true, "sslmode": true, "sslcompression": true,
+	"sslcert": true, "sslkey": true, "sslpassword": true, "sslrootcert": true, "sslcrl": true,
+	"sslcrldir": true, "sslsni": true, "requirepeer": true, "ssl_min_protocol_version": true,
+	"ssl_max_protocol_version": true, "krbsrvname": true, "gsslib": true, "service": true,
+	"target_session_attrs": true, "load_balance_hosts": true, "sslcertmode": true,
+}
+
+// pgxOnlyParams are parameters pgx reads itself; it sends the other
+// unknown ones to the server as run-time settings. Read only.
+var pgxOnlyParams = []string{"pool_", "statement_cache_capacity", "description_cache_capacity", "default_query_exec_mode", "min_read_buffer_size", "servicefile"}
+
 // toolURL is the DSN for libpq programs, with database db and extra
-// parameters; never with the password (it goes in PGPASSWORD).
+// parameters; never with the password (it goes in PGPASSWORD). Run-time
+// settings that pgx takes as parameters (search_path=…) become libpq's
+// options=-c name=value; pgx's own parameters are left out.
 func (d *pgDSN) toolURL(db string, params ...string) string {
 	c := *d.u
 	c.Path = "/" + db
 	c.RawPath = ""
 	q := c.Query()
+	var settings []string
+	for name, vals := range q {
+		if libpqParams[name] {
+			continue
+		}
+		q.Del(name)
+		if slices.ContainsFunc(pgxOnlyParams, func(p string) bool { return strings.HasPrefix(name, p) }) || len(vals) == 0 {
+			continue
+		}
+		esc := strings.NewReplacer(`\`, `\\`, " ", `\ `).Replace
+		settings = append(settings, "-c "+esc(name)+"="+esc(vals[0]))
+	}
+	if len(settings) > 0 {
+		slices.Sort(settings)
+		if o := q.Get("options"); o != "" {
+			settings = append([]string{o}, settings...)
+		}
+		q.Set("options", strings.Join(settings, " "))
+	}
 	for i := 0; i+1 < len(params); i += 2 {
 		q.Set(params[i], params[i+1])
 	}

@@ -757,3 +757,18 @@ func FuzzPostgresWALIndex(f *testing.F) {
 		_, _ = idx.lastSegment()
 	})
 }
+
+// TestToolURL: libpq programs get only libpq's parameters; pgx's run-time
+// settings travel as options=-c, pgx's own parameters are left out, and the
+// password never.
+func TestToolURL(t *testing.T) {
+	d, err := parsePGDSN("postgres://app:secret@127.0.0.1:5432/shop?sslmode=disable&search_path=covet_t_1&pool_max_conns=4&statement_cache_capacity=8&application_name=x&options=-c%20work_mem%3D4MB")
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := d.toolURL("shop", "application_name", "covet_basebackup")
+	want := "postgres://app@127.0.0.1:5432/shop?application_name=covet_basebackup&options=-c+work_mem%3D4MB+-c+search_path%3Dcovet_t_1&sslmode=disable"
+	if got != want {
+		t.Errorf("toolURL =\n%s\nwant\n%s", got, want)
+	}
+}

@@ -33,10 +33,15 @@ const backupUsage = `Usage:
                                                 show or change covet.json's backups section
 
 Every command takes --project DIR (default "."). Backups are in
-DIR/covet_data/backups; only a SQLite database can be backed up for now. While
-the server runs, it archives the database's write-ahead log continuously into
-the newest base backup (one at start, then on the schedule, "@hourly" by
-default), so --to reaches any moment from the oldest base to about a second ago.
+DIR/covet_data/backups, of a SQLite or PostgreSQL database (not MySQL yet).
+For PostgreSQL, create takes a base backup (pg_basebackup, with the WAL
+pg_receivewal streams meanwhile: the server must allow replication
+connections), and restore --to recovers it in a temporary instance, then
+swaps the restored database in under the live name, keeping the old one.
+For SQLite, while the server runs it archives the database's write-ahead log
+continuously into the newest base backup (one at start, then on the schedule,
+"@hourly" by default), so --to reaches any moment from the oldest base to
+about a second ago.
 --encrypt uses the project's backup key from its key store (COVET_KEYS_PASSPHRASE
 unlocks a store sealed with a passphrase).
 
@@ -90,7 +95,12 @@ func backupCmd(args []string, stdout, stderr io.Writer) error {
 		}
 		at = &t
 	}
-	if url, token, ok := embeddedserver.RunningServer(*project); ok && cmd != "prune" && cmd != "schedule" {
+	b, err := embeddedserver.OpenBackups(*project, os.Getenv("COVET_KEYS_PASSPHRASE"))
+	if err != nil {
+		return err
+	}
+	// A PostgreSQL database is backed up from here, whether served or not.
+	if url, token, ok := embeddedserver.RunningServer(*project); ok && !b.Postgres() && cmd != "prune" && cmd != "schedule" {
 		// The server's key store is the one that writes keys.json, and the
 		// backup runs on the server's own connections.
 		fmt.Fprintf(stderr, "(through the server that runs this project, at %s)\n", url)
@@ -99,10 +109,6 @@ func backupCmd(args []string, stdout, stderr io.Writer) error {
 			return restoreViaServer(ctx, c, pos, at, *dryRun || !*yes, *dryRun, *asJSON, stdout)
 		}
 		return backupViaServer(ctx, c, cmd, pos, *encrypt, *asJSON, stdout)
-	}
-	b, err := embeddedserver.OpenBackups(*project, os.Getenv("COVET_KEYS_PASSPHRASE"))
-	if err != nil {
-		return err
 	}
 	if cmd == "schedule" {
 		return schedule(b, fs, *cronExpr, *keep, *maxAge, *encrypt, *asJSON, stdout)
@@ -153,6 +159,13 @@ func backupCmd(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	// restore
+	if b.Postgres() {
+		if at == nil {
+			return bad("a PostgreSQL database restores to a moment: give --to TIME")
+		}
+		rep, err := b.RestorePostgres(ctx, *at, *dryRun || !*yes)
+		return printPGRestore(stdout, rep, err, *dryRun, *asJSON)
+	}
 	id := ""
 	if len(pos) == 1 {
 		id = pos[0]
@@ -183,6 +196,31 @@ func printRestore(w io.Writer, rep *backup.RestoreReport, err error, dryRun, asJ
 		fmt.Fprintf(w, "Restored %s; the content before is backup %s.\n", rep.Target, rep.KeptBackup)
 	case rep.Restored:
 		fmt.Fprintf(w, "Restored %s; the previous database is in %s.\n", rep.Target, rep.KeptAs)
+	case !dryRun:
+		fmt.Fprintln(w, "Nothing was changed: add --yes to restore.")
+	}
+	return nil
+}
+
+// printPGRestore prints a PostgreSQL restore's report and returns err.
+func printPGRestore(w io.Writer, rep *backup.PGRestoreReport, err error, dryRun, asJSON bool) error {
+	if rep == nil {
+		return err
+	}
+	if asJSON {
+		return errors.Join(err, writeJSON(w, rep))
+	}
+	for i, step := range rep.Plan {
+		fmt.Fprintf(w, "%d. %s\n", i+1, step)
+	}
+	if rep.Verify != nil && !rep.Verify.OK {
+		printVerify(w, rep.Verify, nil, false)
+	}
+	switch {
+	case err != nil:
+		return err
+	case rep.Restored:
+		fmt.Fprintf(w, "Restored database %s on %s as of %s; the one it replaced is kept as %s.\n", rep.Database, rep.Server, rep.To.Format(time.RFC3339Nano), rep.KeptAs)
 	case !dryRun:
 		fmt.Fprintln(w, "Nothing was changed: add --yes to restore.")
 	}

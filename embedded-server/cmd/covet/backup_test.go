@@ -13,6 +13,7 @@ import (
 
 	"github.com/covetpy/covet/backend/orm"
 	"github.com/covetpy/covet/backend/orm/dialect/sqlite"
+	"github.com/covetpy/covet/backend/orm/ormtest"
 	embeddedserver "github.com/covetpy/covet/embedded-server"
 )
 
@@ -235,5 +236,27 @@ func TestBackupThroughRunningServer(t *testing.T) {
 	rs, err := orm.RunNative(ctx, db, "SELECT count(*) FROM notes", nil, 0)
 	if err != nil || fmt.Sprint(rs.Rows[0][0]) != "2" {
 		t.Fatalf("after restoring the file to after the second write: %v %v", rs, err)
+	}
+}
+
+// TestBackupPostgresCLI: a PostgreSQL project is backed up from the CLI;
+// a server that does not allow replication connections (the test server
+// does not) gets an error that says so, and restore wants a moment.
+func TestBackupPostgresCLI(t *testing.T) {
+	dir := t.TempDir()
+	dsn := ormtest.PostgresDSN(t, os.Getenv)
+	os.WriteFile(filepath.Join(dir, "covet.json"), []byte(`{"server": {"listen": "127.0.0.1:0"}, "database": {"primary": "`+dsn+`"}}`), 0o644)
+	code, _, errOut := covetRun(t, "backup", "create", "--project", dir)
+	if code != 1 || !strings.Contains(errOut, "replication") {
+		t.Errorf("create against a server without replication access: %d %s", code, errOut)
+	}
+	if left, _ := os.ReadDir(filepath.Join(dir, "covet_data", "backups")); len(left) != 0 {
+		t.Errorf("a failed create left %v", left)
+	}
+	if code, _, errOut := covetRun(t, "backup", "restore", "20261203T081329.634Z-24752d", "--project", dir); code != 2 || !strings.Contains(errOut, "give --to TIME") {
+		t.Errorf("restore of a PostgreSQL database by ID: %d %s", code, errOut)
+	}
+	if code, out, errOut := covetRun(t, "backup", "list", "--project", dir); code != 0 || !strings.Contains(out, "ID") {
+		t.Errorf("list: %d %s %s", code, out, errOut)
 	}
 }
