@@ -57,10 +57,22 @@ func OpenBackups(projectDir, passphrase string) (*Backups, error) {
 		return b, nil
 	}
 	if strings.HasPrefix(primary, "postgres://") || strings.HasPrefix(primary, "postgresql://") {
-		b.pg = &backup.PostgresConfig{DSN: primary}
+		b.pg = postgresConfig(primary)
 		return b, b.pg.Validate()
 	}
 	return nil, errors.New("backups: the project's database is MySQL; backups of MySQL are not available yet")
+}
+
+// postgresConfig is how the project's PostgreSQL database at dsn is backed
+// up and restored. As root, the temporary PostgreSQL of a restore runs as
+// the postgres user, who cannot enter the store (mode 0700, root's): its
+// scratch folder goes in the system's temporary folder then.
+func postgresConfig(dsn string) *backup.PostgresConfig {
+	cfg := &backup.PostgresConfig{DSN: dsn}
+	if os.Geteuid() == 0 {
+		cfg.WorkDir = os.TempDir()
+	}
+	return cfg
 }
 
 // Postgres reports whether the project's database is PostgreSQL.
@@ -97,24 +109,28 @@ func openBackupStore(dir string, ks *keys.Store) (*backup.Store, error) {
 // serverBackups serves the admin API's backups with the server's own
 // database and key store: one process writes keys.json, and the backup
 // runs on the server's connections. For a SQLite database it archives the
-// write-ahead log continuously and runs the backups section's schedule.
+// write-ahead log continuously and runs the backups section's schedule;
+// for PostgreSQL it does so when backups.archivePostgres is set.
 type serverBackups struct {
-	dir       string // the store
-	database  string // the SQLite file, relative to the project
-	db        *database
-	keys      *keys.Store
-	notSQLite string // why backups are not available; "" when they are
-	now       func() time.Time
-	config    func() ([]byte, string) // the running covet.json
-	hub       *events.Hub
-	log       *slog.Logger
+	dir         string // the store
+	database    string // the SQLite file, relative to the project, or the redacted DSN
+	db          *database
+	keys        *keys.Store
+	pg          *backup.PostgresConfig // a PostgreSQL primary; nil otherwise
+	unsupported string                 // why backups are not available; "" when they are
+	now         func() time.Time
+	config      func() ([]byte, string) // the running covet.json
+	hub         *events.Hub
+	log         *slog.Logger
 
 	archiver *backup.SQLiteArchiver // nil when not archiving
 	stop     chan struct{}          // ends the scheduler
 	done     chan struct{}
 
-	mu      sync.Mutex // guards the fields below
-	from    time.Time  // the schedule counts from here: the start or the last run
+	mu      sync.Mutex         // guards the fields below
+	pgArch  *backup.PGArchiver // PostgreSQL's running archiver, once its base is taken
+	pgErr   string             // why it is not running
+	from    time.Time          // the schedule counts from here: the start or the last run
 	lastRun *time.Time
 	lastErr string
 	pruned  []string
@@ -143,10 +159,19 @@ func (b *serverBackups) open(encrypt bool) (*backup.Store, error) {
 }
 
 // start begins archiving the SQLite database (a new base) and the
-// schedule; nothing for other databases.
+// schedule; for PostgreSQL, with backups.archivePostgres, it starts the
+// archiver in the background (its base copies the whole cluster).
 func (b *serverBackups) start(ctx context.Context) error {
 	b.stop, b.done = make(chan struct{}), make(chan struct{})
-	if b.notSQLite != "" || b.db.writer == nil {
+	b.from = b.now()
+	if b.pg != nil {
+		if b.settings().ArchivePostgres {
+			go b.newPGArchive()
+		}
+		go b.schedule()
+		return nil
+	}
+	if b.unsupported != "" || b.db.writer == nil {
 		close(b.done)
 		return nil
 	}
@@ -167,9 +192,61 @@ func (b *serverBackups) start(ctx context.Context) error {
 	if _, err := st.Prune(backup.Retention{Keep: set.Keep, MaxAge: set.MaxAge.Std(), Pinned: []string{b.archiver.Base().ID}}); err != nil {
 		b.log.Error("pruning backups", "err", err)
 	}
-	b.from = b.now()
 	go b.schedule()
 	return nil
+}
+
+// newPGArchive starts a PostgreSQL archiver (a new generation: base and
+// WAL) and, once it runs, closes the one before; it returns the new
+// base's ID.
+func (b *serverBackups) newPGArchive() (string, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Hour)
+	defer cancel()
+	set := b.settings()
+	st, err := b.open(set.Encrypt)
+	var arch *backup.PGArchiver
+	if err == nil {
+		arch, err = st.ArchivePostgres(ctx, *b.pg, backup.PGArchiveOptions{
+			OnError: func(err error) { b.log.Error("archiving the PostgreSQL WAL", "err", err) },
+		})
+	}
+	b.mu.Lock()
+	old := b.pgArch
+	if err != nil {
+		b.pgErr = err.Error()
+	} else {
+		b.pgArch, b.pgErr = arch, ""
+	}
+	b.mu.Unlock()
+	if err != nil {
+		b.log.Error("starting the PostgreSQL archive", "err", err)
+		return "", err
+	}
+	if old != nil {
+		if err := old.Close(ctx); err != nil {
+			b.log.Error("closing the previous PostgreSQL archive", "err", err)
+		}
+	}
+	b.hub.Publish(admin.EventBackupsChanged, nil)
+	return arch.ID(), nil
+}
+
+// pgArchiver returns PostgreSQL's running archiver, or nil.
+func (b *serverBackups) pgArchiver() *backup.PGArchiver {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.pgArch
+}
+
+// inUse returns the ID of the base being archived into, or "".
+func (b *serverBackups) inUse() string {
+	if b.archiver != nil {
+		return b.archiver.Base().ID
+	}
+	if a := b.pgArchiver(); a != nil {
+		return a.ID()
+	}
+	return ""
 }
 
 // close stops the schedule and the archive, which archives what is left.
@@ -179,6 +256,9 @@ func (b *serverBackups) close(ctx context.Context) error {
 	}
 	close(b.stop)
 	<-b.done
+	if a := b.pgArchiver(); a != nil {
+		return a.Close(ctx)
+	}
 	if b.archiver == nil {
 		return nil
 	}
@@ -236,11 +316,17 @@ func (b *serverBackups) scheduled(now time.Time) {
 	set := b.settings()
 	var pruned []string
 	st, err := b.open(set.Encrypt)
-	if err == nil {
+	switch {
+	case err != nil:
+	case b.pg != nil && set.ArchivePostgres:
+		_, err = b.newPGArchive()
+	case b.pg != nil:
+		_, err = st.BackupPostgres(ctx, *b.pg)
+	default:
 		_, err = b.archiver.NewBase(ctx, st)
 	}
 	if err == nil {
-		pruned, err = st.Prune(backup.Retention{Keep: set.Keep, MaxAge: set.MaxAge.Std(), Pinned: []string{b.archiver.Base().ID}})
+		pruned, err = st.Prune(backup.Retention{Keep: set.Keep, MaxAge: set.MaxAge.Std(), Pinned: []string{b.inUse()}})
 	}
 	b.mu.Lock()
 	b.lastRun, b.lastErr, b.pruned = &now, "", pruned
@@ -253,8 +339,8 @@ func (b *serverBackups) scheduled(now time.Time) {
 }
 
 func (b *serverBackups) store(id string) (*backup.Store, error) {
-	if b.notSQLite != "" {
-		return nil, fmt.Errorf("%w: %s", errors.ErrUnsupported, b.notSQLite)
+	if b.unsupported != "" {
+		return nil, fmt.Errorf("%w: %s", errors.ErrUnsupported, b.unsupported)
 	}
 	plain, err := openBackupStore(b.dir, nil)
 	if err != nil || id == "" {
@@ -269,7 +355,7 @@ func (b *serverBackups) store(id string) (*backup.Store, error) {
 
 func (b *serverBackups) Overview() (*admin.BackupsOverview, error) {
 	set := b.settings()
-	o := &admin.BackupsOverview{Supported: b.notSQLite == "", Reason: b.notSQLite, Database: b.database,
+	o := &admin.BackupsOverview{Supported: b.unsupported == "", Reason: b.unsupported, Database: b.database,
 		Backups: []backup.Manifest{}, Incomplete: []backup.Skipped{}, Archives: []backup.ArchiveInfo{},
 		Schedule: admin.BackupSchedule{Cron: set.Schedule, Keep: set.Keep, MaxAge: set.MaxAge.Std().String(), Encrypt: set.Encrypt}}
 	b.mu.Lock()
@@ -280,10 +366,17 @@ func (b *serverBackups) Overview() (*admin.BackupsOverview, error) {
 		return o, nil
 	}
 	now := b.now()
-	if t, on := next(set, from); on && b.archiver != nil {
+	if t, on := next(set, from); on {
 		o.Schedule.Next = &t
 	}
-	st, err := b.store("")
+	dialect, st, err := backup.DialectSQLite, (*backup.Store)(nil), error(nil)
+	if b.pg != nil {
+		// postgres.json of an encrypted base is sealed: read it with the key.
+		dialect = backup.DialectPostgres
+		st, err = b.open(true)
+	} else {
+		st, err = b.store("")
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -293,7 +386,7 @@ func (b *serverBackups) Overview() (*admin.BackupsOverview, error) {
 	}
 	o.Backups = append(o.Backups, inv.Backups...)
 	o.Incomplete = append(o.Incomplete, inv.Skipped...)
-	if o.Archives, err = st.Archives(backup.DialectSQLite); err != nil {
+	if o.Archives, err = st.Archives(dialect); err != nil {
 		return nil, err
 	}
 	if len(o.Backups) > 0 {
@@ -316,6 +409,9 @@ func (b *serverBackups) Overview() (*admin.BackupsOverview, error) {
 			}
 		}
 	}
+	if b.pg != nil {
+		b.pgOverview(o, set, now)
+	}
 	if n := len(o.Archives); n > 0 {
 		w := &admin.RestoreWindow{From: o.Archives[n-1].From, Until: o.Archives[0].Until}
 		o.Window = w
@@ -323,13 +419,41 @@ func (b *serverBackups) Overview() (*admin.BackupsOverview, error) {
 	return o, nil
 }
 
+// pgOverview adds PostgreSQL's archive to o: the running archiver's
+// status, or why it does not run.
+func (b *serverBackups) pgOverview(o *admin.BackupsOverview, set config.Backups, now time.Time) {
+	b.mu.Lock()
+	arch, why := b.pgArch, b.pgErr
+	b.mu.Unlock()
+	if arch == nil {
+		if why == "" && !set.ArchivePostgres {
+			why = "continuous archiving is off (backups.archivePostgres): restores reach only the moments each base covers"
+		} else if why == "" {
+			why = "the first base backup is being taken"
+		}
+		o.Archive = &backup.ArchiveStatus{LastError: why}
+		return
+	}
+	ps := arch.Status()
+	as := backup.ArchiveStatus{Base: ps.BaseID, SyncedAt: ps.ArchivedUntil, LastError: ps.LastError}
+	if ps.LastError != "" {
+		as.ErrorAt = &ps.LastErrorAt
+	}
+	o.Archive = &as
+	rpo := now.Sub(ps.ArchivedUntil).Seconds()
+	o.RPOSeconds = &rpo
+}
+
 func (b *serverBackups) Create(ctx context.Context, encrypt bool) (*backup.Manifest, error) {
-	if b.notSQLite != "" {
-		return nil, fmt.Errorf("%w: %s", errors.ErrUnsupported, b.notSQLite)
+	if b.unsupported != "" {
+		return nil, fmt.Errorf("%w: %s", errors.ErrUnsupported, b.unsupported)
 	}
 	st, err := b.open(encrypt)
 	if err != nil {
 		return nil, err
+	}
+	if b.pg != nil {
+		return st.BackupPostgres(ctx, *b.pg)
 	}
 	return st.BackupSQLite(ctx, b.db.db)
 }
@@ -347,7 +471,7 @@ func (b *serverBackups) Delete(id string) error {
 	if err != nil {
 		return err
 	}
-	if b.archiver != nil && b.archiver.Base().ID == id {
+	if id != "" && b.inUse() == id {
 		return fmt.Errorf("%w: backup %s is the base the write-ahead log is being archived into; back up now to start a new one, then delete it", backup.ErrInUse, id)
 	}
 	return st.Delete(id)
@@ -356,14 +480,28 @@ func (b *serverBackups) Delete(id string) error {
 // Restore restores into the running database; the store opens with the
 // backup key, so that encrypted backups and archives can be read.
 func (b *serverBackups) Restore(ctx context.Context, req admin.RestoreRequest) (*backup.RestoreReport, error) {
-	if b.notSQLite != "" {
-		return nil, fmt.Errorf("%w: %s", errors.ErrUnsupported, b.notSQLite)
+	if b.unsupported != "" {
+		return nil, fmt.Errorf("%w: %s", errors.ErrUnsupported, b.unsupported)
 	}
 	st, err := b.open(true)
 	if err != nil {
 		return nil, err
 	}
-	return st.RestoreLive(ctx, b.db.db, b.archiver, req.ID, req.To, backup.RestoreOptions{DryRun: req.DryRun})
+	if b.pg == nil {
+		return st.RestoreLive(ctx, b.db.db, b.archiver, req.ID, req.To, backup.RestoreOptions{DryRun: req.DryRun})
+	}
+	if req.To == nil {
+		return nil, fmt.Errorf("%w: a PostgreSQL database restores to a moment: give to", backup.ErrNotRestorable)
+	}
+	// The restored database takes the live one's name; the pool's sessions
+	// on the old one are cut, and it reconnects to the new one.
+	pr, err := st.RestorePostgres(ctx, *b.pg, *req.To, backup.RestoreOptions{DryRun: req.DryRun})
+	if pr == nil {
+		return nil, err
+	}
+	to := pr.To
+	return &backup.RestoreReport{Backup: pr.Backup, To: &to, Target: pr.Server + "/" + pr.Database, DryRun: pr.DryRun,
+		KeptAs: pr.KeptAs, Plan: pr.Plan, Verify: pr.Verify, Restored: pr.Restored}, err
 }
 
 // StoreFor opens the store with the key when backup id is encrypted.

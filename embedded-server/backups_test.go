@@ -98,12 +98,27 @@ func TestBackupsAPI(t *testing.T) {
 		t.Errorf("a bad body = %d, want 400", resp.StatusCode)
 	}
 
+	// PostgreSQL: supported, not archived continuously unless asked; the
+	// test server allows no replication connections, and a backup says so.
 	pg := servertest.Start(t, servertest.Options{Config: `{"server": {"listen": "127.0.0.1:0"}, "database": {"primary": "` + ormtest.PostgresDSN(t, os.Getenv) + `"}}`})
-	if code := adminJSON(t, pg, "GET", "/_covet/api/backups", "", &o); code != 200 || o.Supported {
-		t.Errorf("GET /backups on PostgreSQL = %d %+v, want supported false", code, o)
+	var po struct {
+		Supported bool
+		Database  string
+		Archive   struct{ LastError string }
 	}
-	if resp := pg.Do(t, pg.Request(t, "POST", "/_covet/api/backups", nil)); resp.StatusCode != 501 {
-		t.Errorf("POST /backups on PostgreSQL = %d %s, want 501", resp.StatusCode, resp.Body)
+	if code := adminJSON(t, pg, "GET", "/_covet/api/backups", "", &po); code != 200 || !po.Supported || !strings.HasPrefix(po.Database, "postgres://") ||
+		!strings.Contains(po.Archive.LastError, "backups.archivePostgres") {
+		t.Errorf("GET /backups on PostgreSQL = %d %+v", code, po)
+	}
+	if resp := pg.Do(t, pg.Request(t, "POST", "/_covet/api/backups", nil)); resp.StatusCode != 500 || !strings.Contains(string(resp.Body), "replication") {
+		t.Errorf("POST /backups on PostgreSQL without replication access = %d %s, want 500 saying why", resp.StatusCode, resp.Body)
+	}
+	mysql := servertest.Start(t, servertest.Options{Config: `{"server": {"listen": "127.0.0.1:0"}, "database": {"primary": "` + ormtest.MySQLDSN(t, os.Getenv) + `"}}`})
+	if code := adminJSON(t, mysql, "GET", "/_covet/api/backups", "", &o); code != 200 || o.Supported {
+		t.Errorf("GET /backups on MySQL = %d %+v, want supported false", code, o)
+	}
+	if resp := mysql.Do(t, mysql.Request(t, "POST", "/_covet/api/backups", nil)); resp.StatusCode != 501 {
+		t.Errorf("POST /backups on MySQL = %d %s, want 501", resp.StatusCode, resp.Body)
 	}
 }
 

@@ -216,9 +216,12 @@ func New(cfg Config) (*Server, error) {
 	s.db.config = s.store.Config
 	s.backups = &serverBackups{dir: proj.path(DataDir, BackupsDir), db: s.db, keys: s.keys.store, now: time.Now,
 		config: s.store.Config, hub: s.hub, log: s.log,
-		notSQLite: "the server backs up a SQLite database only; back a PostgreSQL database up with covet backup create and restore it to a moment with covet backup restore --to (MySQL: not yet)"}
+		unsupported: "backups of MySQL are not available yet"}
 	if path, ok := config.SQLitePath(conf.Database.Primary); ok {
-		s.backups.database, s.backups.notSQLite = path, ""
+		s.backups.database, s.backups.unsupported = path, ""
+	} else if p := conf.Database.Primary; strings.HasPrefix(p, "postgres://") || strings.HasPrefix(p, "postgresql://") {
+		s.backups.database, s.backups.unsupported = redactDSN(p), ""
+		s.backups.pg = postgresConfig(p)
 	}
 	if err := s.backups.start(ctx); err != nil {
 		s.bench.close()

@@ -29,7 +29,8 @@ const backupUsage = `Usage:
   covet backup delete ID
   covet backup prune [--keep N] [--max-age DURATION]
                                                 delete backups beyond both limits (the newest stays)
-  covet backup schedule [--cron EXPR] [--keep N] [--max-age DURATION] [--encrypt=BOOL] [--json]
+  covet backup schedule [--cron EXPR] [--keep N] [--max-age DURATION] [--encrypt=BOOL]
+                        [--archive-postgres=BOOL] [--json]
                                                 show or change covet.json's backups section
 
 Every command takes --project DIR (default "."). Backups are in
@@ -38,6 +39,7 @@ For PostgreSQL, create takes a base backup (pg_basebackup, with the WAL
 pg_receivewal streams meanwhile: the server must allow replication
 connections), and restore --to recovers it in a temporary instance, then
 swaps the restored database in under the live name, keeping the old one.
+With --archive-postgres, a running server archives its WAL continuously.
 For SQLite, while the server runs it archives the database's write-ahead log
 continuously into the newest base backup (one at start, then on the schedule,
 "@hourly" by default), so --to reaches any moment from the oldest base to
@@ -66,6 +68,7 @@ func backupCmd(args []string, stdout, stderr io.Writer) error {
 	keep := fs.Int("keep", 0, "prune, schedule: keep the newest N")
 	maxAge := fs.Duration("max-age", 0, "prune, schedule: keep those younger than this")
 	cronExpr := fs.String("cron", "", "schedule: when to make new base backups")
+	archivePG := fs.Bool("archive-postgres", false, "schedule: archive a PostgreSQL primary's WAL continuously while the server runs")
 	pos, err := parseAround(fs, args[1:])
 	if err != nil {
 		return ignoreHelp(err)
@@ -111,7 +114,7 @@ func backupCmd(args []string, stdout, stderr io.Writer) error {
 		return backupViaServer(ctx, c, cmd, pos, *encrypt, *asJSON, stdout)
 	}
 	if cmd == "schedule" {
-		return schedule(b, fs, *cronExpr, *keep, *maxAge, *encrypt, *asJSON, stdout)
+		return schedule(b, fs, *cronExpr, *keep, *maxAge, *encrypt, *archivePG, *asJSON, stdout)
 	}
 	switch cmd {
 	case "create":
@@ -245,7 +248,7 @@ func restoreViaServer(ctx context.Context, c *adminClient, pos []string, to *tim
 
 // schedule shows covet.json's backups section, changed first by the flags
 // given.
-func schedule(b *embeddedserver.Backups, fs *flag.FlagSet, cronExpr string, keep int, maxAge time.Duration, encrypt, asJSON bool, stdout io.Writer) error {
+func schedule(b *embeddedserver.Backups, fs *flag.FlagSet, cronExpr string, keep int, maxAge time.Duration, encrypt, archivePG, asJSON bool, stdout io.Writer) error {
 	patch := map[string]any{}
 	fs.Visit(func(f *flag.Flag) {
 		switch f.Name {
@@ -257,6 +260,8 @@ func schedule(b *embeddedserver.Backups, fs *flag.FlagSet, cronExpr string, keep
 			patch["maxAge"] = maxAge.String()
 		case "encrypt":
 			patch["encrypt"] = encrypt
+		case "archive-postgres":
+			patch["archivePostgres"] = archivePG
 		}
 	})
 	var set config.Backups
@@ -273,7 +278,7 @@ func schedule(b *embeddedserver.Backups, fs *flag.FlagSet, cronExpr string, keep
 	if asJSON {
 		return writeJSON(stdout, set)
 	}
-	fmt.Fprintf(stdout, "schedule  %s\nkeep      %d newest\nmax age   %s\nencrypt   %t\n", set.Schedule, set.Keep, set.MaxAge.Std(), set.Encrypt)
+	fmt.Fprintf(stdout, "schedule          %s\nkeep              %d newest\nmax age           %s\nencrypt           %t\narchive postgres  %t\n", set.Schedule, set.Keep, set.MaxAge.Std(), set.Encrypt, set.ArchivePostgres)
 	return nil
 }
 

@@ -59,6 +59,12 @@ type Backups struct {
 	MaxAge Duration `json:"maxAge,omitzero"`
 	// Encrypt encrypts new backups with the key store's backup key.
 	Encrypt bool `json:"encrypt,omitzero"`
+	// ArchivePostgres archives a PostgreSQL primary's WAL continuously
+	// (pg_receivewal), so that restores reach any moment: the server must
+	// allow replication connections, and each base copies the whole
+	// cluster. Without it, the schedule takes bases that restore only to
+	// the moments each one covers.
+	ArchivePostgres bool `json:"archivePostgres,omitzero"`
 }
 
 // Backup defaults and limits.

@@ -380,7 +380,10 @@ export class BackupsState {
     this.serverErrors = { other: [] };
     this.scheduleNotice = '';
     try {
-      const c = await this.api.putBackupsConfig(scheduleSectionOf(this.form), this.formEtag || this.etag);
+      // The form edits the schedule and retention; archivePostgres (set in
+      // covet.json or with covet backup schedule) is kept as it is.
+      const keep = this.saved?.archivePostgres ? { archivePostgres: true } : {};
+      const c = await this.api.putBackupsConfig({ ...keep, ...scheduleSectionOf(this.form) }, this.formEtag || this.etag);
       this.scheduleNotice = `Saved to covet.json (version ${c.version} is live).`;
       await this.refreshConfig(true);
       await this.refresh();
