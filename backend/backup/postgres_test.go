@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/covetpy/covet/backend/orm/ormtest"
 	"github.com/covetpy/covet/backend/security/crypto"
 	"github.com/jackc/pgx/v5"
 )
@@ -36,91 +37,22 @@ func pgUnavailable(t *testing.T, err error) {
 	t.Skipf("no PostgreSQL to test with (set CI=true to fail instead): %v", err)
 }
 
-// pgTestDir is a folder of the test that PostgreSQL's user can enter when
-// the test runs as root.
-func pgTestDir(t *testing.T) string {
-	t.Helper()
-	dir := t.TempDir()
-	if os.Geteuid() == 0 {
-		for _, p := range []string{filepath.Dir(dir), dir} { // t.TempDir makes both 0700
-			if err := os.Chmod(p, 0o711); err != nil {
-				t.Fatal(err)
-			}
-		}
-	}
-	return dir
-}
-
-// startPGCluster initdbs and starts a cluster; it stops when t ends.
+// startPGCluster starts a cluster of the test's own that allows
+// replication (ormtest.PostgresCluster) and checks it has the programs
+// these tests use; it stops when t ends.
 func startPGCluster(t *testing.T) *pgCluster {
 	t.Helper()
+	oc := ormtest.PostgresCluster(t, os.Getenv)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	bin, err := pgBinaries(ctx, PostgresConfig{}, 0, false, "initdb", "pg_ctl", "postgres", "pg_basebackup", "pg_receivewal", "pg_dump", "pg_restore", "pg_verifybackup", "pg_waldump")
+	bin, err := pgBinaries(ctx, PostgresConfig{BinDir: oc.Bin}, 0, false, "initdb", "pg_ctl", "postgres", "pg_basebackup", "pg_receivewal", "pg_dump", "pg_restore", "pg_verifybackup", "pg_waldump")
 	if err != nil {
 		pgUnavailable(t, err)
 	}
 	if v, err := pgProgramMajor(ctx, filepath.Join(bin, "postgres")); err != nil || v < 15 {
 		pgUnavailable(t, fmt.Errorf("%s is PostgreSQL %d (%v); the tests need 15 or newer", bin, v, err))
 	}
-	user, err := pgServerUser(DefaultPGRunAs)
-	if err != nil {
-		pgUnavailable(t, err)
-	}
-	c := &pgCluster{bin: bin, dir: pgTestDir(t)}
-	if c.port, err = freeLoopbackPort(); err != nil {
-		t.Fatal(err)
-	}
-	data, sock := filepath.Join(c.dir, "pg"), filepath.Join(c.dir, "pgs")
-	for _, d := range []string{data, sock} {
-		if err := os.Mkdir(d, 0o700); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := chownTree(data, user); err != nil {
-		t.Fatal(err)
-	}
-	if err := chownTree(sock, user); err != nil {
-		t.Fatal(err)
-	}
-	run := &pgRunner{bin: bin, server: user}
-	if _, err := run.run(run.serverCmd(ctx, "initdb", "-D", data, "-U", "postgres", "--auth=trust", "--encoding=UTF8", "--locale=C", "--no-sync", "--no-instructions")); err != nil {
-		t.Fatal(err)
-	}
-	conf := fmt.Sprintf("port = %d\nlisten_addresses = '127.0.0.1'\nunix_socket_directories = %s\nwal_level = replica\nmax_wal_senders = 5\nmax_replication_slots = 5\nfsync = off\n", c.port, quoteConf(sock))
-	f, err := os.OpenFile(filepath.Join(data, "postgresql.conf"), os.O_APPEND|os.O_WRONLY, 0)
-	if err == nil {
-		_, err = f.WriteString(conf)
-		f.Close()
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
-	hba := "local all all trust\nhost replication all 127.0.0.1/32 trust\nhost all all 127.0.0.1/32 trust\n"
-	if err := os.WriteFile(filepath.Join(data, "pg_hba.conf"), []byte(hba), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	if err := chownTree(data, user); err != nil {
-		t.Fatal(err)
-	}
-	logFile := filepath.Join(c.dir, "pg.log")
-	if err := os.WriteFile(logFile, nil, 0o666); err != nil {
-		t.Fatal(err)
-	}
-	if err := chownTree(logFile, user); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := run.run(run.serverCmd(ctx, "pg_ctl", "-D", data, "-l", logFile, "-w", "-t", "60", "start")); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-		defer cancel()
-		if _, err := run.run(run.serverCmd(ctx, "pg_ctl", "-D", data, "-m", "immediate", "-w", "stop")); err != nil {
-			t.Errorf("stopping the test cluster: %v", err)
-		}
-	})
-	return c
+	return &pgCluster{bin: bin, dir: oc.Dir, port: oc.Port}
 }
 
 func (c *pgCluster) dsn(db string) string {
