@@ -100,6 +100,7 @@ export interface BackupsConfig {
   keep?: number;
   maxAge?: string /* Go duration: "250ms", "5s" */;
   encrypt?: boolean;
+  archivePostgres?: boolean;
 }
 
 export interface BackupsOverview {
