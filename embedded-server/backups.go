@@ -356,7 +356,7 @@ func (b *serverBackups) store(id string) (*backup.Store, error) {
 func (b *serverBackups) Overview() (*admin.BackupsOverview, error) {
 	set := b.settings()
 	o := &admin.BackupsOverview{Supported: b.unsupported == "", Reason: b.unsupported, Database: b.database,
-		Backups: []backup.Manifest{}, Incomplete: []backup.Skipped{}, Archives: []backup.ArchiveInfo{},
+		Backups: []backup.Manifest{}, Incomplete: []backup.Skipped{}, Archives: []backup.ArchiveInfo{}, Verifications: map[string]backup.Verification{},
 		Schedule: admin.BackupSchedule{Cron: set.Schedule, Keep: set.Keep, MaxAge: set.MaxAge.Std().String(), Encrypt: set.Encrypt}}
 	b.mu.Lock()
 	o.Schedule.LastRun, o.Schedule.LastError, o.Schedule.LastPruned = b.lastRun, b.lastErr, b.pruned
@@ -386,6 +386,9 @@ func (b *serverBackups) Overview() (*admin.BackupsOverview, error) {
 	}
 	o.Backups = append(o.Backups, inv.Backups...)
 	o.Incomplete = append(o.Incomplete, inv.Skipped...)
+	if o.Verifications, err = st.Verifications(); err != nil {
+		return nil, err
+	}
 	if o.Archives, err = st.Archives(dialect); err != nil {
 		return nil, err
 	}

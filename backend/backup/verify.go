@@ -108,12 +108,17 @@ func (e *CheckError) Unwrap() []error {
 // to run PRAGMA integrity_check and PRAGMA foreign_key_check. The report
 // lists every check; when one fails, the error is a *CheckError naming it
 // (errors.Is(err, ErrVerifyFailed)). A backup that cannot be found returns
-// only an error.
-func (s *Store) Verify(ctx context.Context, id string) (*Report, error) {
+// only an error. The outcome is recorded beside the backup (Verifications).
+func (s *Store) Verify(ctx context.Context, id string) (_ *Report, err error) {
 	if err := checkID("verifying backup", id); err != nil {
 		return nil, err
 	}
 	rep := &Report{ID: id, Checks: []Check{}}
+	defer func() { // the list shows the outcome (Verifications)
+		if err == nil || errors.Is(err, ErrVerifyFailed) {
+			s.recordVerification(rep)
+		}
+	}()
 	m, err := s.manifest(id)
 	if errors.Is(err, ErrNotFound) {
 		return nil, fmt.Errorf("verifying backup %s: %w", id, ErrNotFound)

@@ -106,6 +106,7 @@ describe('backups', () => {
     assert.equal((await admin('GET', '/_covet/api/backups')).body.backups.length, before + 1);
     assert.match(await row(id).getByTestId('backup-size').textContent(), /\d+(\.\d)? (B|KiB|MiB)/);
     assert.equal(await row(id).getByTestId('backup-encrypted').textContent(), 'no');
+    assert.match(await row(id).getByTestId('backup-checked').textContent(), /never/);
 
     await row(id).getByTestId('backup-verify').click();
     const report = page.locator(`[data-testid=backup-verification][data-id="${id}"] [data-testid=check-list]`);
@@ -116,6 +117,8 @@ describe('backups', () => {
     assert.deepEqual(new Set(statuses), new Set(['ok']));
     const names = await report.getByTestId('check').evaluateAll((rows) => rows.map((r) => r.dataset.name));
     for (const n of ['manifest', 'checksum', 'restore', 'integrity_check']) assert.ok(names.includes(n), `${n} in ${names}`);
+    // The list remembers the verification.
+    await waitFor(async () => /ok/.test(await row(id).getByTestId('backup-checked').textContent()), 10_000, 'the row to say checked ok');
     await page.screenshot({ path: 'artifacts/backups-verified.png', fullPage: true });
   });
 

@@ -32,6 +32,9 @@ type BackupsOverview struct {
 	// Database is the file that backups copy, relative to the project.
 	Database string            `json:"database,omitempty"`
 	Backups  []backup.Manifest `json:"backups"`
+	// Verifications are the backups' last verifications, by ID (a backup
+	// never verified has none).
+	Verifications map[string]backup.Verification `json:"verifications"`
 	// Incomplete lists folders that are not whole backups (interrupted).
 	Incomplete []backup.Skipped `json:"incomplete"`
 	// LastBackupAt is the newest backup's time; RPOSeconds how much

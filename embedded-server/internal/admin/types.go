@@ -194,6 +194,7 @@ func APITypes() map[string]any {
 		"BackupReport":       backup.Report{},
 		"BackupCheck":        backup.Check{},
 		"ArchiveStatus":      backup.ArchiveStatus{},
+		"BackupVerification": backup.Verification{},
 		"ArchiveInfo":        backup.ArchiveInfo{},
 		"RestoreWindow":      RestoreWindow{},
 		"BackupSchedule":     BackupSchedule{},

@@ -95,6 +95,12 @@ export interface BackupSkipped {
   reason: string;
 }
 
+export interface BackupVerification {
+  at: string /* RFC 3339 */;
+  ok: boolean;
+  failed?: string;
+}
+
 export interface BackupsConfig {
   schedule?: string;
   keep?: number;
@@ -108,6 +114,7 @@ export interface BackupsOverview {
   reason?: string;
   database?: string;
   backups: BackupManifest[];
+  verifications: Record<string, BackupVerification>;
   incomplete: BackupSkipped[];
   lastBackupAt?: string /* RFC 3339 */ | null;
   rpoSeconds?: number | null;

@@ -206,6 +206,7 @@ export class BackupsState {
       v = { running: false, report: null, error: errorOf(e).message };
     }
     this.verifications = { ...this.verifications, [id]: v };
+    await this.refresh(); // the overview records the last verification
   }
 
   /** Hides a verification's report. */

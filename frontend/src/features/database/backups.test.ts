@@ -57,6 +57,7 @@ const overview = (over: Partial<BackupsOverview> = {}): BackupsOverview => ({
   database: 'covet_data/covet.db',
   backups: [manifest(FULL), manifest(BASE, 'base')],
   incomplete: [],
+  verifications: {},
   lastBackupAt: '2026-12-03T08:10:00Z',
   rpoSeconds: 0,
   archive: { base: BASE, segments: 3, commits: 5, syncedAt: '2026-12-03T08:15:02.4Z' },
