@@ -944,3 +944,32 @@ func TestOpenValidates(t *testing.T) {
 		t.Errorf("store folder: %v, %v; want mode 0700", info.Mode(), err)
 	}
 }
+
+// TestVerificationsAreRecorded: Verify leaves its outcome beside the backup
+// for the list, a failure with the check that failed.
+func TestVerificationsAreRecorded(t *testing.T) {
+	_, db := newDatabase(t, 3)
+	s := openStore(t, t.TempDir(), nil)
+	good, bad := mustBackup(t, s, db), mustBackup(t, s, db)
+	if v, err := s.Verifications(); err != nil || len(v) != 0 {
+		t.Fatalf("before any verification: %v, %v", v, err)
+	}
+	flipByte(t, dataPath(s, bad), 100)
+	ctx := context.Background()
+	if _, err := s.Verify(ctx, good.ID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Verify(ctx, bad.ID); !errors.Is(err, backup.ErrVerifyFailed) {
+		t.Fatal(err)
+	}
+	v, err := s.Verifications()
+	if err != nil || !v[good.ID].OK || v[bad.ID].OK || !strings.HasPrefix(v[bad.ID].Failed, "checksum (database.sqlite)") || v[good.ID].At.IsZero() {
+		t.Fatalf("verifications = %+v, %v", v, err)
+	}
+	if list, _ := s.List(); len(list) != 2 {
+		t.Fatalf("verified.json made the list %d long", len(list))
+	}
+	if rep, err := s.Verify(ctx, good.ID); err != nil || !rep.OK {
+		t.Fatalf("verified.json beside the files fails the next verification: %v %+v", err, rep)
+	}
+}
