@@ -455,8 +455,8 @@ func (b *serverBackups) Create(ctx context.Context, encrypt bool) (*backup.Manif
 	if err != nil {
 		return nil, err
 	}
-	if b.pg != nil {
-		return st.BackupPostgres(ctx, *b.pg)
+	if b.pg != nil { // the project's database alone, at once; the archive makes bases
+		return st.BackupPostgresLogical(ctx, *b.pg)
 	}
 	return st.BackupSQLite(ctx, b.db.db)
 }
@@ -465,6 +465,9 @@ func (b *serverBackups) Verify(ctx context.Context, id string) (*backup.Report, 
 	st, err := b.store(id)
 	if err != nil {
 		return nil, err
+	}
+	if b.pg != nil { // with a trial load on the project's server
+		return st.VerifyPostgres(ctx, *b.pg, id)
 	}
 	return st.Verify(ctx, id)
 }
@@ -493,18 +496,24 @@ func (b *serverBackups) Restore(ctx context.Context, req admin.RestoreRequest) (
 	if b.pg == nil {
 		return st.RestoreLive(ctx, b.db.db, b.archiver, req.ID, req.To, backup.RestoreOptions{DryRun: req.DryRun})
 	}
-	if req.To == nil {
-		return nil, fmt.Errorf("%w: a PostgreSQL database restores to a moment: give to", backup.ErrNotRestorable)
-	}
 	// The restored database takes the live one's name; the pool's sessions
 	// on the old one are cut, and it reconnects to the new one.
-	pr, err := st.RestorePostgres(ctx, *b.pg, *req.To, backup.RestoreOptions{DryRun: req.DryRun})
+	opts := backup.RestoreOptions{DryRun: req.DryRun}
+	var pr *backup.PGRestoreReport
+	if req.To != nil {
+		pr, err = st.RestorePostgres(ctx, *b.pg, *req.To, opts)
+	} else {
+		pr, err = st.RestorePostgresBackup(ctx, *b.pg, req.ID, opts)
+	}
 	if pr == nil {
 		return nil, err
 	}
-	to := pr.To
-	return &backup.RestoreReport{Backup: pr.Backup, To: &to, Target: pr.Server + "/" + pr.Database, DryRun: pr.DryRun,
-		KeptAs: pr.KeptAs, Plan: pr.Plan, Verify: pr.Verify, Restored: pr.Restored}, err
+	rep := &backup.RestoreReport{Backup: pr.Backup, Target: pr.Server + "/" + pr.Database, DryRun: pr.DryRun,
+		KeptAs: pr.KeptAs, Plan: pr.Plan, Verify: pr.Verify, Restored: pr.Restored}
+	if req.To != nil {
+		rep.To = &pr.To
+	}
+	return rep, err
 }
 
 // StoreFor opens the store with the key when backup id is encrypted.
@@ -523,16 +532,23 @@ func (b *Backups) StoreFor(id string) (*backup.Store, error) {
 	return b.Store(true)
 }
 
-// Create backs the database up, encrypted with encrypt.
-func (b *Backups) Create(ctx context.Context, encrypt bool) (*backup.Manifest, error) {
+// Create backs the database up, encrypted with encrypt. For PostgreSQL,
+// logical makes a pg_dump of the database; otherwise a base backup of the
+// cluster with the WAL written while it was taken, which restores to any
+// moment from its consistency to its end (continuous archiving needs a
+// process that stays: the server, with backups.archivePostgres).
+func (b *Backups) Create(ctx context.Context, encrypt, logical bool) (*backup.Manifest, error) {
+	if logical && b.pg == nil {
+		return nil, errors.New("backups: a logical backup (pg_dump) is for a PostgreSQL database")
+	}
 	st, err := b.Store(encrypt)
 	if err != nil {
 		return nil, err
 	}
-	if b.pg != nil {
-		// A base with the WAL written while it was taken: it restores to
-		// any moment from its consistency to its end. Continuous archiving
-		// needs a process that stays (ArchivePostgres).
+	switch {
+	case logical:
+		return st.BackupPostgresLogical(ctx, *b.pg)
+	case b.pg != nil:
 		return st.BackupPostgres(ctx, *b.pg)
 	}
 	db, err := sqlite.New(ctx, sqlite.Config{Path: b.dbPath})
@@ -567,6 +583,32 @@ func (b *Backups) Restore(ctx context.Context, id string, to *time.Time, dryRun 
 		return nil, err
 	}
 	return st.RestoreSQLite(ctx, id, b.dbPath, backup.RestoreOptions{DryRun: dryRun})
+}
+
+// Verify verifies backup id; a PostgreSQL one with a trial load into a
+// temporary database on the project's server.
+func (b *Backups) Verify(ctx context.Context, id string) (*backup.Report, error) {
+	st, err := b.StoreFor(id)
+	if err != nil {
+		return nil, err
+	}
+	if b.pg != nil {
+		return st.VerifyPostgres(ctx, *b.pg, id)
+	}
+	return st.Verify(ctx, id)
+}
+
+// RestorePostgresBackup restores logical backup id over the PostgreSQL
+// database, which is kept under another name (the report says which).
+func (b *Backups) RestorePostgresBackup(ctx context.Context, id string, dryRun bool) (*backup.PGRestoreReport, error) {
+	if b.pg == nil {
+		return nil, errors.New("restoring: the database is not PostgreSQL")
+	}
+	st, err := b.StoreFor(id)
+	if err != nil {
+		return nil, err
+	}
+	return st.RestorePostgresBackup(ctx, *b.pg, id, backup.RestoreOptions{DryRun: dryRun})
 }
 
 // RestorePostgres restores the PostgreSQL database to its state at to:

@@ -266,8 +266,8 @@ func TestBackupWhileWriting(t *testing.T) {
 			if items != counter || items < 10+60 || items > final {
 				t.Errorf("restored %d items with counter %d; want equal, between 70 and %d", items, counter, final)
 			}
-			if entries, _ := os.ReadDir(filepath.Join(s.Dir(), m.ID)); len(entries) != 2 {
-				t.Errorf("the backup folder holds %d entries, want the data file and manifest.json", len(entries))
+			if entries, _ := os.ReadDir(filepath.Join(s.Dir(), m.ID)); len(entries) != 3 {
+				t.Errorf("the backup folder holds %d entries, want the data file, manifest.json and verified.json", len(entries))
 			}
 		})
 	}

@@ -61,6 +61,16 @@
 // to segment 1; segment.go documents their format, archive.go how the
 // archiver keeps them complete and in order.
 //
+// # PostgreSQL
+//
+// A PostgreSQL database goes into the same store with its own tools: base
+// backups (pg_basebackup) with their archived WAL (pg_receivewal), which
+// restore to a moment through a temporary instance (postgres.go), and
+// logical backups (pg_dump), which restore as they were made
+// (postgres_logical.go). Either restore loads the result into a new
+// database, checks it, and only then swaps it in under the live name,
+// keeping the replaced database.
+//
 // # Encryption
 //
 // With a crypto.Keyring in Config, every backup is encrypted with the

@@ -232,76 +232,30 @@ func (s *Store) RestorePostgres(ctx context.Context, cfg PostgresConfig, to time
 	}
 	in.stop()
 
-	if err := s.pgLoadLive(ctx, dsn, run, rep, cur, sc.dump, want); err != nil {
+	if err := s.pgLoadLive(ctx, dsn, run, rep, cur, sc.dump, want, "the recovered instance"); err != nil {
 		return rep, err
 	}
 	return rep, nil
 }
 
 // pgLoadLive creates the restored database on the live server, fills and
-// checks it, and swaps it in.
-func (s *Store) pgLoadLive(ctx context.Context, dsn *pgDSN, run *pgRunner, rep *PGRestoreReport, cur *pgDatabase, dump string, want map[string]int64) (err error) {
+// checks it (pgLoadChecked; want are the row counts of source), and swaps
+// it in.
+func (s *Store) pgLoadLive(ctx context.Context, dsn *pgDSN, run *pgRunner, rep *PGRestoreReport, cur *pgDatabase, dump string, want map[string]int64, source string) (err error) {
 	live, err := pgMaintenance(ctx, dsn)
 	if err != nil {
 		return err
 	}
 	defer closeConn(live)
-	create := "CREATE DATABASE " + quoteIdent(rep.RestoredAs)
-	if cur != nil {
-		create += cur.createOptions()
-	}
-	if _, err := live.Exec(ctx, create); err != nil {
-		return fmt.Errorf("%s: %w", create, err)
+	if err := pgLoadChecked(ctx, live, dsn, run, rep.Verify, rep.RestoredAs, cur, dump, want, source); err != nil {
+		return err
 	}
 	created := true
 	defer func() {
 		if err != nil && created {
-			dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
-			defer cancel()
-			if _, derr := live.Exec(dctx, "DROP DATABASE "+quoteIdent(rep.RestoredAs)); derr != nil {
-				err = errors.Join(err, fmt.Errorf("dropping %s, which failed: %w", rep.RestoredAs, derr))
-			}
+			err = pgDropFailed(ctx, live, rep.RestoredAs, err)
 		}
 	}()
-	if _, err := run.run(run.client(ctx, "pg_restore", "--exit-on-error", "--single-transaction", "--no-password",
-		"--dbname="+dsn.toolURL(rep.RestoredAs), dump)); err != nil {
-		return err
-	}
-	rconn, err := dsn.connect(ctx, rep.RestoredAs)
-	if err != nil {
-		return err
-	}
-	n, aerr := pgAmcheck(ctx, rconn)
-	var got map[string]int64
-	var cerr error
-	if aerr == nil {
-		got, cerr = pgTableCounts(ctx, rconn)
-	}
-	closeConn(rconn)
-	v := rep.Verify
-	switch {
-	case ctx.Err() != nil:
-		return ctx.Err()
-	case aerr != nil:
-		v.add(CheckAmcheck, "", StatusFailed, fmt.Sprintf("database %s: %v", rep.RestoredAs, aerr), aerr)
-		v.add(CheckRowCounts, "", StatusSkipped, "", nil)
-	default:
-		v.add(CheckAmcheck, "", StatusOK, fmt.Sprintf("database %s: bt_index_check passed on %d btree indexes", rep.RestoredAs, n), nil)
-		if cerr != nil {
-			v.add(CheckRowCounts, "", StatusFailed, cerr.Error(), cerr)
-		} else if diff := pgCountDiff(want, got); diff != "" {
-			v.add(CheckRowCounts, "", StatusFailed, fmt.Sprintf("database %s differs from the recovered instance: %s", rep.RestoredAs, diff), nil)
-		} else {
-			var rows int64
-			for _, c := range got {
-				rows += c
-			}
-			v.add(CheckRowCounts, "", StatusOK, fmt.Sprintf("%d tables, %d rows, as in the recovered instance", len(got), rows), nil)
-		}
-	}
-	if v.failed() {
-		return fmt.Errorf("refused: %w", v.err())
-	}
 
 	// The swap.
 	db := rep.Database
@@ -342,6 +296,76 @@ func (s *Store) pgLoadLive(ctx context.Context, dsn *pgDSN, run *pgRunner, rep *
 	}
 	created, rep.Restored = false, true
 	return nil
+}
+
+// pgLoadChecked creates database name on live's server (with like's
+// owner, encoding and locale when like is set), pg_restores dump into it
+// and checks it, recording in v amcheck and each table's row count against
+// want, the counts of source. On any failure, a failed check too, it drops
+// the database again; on success the caller owns it.
+func pgLoadChecked(ctx context.Context, live *pgx.Conn, dsn *pgDSN, run *pgRunner, v *Report, name string, like *pgDatabase, dump string, want map[string]int64, source string) (err error) {
+	create := "CREATE DATABASE " + quoteIdent(name)
+	if like != nil {
+		create += like.createOptions()
+	}
+	if _, err := live.Exec(ctx, create); err != nil {
+		return fmt.Errorf("%s: %w", create, err)
+	}
+	defer func() {
+		if err != nil {
+			err = pgDropFailed(ctx, live, name, err)
+		}
+	}()
+	if _, err := run.run(run.client(ctx, "pg_restore", "--exit-on-error", "--single-transaction", "--no-password",
+		"--dbname="+dsn.toolURL(name), dump)); err != nil {
+		return err
+	}
+	rconn, err := dsn.connect(ctx, name)
+	if err != nil {
+		return err
+	}
+	n, aerr := pgAmcheck(ctx, rconn)
+	var got map[string]int64
+	var cerr error
+	if aerr == nil {
+		got, cerr = pgTableCounts(ctx, rconn)
+	}
+	closeConn(rconn)
+	switch {
+	case ctx.Err() != nil:
+		return ctx.Err()
+	case aerr != nil:
+		v.add(CheckAmcheck, "", StatusFailed, fmt.Sprintf("database %s: %v", name, aerr), aerr)
+		v.add(CheckRowCounts, "", StatusSkipped, "", nil)
+	default:
+		v.add(CheckAmcheck, "", StatusOK, fmt.Sprintf("database %s: bt_index_check passed on %d btree indexes", name, n), nil)
+		if cerr != nil {
+			v.add(CheckRowCounts, "", StatusFailed, cerr.Error(), cerr)
+		} else if diff := pgCountDiff(want, got); diff != "" {
+			v.add(CheckRowCounts, "", StatusFailed, fmt.Sprintf("database %s differs from %s: %s", name, source, diff), nil)
+		} else {
+			var rows int64
+			for _, c := range got {
+				rows += c
+			}
+			v.add(CheckRowCounts, "", StatusOK, fmt.Sprintf("%d tables, %d rows, as in %s", len(got), rows, source), nil)
+		}
+	}
+	if v.failed() {
+		return fmt.Errorf("refused: %w", v.err())
+	}
+	return nil
+}
+
+// pgDropFailed drops database name, made by a step that failed with err,
+// even once ctx has ended; a failure to drop it joins err.
+func pgDropFailed(ctx context.Context, live *pgx.Conn, name string, err error) error {
+	dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
+	defer cancel()
+	if _, derr := live.Exec(dctx, "DROP DATABASE "+quoteIdent(name)); derr != nil {
+		return errors.Join(err, fmt.Errorf("dropping %s, which failed: %w", name, derr))
+	}
+	return err
 }
 
 // pgDisconnect terminates the sessions of database db but this one, and
@@ -1390,16 +1414,21 @@ func pgAmcheck(ctx context.Context, conn *pgx.Conn) (_ int, err error) {
 // end, reaches consistency and promotes (having read every segment), and
 // amcheck on the database. It returns an error only when it could not go
 // on (the context ended, no scratch folder). PostgreSQL's programs are
-// found and run as PostgresConfig's defaults say.
+// found and run as PostgresConfig's defaults say. A logical backup
+// (KindFull) is checked by verifyPostgresLogical, without a server.
 func (s *Store) verifyPostgres(ctx context.Context, rep *Report, m *Manifest) error {
 	return s.verifyPostgresWith(ctx, rep, m, PostgresConfig{})
 }
 
 // verifyPostgresWith is verifyPostgres with the programs, user and folder
-// of cfg (its DSN is not used).
+// of cfg. A logical backup (pg_dump, KindFull) is checked by
+// verifyPostgresLogical, whose trial load uses cfg's DSN; a base does not.
 func (s *Store) verifyPostgresWith(ctx context.Context, rep *Report, m *Manifest, cfg PostgresConfig) error {
 	rep.add(CheckManifest, "", StatusOK, fmt.Sprintf("format %d, %s %s backup of %s, %d file(s), encrypted: %t", m.Format, m.Dialect, m.Kind, m.Source, len(m.Files), m.Encrypted), nil)
 	defer func() { rep.OK = !rep.failed() }()
+	if m.Kind == KindFull {
+		return s.verifyPostgresLogical(ctx, rep, m, cfg)
+	}
 	skip := func(names ...string) {
 		for _, n := range names {
 			rep.add(n, "", StatusSkipped, "", nil)

@@ -20,7 +20,8 @@ import (
 )
 
 const backupUsage = `Usage:
-  covet backup create [--encrypt] [--json]      back the database up now; prints the backup's id
+  covet backup create [--encrypt] [--logical] [--json]
+                                                back the database up now; prints the backup's id
   covet backup list [--json]                    the backups, newest first
   covet backup verify ID [--json]               check the checksums and restore a trial copy
   covet backup restore (ID | --to TIME) [--dry-run] [--yes] [--json]
@@ -38,7 +39,9 @@ DIR/covet_data/backups, of a SQLite or PostgreSQL database (not MySQL yet).
 For PostgreSQL, create takes a base backup (pg_basebackup, with the WAL
 pg_receivewal streams meanwhile: the server must allow replication
 connections), and restore --to recovers it in a temporary instance, then
-swaps the restored database in under the live name, keeping the old one.
+swaps the restored database in under the live name, keeping the old one;
+create --logical makes a pg_dump of the database instead, which restore ID
+loads the same way, and verify loads into a temporary database.
 With --archive-postgres, a running server archives its WAL continuously.
 For SQLite, while the server runs it archives the database's write-ahead log
 continuously into the newest base backup (one at start, then on the schedule,
@@ -62,6 +65,7 @@ func backupCmd(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	encrypt := fs.Bool("encrypt", false, "encrypt with the project's backup key")
+	logical := fs.Bool("logical", false, "create: a pg_dump of a PostgreSQL database rather than a base backup")
 	to := fs.String("to", "", "restore the newest backup at or before this RFC 3339 time")
 	dryRun := fs.Bool("dry-run", false, "say what a restore would do, change nothing")
 	yes := fs.Bool("yes", false, "restore without asking")
@@ -118,7 +122,7 @@ func backupCmd(args []string, stdout, stderr io.Writer) error {
 	}
 	switch cmd {
 	case "create":
-		m, err := b.Create(ctx, *encrypt)
+		m, err := b.Create(ctx, *encrypt, *logical)
 		if err != nil {
 			return err
 		}
@@ -138,11 +142,7 @@ func backupCmd(args []string, stdout, stderr io.Writer) error {
 		}
 		return printBackups(stdout, inv.Backups, inv.Skipped, *asJSON)
 	case "verify":
-		st, err := b.StoreFor(pos[0])
-		if err != nil {
-			return err
-		}
-		rep, err := st.Verify(ctx, pos[0])
+		rep, err := b.Verify(ctx, pos[0])
 		return printVerify(stdout, rep, err, *asJSON)
 	case "delete":
 		st, err := b.Store(false)
@@ -163,10 +163,12 @@ func backupCmd(args []string, stdout, stderr io.Writer) error {
 	}
 	// restore
 	if b.Postgres() {
-		if at == nil {
-			return bad("a PostgreSQL database restores to a moment: give --to TIME")
+		var rep *backup.PGRestoreReport
+		if at != nil {
+			rep, err = b.RestorePostgres(ctx, *at, *dryRun || !*yes)
+		} else {
+			rep, err = b.RestorePostgresBackup(ctx, pos[0], *dryRun || !*yes)
 		}
-		rep, err := b.RestorePostgres(ctx, *at, *dryRun || !*yes)
 		return printPGRestore(stdout, rep, err, *dryRun, *asJSON)
 	}
 	id := ""

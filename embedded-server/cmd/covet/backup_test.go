@@ -241,7 +241,8 @@ func TestBackupThroughRunningServer(t *testing.T) {
 
 // TestBackupPostgresCLI: a PostgreSQL project is backed up from the CLI;
 // a server that does not allow replication connections (the test server
-// does not) gets an error that says so, and restore wants a moment.
+// does not) gets an error that says so; a logical backup is for
+// PostgreSQL only.
 func TestBackupPostgresCLI(t *testing.T) {
 	dir := t.TempDir()
 	dsn := ormtest.PostgresDSN(t, os.Getenv)
@@ -253,8 +254,11 @@ func TestBackupPostgresCLI(t *testing.T) {
 	if left, _ := os.ReadDir(filepath.Join(dir, "covet_data", "backups")); len(left) != 0 {
 		t.Errorf("a failed create left %v", left)
 	}
-	if code, _, errOut := covetRun(t, "backup", "restore", "20261203T081329.634Z-24752d", "--project", dir); code != 2 || !strings.Contains(errOut, "give --to TIME") {
-		t.Errorf("restore of a PostgreSQL database by ID: %d %s", code, errOut)
+	if code, _, errOut := covetRun(t, "backup", "restore", "20261203T081329.634Z-24752d", "--project", dir); code != 1 || !strings.Contains(errOut, "no such backup") {
+		t.Errorf("restore of an unknown PostgreSQL backup: %d %s", code, errOut)
+	}
+	if code, _, errOut := covetRun(t, "backup", "create", "--logical", "--project", t.TempDir()); code != 1 || !strings.Contains(errOut, "for a PostgreSQL database") {
+		t.Errorf("a logical backup of SQLite: %d %s", code, errOut)
 	}
 	if code, out, errOut := covetRun(t, "backup", "list", "--project", dir); code != 0 || !strings.Contains(out, "ID") {
 		t.Errorf("list: %d %s %s", code, out, errOut)
