@@ -36,7 +36,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/covetpy/covet/backend/security/crypto"
 	"github.com/jackc/pgx/v5"
 )
 
@@ -469,26 +468,11 @@ func (s *Store) pgDumpSums(ctx context.Context, rep *Report, m *Manifest) (keyOK
 // pgReadDumpInfo reads logical backup m's pgdump.json, checking the
 // manifest's seal and the file's checksums.
 func (s *Store) pgReadDumpInfo(ctx context.Context, m *Manifest) (*PGDumpInfo, error) {
-	if m.Encrypted {
-		if s.keyring == nil {
-			return nil, fmt.Errorf("the backup is encrypted with key %q and the store has no keyring: %w", m.KeyID, crypto.ErrUnknownKey)
-		}
-		if err := m.checkSeal(s.keyring); err != nil {
-			return nil, fmt.Errorf("the manifest's seal does not open: %w", err)
-		}
+	data, err := s.readPGSidecar(ctx, m, pgDumpInfoFile, pgMaxDumpInfoSize)
+	if err != nil {
+		return nil, err
 	}
-	f, ok := pgFile(m, pgDumpInfoFile)
-	if !ok {
-		return nil, fmt.Errorf("the backup has no %s", pgDumpInfoFile)
-	}
-	if f.PlainSize > pgMaxDumpInfoSize {
-		return nil, fmt.Errorf("%s is %d bytes, more than %d", f.Name, f.PlainSize, pgMaxDumpInfoSize)
-	}
-	var buf bytes.Buffer
-	if err := s.readPGFile(ctx, m, f, &buf); err != nil {
-		return nil, fmt.Errorf("%s: %w", f.Name, err)
-	}
-	return parsePGDumpInfo(buf.Bytes())
+	return parsePGDumpInfo(data)
 }
 
 // pgDumpList is the trial of a logical backup without a server: pg_restore

@@ -538,6 +538,16 @@ func pgFile(m *Manifest, name string) (File, bool) {
 // pgReadInfo reads base m's postgres.json, checking the manifest's seal
 // and the file's checksums.
 func (s *Store) pgReadInfo(ctx context.Context, m *Manifest) (*PGBaseInfo, error) {
+	data, err := s.readPGSidecar(ctx, m, pgInfoFile, pgMaxInfoSize)
+	if err != nil {
+		return nil, err
+	}
+	return parsePGBaseInfo(data)
+}
+
+// readPGSidecar reads m's small JSON file name (at most max bytes),
+// checking the manifest's seal and the file's checksums.
+func (s *Store) readPGSidecar(ctx context.Context, m *Manifest, name string, max int64) ([]byte, error) {
 	if m.Encrypted {
 		if s.keyring == nil {
 			return nil, fmt.Errorf("the backup is encrypted with key %q and the store has no keyring: %w", m.KeyID, crypto.ErrUnknownKey)
@@ -546,18 +556,18 @@ func (s *Store) pgReadInfo(ctx context.Context, m *Manifest) (*PGBaseInfo, error
 			return nil, fmt.Errorf("the manifest's seal does not open: %w", err)
 		}
 	}
-	f, ok := pgFile(m, pgInfoFile)
+	f, ok := pgFile(m, name)
 	if !ok {
-		return nil, fmt.Errorf("the base has no %s", pgInfoFile)
+		return nil, fmt.Errorf("the backup has no %s", name)
 	}
-	if f.PlainSize > pgMaxInfoSize {
-		return nil, fmt.Errorf("%s is %d bytes, more than %d", f.Name, f.PlainSize, pgMaxInfoSize)
+	if f.PlainSize > max {
+		return nil, fmt.Errorf("%s is %d bytes, more than %d", f.Name, f.PlainSize, max)
 	}
 	var buf bytes.Buffer
 	if err := s.readPGFile(ctx, m, f, &buf); err != nil {
 		return nil, fmt.Errorf("%s: %w", f.Name, err)
 	}
-	return parsePGBaseInfo(buf.Bytes())
+	return buf.Bytes(), nil
 }
 
 // pgLoadIndex reads base m's WAL index, checking its seal.

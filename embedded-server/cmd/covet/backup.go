@@ -179,32 +179,19 @@ func backupCmd(args []string, stdout, stderr io.Writer) error {
 	return printRestore(stdout, rep, err, *dryRun, *asJSON)
 }
 
-// printRestore prints a restore's report (its plan, then what it did) and
-// returns err.
+// printRestore prints a SQLite restore's report and returns err.
 func printRestore(w io.Writer, rep *backup.RestoreReport, err error, dryRun, asJSON bool) error {
 	if rep == nil {
 		return err
 	}
-	if asJSON {
-		return errors.Join(err, writeJSON(w, rep))
-	}
-	for i, step := range rep.Plan {
-		fmt.Fprintf(w, "%d. %s\n", i+1, step)
-	}
-	if rep.Verify != nil && !rep.Verify.OK {
-		printVerify(w, rep.Verify, nil, false)
-	}
+	done := ""
 	switch {
-	case err != nil:
-		return err
 	case rep.Restored && rep.KeptBackup != "":
-		fmt.Fprintf(w, "Restored %s; the content before is backup %s.\n", rep.Target, rep.KeptBackup)
+		done = fmt.Sprintf("Restored %s; the content before is backup %s.", rep.Target, rep.KeptBackup)
 	case rep.Restored:
-		fmt.Fprintf(w, "Restored %s; the previous database is in %s.\n", rep.Target, rep.KeptAs)
-	case !dryRun:
-		fmt.Fprintln(w, "Nothing was changed: add --yes to restore.")
+		done = fmt.Sprintf("Restored %s; the previous database is in %s.", rep.Target, rep.KeptAs)
 	}
-	return nil
+	return printRestoreReport(w, rep, rep.Plan, rep.Verify, done, err, dryRun, asJSON)
 }
 
 // printPGRestore prints a PostgreSQL restore's report and returns err.
@@ -212,20 +199,31 @@ func printPGRestore(w io.Writer, rep *backup.PGRestoreReport, err error, dryRun,
 	if rep == nil {
 		return err
 	}
+	done := ""
+	if rep.Restored {
+		done = fmt.Sprintf("Restored database %s on %s as of %s; the one it replaced is kept as %s.", rep.Database, rep.Server, rep.To.Format(time.RFC3339Nano), rep.KeptAs)
+	}
+	return printRestoreReport(w, rep, rep.Plan, rep.Verify, done, err, dryRun, asJSON)
+}
+
+// printRestoreReport prints a restore's report rep: as JSON, or its plan, a
+// failed verification and what it did (done, empty when it restored
+// nothing); it returns err.
+func printRestoreReport(w io.Writer, rep any, plan []string, verify *backup.Report, done string, err error, dryRun, asJSON bool) error {
 	if asJSON {
 		return errors.Join(err, writeJSON(w, rep))
 	}
-	for i, step := range rep.Plan {
+	for i, step := range plan {
 		fmt.Fprintf(w, "%d. %s\n", i+1, step)
 	}
-	if rep.Verify != nil && !rep.Verify.OK {
-		printVerify(w, rep.Verify, nil, false)
+	if verify != nil && !verify.OK {
+		printVerify(w, verify, nil, false)
 	}
 	switch {
 	case err != nil:
 		return err
-	case rep.Restored:
-		fmt.Fprintf(w, "Restored database %s on %s as of %s; the one it replaced is kept as %s.\n", rep.Database, rep.Server, rep.To.Format(time.RFC3339Nano), rep.KeptAs)
+	case done != "":
+		fmt.Fprintln(w, done)
 	case !dryRun:
 		fmt.Fprintln(w, "Nothing was changed: add --yes to restore.")
 	}
