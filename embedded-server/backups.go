@@ -110,7 +110,7 @@ func openBackupStore(dir string, ks *keys.Store) (*backup.Store, error) {
 // database and key store: one process writes keys.json, and the backup
 // runs on the server's connections. For a SQLite database it archives the
 // write-ahead log continuously and runs the backups section's schedule;
-// for PostgreSQL it does so when backups.archivePostgres is set.
+// for PostgreSQL too, unless backups.archivePostgres is false.
 type serverBackups struct {
 	dir         string // the store
 	database    string // the SQLite file, relative to the project, or the redacted DSN
@@ -126,6 +126,9 @@ type serverBackups struct {
 	archiver *backup.SQLiteArchiver // nil when not archiving
 	stop     chan struct{}          // ends the scheduler
 	done     chan struct{}
+	pgCtx    context.Context // ends PostgreSQL archivers still starting
+	pgCancel context.CancelFunc
+	pgStarts sync.WaitGroup
 
 	mu      sync.Mutex         // guards the fields below
 	pgArch  *backup.PGArchiver // PostgreSQL's running archiver, once its base is taken
@@ -159,14 +162,16 @@ func (b *serverBackups) open(encrypt bool) (*backup.Store, error) {
 }
 
 // start begins archiving the SQLite database (a new base) and the
-// schedule; for PostgreSQL, with backups.archivePostgres, it starts the
-// archiver in the background (its base copies the whole cluster).
+// schedule; for PostgreSQL it starts the archiver in the background (its
+// base copies the whole cluster), unless backups.archivePostgres is false.
 func (b *serverBackups) start(ctx context.Context) error {
 	b.stop, b.done = make(chan struct{}), make(chan struct{})
 	b.from = b.now()
 	if b.pg != nil {
-		if b.settings().ArchivePostgres {
-			go b.newPGArchive()
+		b.pgCtx, b.pgCancel = context.WithCancel(context.Background())
+		if b.settings().PostgresArchived() {
+			// A base of the whole cluster takes a while: serve meanwhile.
+			b.pgStarts.Go(func() { b.newPGArchive() })
 		}
 		go b.schedule()
 		return nil
@@ -200,7 +205,7 @@ func (b *serverBackups) start(ctx context.Context) error {
 // WAL) and, once it runs, closes the one before; it returns the new
 // base's ID.
 func (b *serverBackups) newPGArchive() (string, error) {
-	ctx, cancel := context.WithTimeout(context.Background(), time.Hour)
+	ctx, cancel := context.WithTimeout(b.pgCtx, time.Hour)
 	defer cancel()
 	set := b.settings()
 	st, err := b.open(set.Encrypt)
@@ -256,6 +261,10 @@ func (b *serverBackups) close(ctx context.Context) error {
 	}
 	close(b.stop)
 	<-b.done
+	if b.pgCancel != nil {
+		b.pgCancel()
+		b.pgStarts.Wait()
+	}
 	if a := b.pgArchiver(); a != nil {
 		return a.Close(ctx)
 	}
@@ -318,7 +327,7 @@ func (b *serverBackups) scheduled(now time.Time) {
 	st, err := b.open(set.Encrypt)
 	switch {
 	case err != nil:
-	case b.pg != nil && set.ArchivePostgres:
+	case b.pg != nil && set.PostgresArchived():
 		_, err = b.newPGArchive()
 	case b.pg != nil:
 		_, err = st.BackupPostgres(ctx, *b.pg)
@@ -429,8 +438,8 @@ func (b *serverBackups) pgOverview(o *admin.BackupsOverview, set config.Backups,
 	arch, why := b.pgArch, b.pgErr
 	b.mu.Unlock()
 	if arch == nil {
-		if why == "" && !set.ArchivePostgres {
-			why = "continuous archiving is off (backups.archivePostgres): restores reach only the moments each base covers"
+		if why == "" && !set.PostgresArchived() {
+			why = "continuous archiving is off (backups.archivePostgres is false): restores reach only the moments each base covers"
 		} else if why == "" {
 			why = "the first base backup is being taken"
 		}
@@ -536,7 +545,7 @@ func (b *Backups) StoreFor(id string) (*backup.Store, error) {
 // logical makes a pg_dump of the database; otherwise a base backup of the
 // cluster with the WAL written while it was taken, which restores to any
 // moment from its consistency to its end (continuous archiving needs a
-// process that stays: the server, with backups.archivePostgres).
+// process that stays: the server).
 func (b *Backups) Create(ctx context.Context, encrypt, logical bool) (*backup.Manifest, error) {
 	if logical && b.pg == nil {
 		return nil, errors.New("backups: a logical backup (pg_dump) is for a PostgreSQL database")

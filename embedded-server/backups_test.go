@@ -101,18 +101,27 @@ func TestBackupsAPI(t *testing.T) {
 		t.Errorf("a bad body = %d, want 400", resp.StatusCode)
 	}
 
-	// PostgreSQL: supported, not archived continuously unless asked
-	// (TestPostgresBackupsThroughServer backs one up, on a cluster of its
-	// own).
+	// PostgreSQL: supported (TestPostgresBackupsThroughServer backs one up,
+	// on a cluster of its own).
 	pg := servertest.Start(t, servertest.Options{Config: `{"server": {"listen": "127.0.0.1:0"}, "database": {"primary": "` + ormtest.PostgresDSN(t, os.Getenv) + `"}}`})
 	var po struct {
 		Supported bool
 		Database  string
 		Archive   struct{ LastError string }
 	}
-	if code := adminJSON(t, pg, "GET", "/_covet/api/backups", "", &po); code != 200 || !po.Supported || !strings.HasPrefix(po.Database, "postgres://") ||
-		!strings.Contains(po.Archive.LastError, "backups.archivePostgres") {
-		t.Errorf("GET /backups on PostgreSQL = %d %+v", code, po)
+	// The archive starts by default; the test server refuses replication,
+	// and the overview says why there is no archive.
+	for deadline := time.Now().Add(15 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+		code := adminJSON(t, pg, "GET", "/_covet/api/backups", "", &po)
+		if code != 200 || !po.Supported || !strings.HasPrefix(po.Database, "postgres://") {
+			t.Fatalf("GET /backups on PostgreSQL = %d %+v", code, po)
+		}
+		if strings.Contains(po.Archive.LastError, "replication") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no word of the refused replication within 15 s: %+v", po)
+		}
 	}
 	mysql := servertest.Start(t, servertest.Options{Config: `{"server": {"listen": "127.0.0.1:0"}, "database": {"primary": "` + ormtest.MySQLDSN(t, os.Getenv) + `"}}`})
 	if code := adminJSON(t, mysql, "GET", "/_covet/api/backups", "", &o); code != 200 || o.Supported {
@@ -246,8 +255,8 @@ func TestBackupSchedule(t *testing.T) {
 	}
 }
 
-// TestPostgresBackupsThroughServer: a server on PostgreSQL with
-// backups.archivePostgres archives the WAL continuously (a cluster of the
+// TestPostgresBackupsThroughServer: a server on PostgreSQL archives the
+// WAL continuously (a cluster of the
 // test's own: the shared server refuses replication) and restores the
 // database to a moment between two writes through the API; the pool
 // reconnects to the restored database and the old one is kept.
@@ -261,8 +270,7 @@ func TestPostgresBackupsThroughServer(t *testing.T) {
 	if _, err := conn.Exec(ctx, "CREATE DATABASE app"); err != nil {
 		t.Fatal(err)
 	}
-	srv := servertest.Start(t, servertest.Options{Config: `{"server": {"listen": "127.0.0.1:0"}, "database": {"primary": "` + c.DSN("app") + `"},
-		"backups": {"archivePostgres": true}}`})
+	srv := servertest.Start(t, servertest.Options{Config: `{"server": {"listen": "127.0.0.1:0"}, "database": {"primary": "` + c.DSN("app") + `"}}`})
 	var o struct {
 		Supported bool
 		Archive   struct {

@@ -42,7 +42,8 @@ connections), and restore --to recovers it in a temporary instance, then
 swaps the restored database in under the live name, keeping the old one;
 create --logical makes a pg_dump of the database instead, which restore ID
 loads the same way, and verify loads into a temporary database.
-With --archive-postgres, a running server archives its WAL continuously.
+A running server archives a PostgreSQL database's WAL continuously, unless
+--archive-postgres=false.
 For SQLite, while the server runs it archives the database's write-ahead log
 continuously into the newest base backup (one at start, then on the schedule,
 "@hourly" by default), so --to reaches any moment from the oldest base to
@@ -278,7 +279,7 @@ func schedule(b *embeddedserver.Backups, fs *flag.FlagSet, cronExpr string, keep
 	if asJSON {
 		return writeJSON(stdout, set)
 	}
-	fmt.Fprintf(stdout, "schedule          %s\nkeep              %d newest\nmax age           %s\nencrypt           %t\narchive postgres  %t\n", set.Schedule, set.Keep, set.MaxAge.Std(), set.Encrypt, set.ArchivePostgres)
+	fmt.Fprintf(stdout, "schedule          %s\nkeep              %d newest\nmax age           %s\nencrypt           %t\narchive postgres  %t\n", set.Schedule, set.Keep, set.MaxAge.Std(), set.Encrypt, set.PostgresArchived())
 	return nil
 }
 

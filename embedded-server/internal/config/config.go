@@ -59,13 +59,17 @@ type Backups struct {
 	MaxAge Duration `json:"maxAge,omitzero"`
 	// Encrypt encrypts new backups with the key store's backup key.
 	Encrypt bool `json:"encrypt,omitzero"`
-	// ArchivePostgres archives a PostgreSQL primary's WAL continuously
-	// (pg_receivewal), so that restores reach any moment: the server must
-	// allow replication connections, and each base copies the whole
-	// cluster. Without it, the schedule takes bases that restore only to
+	// ArchivePostgres, on unless false, archives a PostgreSQL primary's WAL
+	// continuously (pg_receivewal), so that restores reach any moment: the
+	// server must allow replication connections, and each base copies the
+	// whole cluster. Off, the schedule takes bases that restore only to
 	// the moments each one covers.
-	ArchivePostgres bool `json:"archivePostgres,omitzero"`
+	ArchivePostgres *bool `json:"archivePostgres,omitempty"`
 }
+
+// PostgresArchived reports whether a PostgreSQL primary's WAL is archived
+// continuously (ArchivePostgres, default on).
+func (b Backups) PostgresArchived() bool { return b.ArchivePostgres == nil || *b.ArchivePostgres }
 
 // Backup defaults and limits.
 const (

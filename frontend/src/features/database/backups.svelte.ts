@@ -383,7 +383,7 @@ export class BackupsState {
     try {
       // The form edits the schedule and retention; archivePostgres (set in
       // covet.json or with covet backup schedule) is kept as it is.
-      const keep = this.saved?.archivePostgres ? { archivePostgres: true } : {};
+      const keep = this.saved?.archivePostgres != null ? { archivePostgres: this.saved.archivePostgres } : {};
       const c = await this.api.putBackupsConfig({ ...keep, ...scheduleSectionOf(this.form) }, this.formEtag || this.etag);
       this.scheduleNotice = `Saved to covet.json (version ${c.version} is live).`;
       await this.refreshConfig(true);
