@@ -106,7 +106,7 @@ export interface BackupsConfig {
   keep?: number;
   maxAge?: string /* Go duration: "250ms", "5s" */;
   encrypt?: boolean;
-  archivePostgres?: boolean;
+  archivePostgres?: boolean | null;
 }
 
 export interface BackupsOverview {
