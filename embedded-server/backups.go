@@ -171,7 +171,7 @@ func (b *serverBackups) start(ctx context.Context) error {
 		b.pgCtx, b.pgCancel = context.WithCancel(context.Background())
 		if b.settings().PostgresArchived() {
 			// A base of the whole cluster takes a while: serve meanwhile.
-			b.pgStarts.Go(func() { b.newPGArchive() })
+			b.pgStarts.Go(func() { _ = b.newPGArchive() }) // its error shows in the overview
 		}
 		go b.schedule()
 		return nil
@@ -202,9 +202,8 @@ func (b *serverBackups) start(ctx context.Context) error {
 }
 
 // newPGArchive starts a PostgreSQL archiver (a new generation: base and
-// WAL) and, once it runs, closes the one before; it returns the new
-// base's ID.
-func (b *serverBackups) newPGArchive() (string, error) {
+// WAL) and, once it runs, closes the one before.
+func (b *serverBackups) newPGArchive() error {
 	ctx, cancel := context.WithTimeout(b.pgCtx, time.Hour)
 	defer cancel()
 	set := b.settings()
@@ -225,7 +224,7 @@ func (b *serverBackups) newPGArchive() (string, error) {
 	b.mu.Unlock()
 	if err != nil {
 		b.log.Error("starting the PostgreSQL archive", "err", err)
-		return "", err
+		return err
 	}
 	if old != nil {
 		if err := old.Close(ctx); err != nil {
@@ -233,7 +232,7 @@ func (b *serverBackups) newPGArchive() (string, error) {
 		}
 	}
 	b.hub.Publish(admin.EventBackupsChanged, nil)
-	return arch.ID(), nil
+	return nil
 }
 
 // pgArchiver returns PostgreSQL's running archiver, or nil.
@@ -328,7 +327,7 @@ func (b *serverBackups) scheduled(now time.Time) {
 	switch {
 	case err != nil:
 	case b.pg != nil && set.PostgresArchived():
-		_, err = b.newPGArchive()
+		err = b.newPGArchive()
 	case b.pg != nil:
 		_, err = st.BackupPostgres(ctx, *b.pg)
 	default:
