@@ -134,6 +134,44 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 }
 
+// insistAfter is how long after the first SIGINT or SIGTERM another one
+// kills the server at once. A signal sooner is the same request again:
+// make, sent SIGTERM with its process group, sends its children another.
+const insistAfter = time.Second
+
+// stopOnSignal returns a context that ends at the first SIGINT or SIGTERM;
+// one more, insistAfter or later, exits at once (status 1). stop releases
+// the signals.
+func stopOnSignal(log *slog.Logger) (ctx context.Context, stop func()) {
+	ctx, cancel := context.WithCancel(context.Background())
+	sig := make(chan os.Signal, 2)
+	signal.Notify(sig, os.Interrupt, syscall.SIGTERM)
+	done := make(chan struct{})
+	go func() {
+		var first time.Time
+		for {
+			select {
+			case <-done:
+				return
+			case s := <-sig:
+				switch {
+				case first.IsZero():
+					first = time.Now()
+					cancel()
+				case time.Since(first) >= insistAfter:
+					log.Warn("a second signal: stopping at once", "signal", s.String())
+					os.Exit(1)
+				}
+			}
+		}
+	}()
+	return ctx, func() {
+		signal.Stop(sig)
+		close(done)
+		cancel()
+	}
+}
+
 func serve(args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("covet serve", flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -168,7 +206,7 @@ func serve(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	ctx, stop := stopOnSignal(log)
 	defer stop()
 	if err := srv.Start(ctx); err != nil {
 		srv.Shutdown(context.Background())
@@ -187,7 +225,6 @@ func serve(args []string, stdout, stderr io.Writer) error {
 
 	select {
 	case <-ctx.Done():
-		stop() // a second signal kills the process at once
 		log.Info("shutting down: finishing in-flight requests")
 	case <-srv.Done():
 	}

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -216,15 +217,16 @@ func TestServeAcceptance(t *testing.T) {
 	}
 }
 
-// TestServeDrainsOnSIGTERM: a request in flight when SIGTERM arrives gets its
-// full answer before the process exits 0.
-func TestServeDrainsOnSIGTERM(t *testing.T) {
+// startSlow serves a project whose GET /slow answers "done" after delay,
+// and returns the process, its URL and runtime.json's path.
+func startSlow(t *testing.T, delay string) (*exec.Cmd, string, string) {
+	t.Helper()
 	bin := buildCovet(t)
 	project := t.TempDir()
 	os.WriteFile(filepath.Join(project, "covet.json"), []byte(`{
   "server": {"listen": "127.0.0.1:0"},
   "database": {"primary": "sqlite:covet_data/covet.db"},
-  "routes": [{"id": "slow", "method": "GET", "path": "/slow", "kind": "mock", "mock": {"body": "done", "delay": "1s"}}]
+  "routes": [{"id": "slow", "method": "GET", "path": "/slow", "kind": "mock", "mock": {"body": "done", "delay": "`+delay+`"}}]
 }`), 0o644)
 	cmd := exec.Command(bin, "serve", "--project", project)
 	cmd.Stdout, cmd.Stderr = io.Discard, io.Discard
@@ -242,9 +244,14 @@ func TestServeDrainsOnSIGTERM(t *testing.T) {
 			json.Unmarshal(data, &rt)
 		}
 	}
+	return cmd, rt.URL, rtPath
+}
+
+// get answers GET url's status and body, or the error, on a channel.
+func get(url string) <-chan string {
 	got := make(chan string, 1)
 	go func() {
-		resp, err := http.Get(rt.URL + "/slow")
+		resp, err := http.Get(url)
 		if err != nil {
 			got <- err.Error()
 			return
@@ -253,7 +260,19 @@ func TestServeDrainsOnSIGTERM(t *testing.T) {
 		b, _ := io.ReadAll(resp.Body)
 		got <- fmt.Sprint(resp.StatusCode, " ", string(b))
 	}()
+	return got
+}
+
+// TestServeDrainsOnSIGTERM: a request in flight when SIGTERM arrives gets its
+// full answer before the process exits 0, also when a second SIGTERM
+// follows at once (as from make, sent one with its process group, which
+// sends its children another).
+func TestServeDrainsOnSIGTERM(t *testing.T) {
+	cmd, url, rtPath := startSlow(t, "1s")
+	got := get(url + "/slow")
 	time.Sleep(300 * time.Millisecond) // the request waits in the handler
+	cmd.Process.Signal(syscall.SIGTERM)
+	time.Sleep(10 * time.Millisecond)
 	cmd.Process.Signal(syscall.SIGTERM)
 	if r := <-got; r != "200 done" {
 		t.Errorf("in-flight request during SIGTERM: %q, want \"200 done\"", r)
@@ -263,5 +282,22 @@ func TestServeDrainsOnSIGTERM(t *testing.T) {
 	}
 	if _, err := os.Stat(rtPath); !os.IsNotExist(err) {
 		t.Errorf("runtime.json left after SIGTERM (%v)", err)
+	}
+}
+
+// TestServeSecondSignalStopsAtOnce: a second SIGTERM a second or more after
+// the first ends a shutdown still draining a slow request, with status 1.
+func TestServeSecondSignalStopsAtOnce(t *testing.T) {
+	cmd, url, _ := startSlow(t, "20s")
+	get(url + "/slow")
+	time.Sleep(300 * time.Millisecond)
+	cmd.Process.Signal(syscall.SIGTERM)
+	time.Sleep(1200 * time.Millisecond)
+	start := time.Now()
+	cmd.Process.Signal(syscall.SIGTERM)
+	err := cmd.Wait()
+	var exit *exec.ExitError
+	if !errors.As(err, &exit) || exit.ExitCode() != 1 || time.Since(start) > 5*time.Second {
+		t.Errorf("after a second SIGTERM: %v in %v, want exit status 1 at once", err, time.Since(start))
 	}
 }
