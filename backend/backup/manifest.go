@@ -113,19 +113,28 @@ func ParseManifest(data []byte) (*Manifest, error) {
 	if head.Format != ManifestFormat {
 		return nil, fmt.Errorf("parsing manifest: format %d is not %d, the format this program reads", head.Format, ManifestFormat)
 	}
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.DisallowUnknownFields()
 	var m Manifest
-	if err := dec.Decode(&m); err != nil {
+	if err := decodeStrict(data, &m); err != nil {
 		return nil, fmt.Errorf("parsing manifest: %w", err)
-	}
-	if _, err := dec.Token(); err != io.EOF {
-		return nil, errors.New("parsing manifest: data after the JSON object")
 	}
 	if err := m.validate(); err != nil {
 		return nil, fmt.Errorf("parsing manifest: %w", err)
 	}
 	return &m, nil
+}
+
+// decodeStrict decodes data into v: one JSON object, with no field v lacks
+// and nothing after it.
+func decodeStrict(data []byte, v any) error {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return err
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return errors.New("data after the JSON object")
+	}
+	return nil
 }
 
 // validate checks m's fields, naming the first that is wrong.

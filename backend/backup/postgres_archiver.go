@@ -150,9 +150,7 @@ func (i *PGBaseInfo) startSegment() uint64 {
 // parsePGBaseInfo decodes and validates postgres.json.
 func parsePGBaseInfo(data []byte) (*PGBaseInfo, error) {
 	var i PGBaseInfo
-	dec := json.NewDecoder(strings.NewReader(string(data)))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&i); err != nil {
+	if err := decodeStrict(data, &i); err != nil {
 		return nil, fmt.Errorf("parsing %s: %w", pgInfoFile, err)
 	}
 	if err := i.validate(); err != nil {

@@ -25,7 +25,6 @@ package backup
 //	    snapshot.tmp                 pg_dump's output (plaintext) while the backup runs
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -114,13 +113,8 @@ func (i *PGDumpInfo) validate() error {
 // parsePGDumpInfo decodes and validates pgdump.json.
 func parsePGDumpInfo(data []byte) (*PGDumpInfo, error) {
 	var i PGDumpInfo
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&i); err != nil {
+	if err := decodeStrict(data, &i); err != nil {
 		return nil, fmt.Errorf("parsing %s: %w", pgDumpInfoFile, err)
-	}
-	if _, err := dec.Token(); err == nil {
-		return nil, fmt.Errorf("parsing %s: data after the JSON object", pgDumpInfoFile)
 	}
 	if err := i.validate(); err != nil {
 		return nil, fmt.Errorf("parsing %s: %w", pgDumpInfoFile, err)
@@ -409,7 +403,7 @@ func (s *Store) pgDumpCheck(ctx context.Context, rep *Report, m *Manifest, dest 
 	default:
 		out, err := os.OpenFile(dest, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
 		if err == nil {
-			err = s.readPGFile(ctx, m, f, out)
+			err = s.readFile(ctx, m, f, out)
 			if err == nil {
 				err = out.Sync()
 			}
@@ -440,27 +434,14 @@ func (s *Store) pgDumpCheck(ctx context.Context, rep *Report, m *Manifest, dest 
 // size and SHA-256 check; it reports whether the key opened the seal and
 // which files passed, and returns an error only when ctx ended.
 func (s *Store) pgDumpSums(ctx context.Context, rep *Report, m *Manifest) (keyOK bool, sums map[string]bool, err error) {
-	keyOK, sums = true, map[string]bool{}
+	keyOK = true
 	if m.Encrypted {
 		n := len(rep.Checks)
 		s.checkKey(rep, m)
 		keyOK = rep.Checks[n].Status != StatusFailed
 	}
-	for _, f := range m.Files {
-		size, sum, err := hashFile(ctx, filepath.Join(s.dir, m.ID, f.Name))
-		switch {
-		case ctx.Err() != nil:
-			return false, nil, ctx.Err()
-		case err != nil:
-			rep.add(CheckChecksum, f.Name, StatusFailed, "reading the file: "+err.Error(), err)
-		case size != f.Size:
-			rep.add(CheckChecksum, f.Name, StatusFailed, fmt.Sprintf("the file is %d bytes, the manifest says %d", size, f.Size), nil)
-		case sum != f.SHA256:
-			rep.add(CheckChecksum, f.Name, StatusFailed, fmt.Sprintf("SHA-256 is %s, the manifest says %s", sum, f.SHA256), nil)
-		default:
-			rep.add(CheckChecksum, f.Name, StatusOK, fmt.Sprintf("%d bytes, SHA-256 %s", size, sum), nil)
-			sums[f.Name] = true
-		}
+	if sums, err = s.checkFiles(ctx, rep, m); err != nil {
+		return false, nil, err
 	}
 	return keyOK, sums, nil
 }

@@ -564,7 +564,7 @@ func (s *Store) readPGSidecar(ctx context.Context, m *Manifest, name string, max
 		return nil, fmt.Errorf("%s is %d bytes, more than %d", f.Name, f.PlainSize, max)
 	}
 	var buf bytes.Buffer
-	if err := s.readPGFile(ctx, m, f, &buf); err != nil {
+	if err := s.readFile(ctx, m, f, &buf); err != nil {
 		return nil, fmt.Errorf("%s: %w", f.Name, err)
 	}
 	return buf.Bytes(), nil
@@ -610,35 +610,6 @@ func pgRange(idx *pgWALIndex, start uint64) PGWALRange {
 		r.Bytes += f.Size
 	}
 	return r
-}
-
-// readPGFile decrypts (or copies) backup file f of m into w, checking its
-// plain size and SHA-256.
-func (s *Store) readPGFile(ctx context.Context, m *Manifest, f File, w io.Writer) error {
-	src, err := os.Open(filepath.Join(s.dir, m.ID, f.Name))
-	if err != nil {
-		return err
-	}
-	defer src.Close()
-	h := sha256.New()
-	cw := &countWriter{w: io.MultiWriter(w, h)}
-	if m.Encrypted {
-		if s.keyring == nil {
-			return fmt.Errorf("the backup is encrypted and the store has no keyring: %w", crypto.ErrUnknownKey)
-		}
-		err = decryptStream(ctx, s.keyring, cw, src, m.ID, f.Name, m.ChunkSize)
-	} else {
-		_, err = io.Copy(cw, ctxReader{ctx, src})
-	}
-	switch sum := hex.EncodeToString(h.Sum(nil)); {
-	case err != nil:
-		return err
-	case cw.n != f.PlainSize:
-		return fmt.Errorf("the restored file is %d bytes, the manifest says %d", cw.n, f.PlainSize)
-	case sum != f.PlainSHA256:
-		return fmt.Errorf("the restored file's SHA-256 is %s, the manifest says %s", sum, f.PlainSHA256)
-	}
-	return nil
 }
 
 // pgScratch is the folder of a temporary PostgreSQL.
@@ -704,22 +675,9 @@ func (s *Store) pgCheck(ctx context.Context, rep *Report, m *Manifest, sc *pgScr
 		s.checkKey(rep, m)
 		keyOK = rep.Checks[n].Status != StatusFailed
 	}
-	sums := map[string]bool{}
-	for _, f := range m.Files {
-		size, sum, err := hashFile(ctx, filepath.Join(s.dir, m.ID, f.Name))
-		switch {
-		case ctx.Err() != nil:
-			return nil, ctx.Err()
-		case err != nil:
-			rep.add(CheckChecksum, f.Name, StatusFailed, "reading the file: "+err.Error(), err)
-		case size != f.Size:
-			rep.add(CheckChecksum, f.Name, StatusFailed, fmt.Sprintf("the file is %d bytes, the manifest says %d", size, f.Size), nil)
-		case sum != f.SHA256:
-			rep.add(CheckChecksum, f.Name, StatusFailed, fmt.Sprintf("SHA-256 is %s, the manifest says %s", sum, f.SHA256), nil)
-		default:
-			rep.add(CheckChecksum, f.Name, StatusOK, fmt.Sprintf("%d bytes, SHA-256 %s", size, sum), nil)
-			sums[f.Name] = true
-		}
+	sums, err := s.checkFiles(ctx, rep, m)
+	if err != nil {
+		return nil, err
 	}
 	var info *PGBaseInfo
 	if f, ok := pgFile(m, pgInfoFile); !ok {
@@ -960,7 +918,7 @@ func (s *Store) pgExtract(ctx context.Context, rep *Report, m *Manifest, sc *pgS
 	}
 	out, err := os.OpenFile(sc.manifest, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
 	if err == nil {
-		err = s.readPGFile(ctx, m, f, out)
+		err = s.readFile(ctx, m, f, out)
 		if cerr := out.Close(); err == nil {
 			err = cerr
 		}
@@ -990,7 +948,7 @@ func (s *Store) pgUntar(ctx context.Context, m *Manifest, f File, dest string) e
 		pr.CloseWithError(err)
 		done <- err
 	}()
-	err := s.readPGFile(ctx, m, f, pw)
+	err := s.readFile(ctx, m, f, pw)
 	pw.CloseWithError(err)
 	terr := <-done
 	if terr != nil && (err == nil || errors.Is(err, terr)) {

@@ -120,14 +120,9 @@ func parsePGWALIndex(data []byte) (*pgWALIndex, error) {
 	if len(data) > MaxPGWALIndexSize {
 		return nil, fmt.Errorf("parsing the WAL index: %d bytes is more than the limit of %d", len(data), MaxPGWALIndexSize)
 	}
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.DisallowUnknownFields()
 	var idx pgWALIndex
-	if err := dec.Decode(&idx); err != nil {
+	if err := decodeStrict(data, &idx); err != nil {
 		return nil, fmt.Errorf("parsing the WAL index: %w", err)
-	}
-	if _, err := dec.Token(); err != io.EOF {
-		return nil, errors.New("parsing the WAL index: data after the JSON object")
 	}
 	if err := idx.validate(); err != nil {
 		return nil, fmt.Errorf("parsing the WAL index: %w", err)

@@ -86,9 +86,7 @@ func readHead(dir string) (*archiveHead, error) {
 		return nil, fmt.Errorf("%s is more than %d bytes", headName, maxHeadSize)
 	}
 	var h archiveHead
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&h); err != nil {
+	if err := decodeStrict(data, &h); err != nil {
 		return nil, fmt.Errorf("parsing %s: %w", headName, err)
 	}
 	switch {

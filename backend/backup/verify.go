@@ -156,23 +156,8 @@ func (s *Store) verify(ctx context.Context, rep *Report, m *Manifest, dest strin
 	if m.Encrypted {
 		s.checkKey(rep, m)
 	}
-	for _, f := range m.Files { // these need no key: run them even when it is missing
-		if err := ctx.Err(); err != nil {
-			return err
-		}
-		size, sum, err := hashFile(ctx, filepath.Join(s.dir, m.ID, f.Name))
-		switch {
-		case ctx.Err() != nil:
-			return ctx.Err()
-		case err != nil:
-			rep.add(CheckChecksum, f.Name, StatusFailed, "reading the file: "+err.Error(), err)
-		case size != f.Size:
-			rep.add(CheckChecksum, f.Name, StatusFailed, fmt.Sprintf("the file is %d bytes, the manifest says %d", size, f.Size), nil)
-		case sum != f.SHA256:
-			rep.add(CheckChecksum, f.Name, StatusFailed, fmt.Sprintf("SHA-256 is %s, the manifest says %s", sum, f.SHA256), nil)
-		default:
-			rep.add(CheckChecksum, f.Name, StatusOK, fmt.Sprintf("%d bytes, SHA-256 %s", size, sum), nil)
-		}
+	if _, err := s.checkFiles(ctx, rep, m); err != nil { // these need no key: run them even when it is missing
+		return err
 	}
 	f := m.Files[0] // a full SQLite backup has one file (validate)
 	if rep.failed() {
@@ -226,41 +211,71 @@ func (s *Store) checkKey(rep *Report, m *Manifest) {
 // restoreFile decrypts (or copies) backup file f to dest, a new file, and
 // checks its plain size and SHA-256.
 func (s *Store) restoreFile(ctx context.Context, m *Manifest, f File, dest string) error {
-	src, err := os.Open(filepath.Join(s.dir, m.ID, f.Name))
-	if err != nil {
-		return err
-	}
-	defer src.Close()
 	out, err := os.OpenFile(dest, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
 	if err != nil {
 		return err
 	}
-	h := sha256.New()
-	w := &countWriter{w: io.MultiWriter(out, h)}
-	if m.Encrypted {
-		if s.keyring == nil {
-			err = fmt.Errorf("the backup is encrypted and the store has no keyring: %w", crypto.ErrUnknownKey)
-		} else {
-			err = decryptStream(ctx, s.keyring, w, src, m.ID, f.Name, m.ChunkSize)
-		}
-	} else {
-		_, err = io.Copy(w, ctxReader{ctx, src})
-	}
+	err = s.readFile(ctx, m, f, out)
 	if err == nil {
 		err = out.Sync()
 	}
 	if cerr := out.Close(); err == nil {
 		err = cerr
 	}
+	return err
+}
+
+// readFile decrypts (or copies) backup file f of m into w, checking its
+// plain size and SHA-256.
+func (s *Store) readFile(ctx context.Context, m *Manifest, f File, w io.Writer) error {
+	src, err := os.Open(filepath.Join(s.dir, m.ID, f.Name))
+	if err != nil {
+		return err
+	}
+	defer src.Close()
+	h := sha256.New()
+	cw := &countWriter{w: io.MultiWriter(w, h)}
+	if m.Encrypted {
+		if s.keyring == nil {
+			return fmt.Errorf("the backup is encrypted and the store has no keyring: %w", crypto.ErrUnknownKey)
+		}
+		err = decryptStream(ctx, s.keyring, cw, src, m.ID, f.Name, m.ChunkSize)
+	} else {
+		_, err = io.Copy(cw, ctxReader{ctx, src})
+	}
 	switch sum := hex.EncodeToString(h.Sum(nil)); {
 	case err != nil:
 		return err
-	case w.n != f.PlainSize:
-		return fmt.Errorf("the restored file is %d bytes, the manifest says %d", w.n, f.PlainSize)
+	case cw.n != f.PlainSize:
+		return fmt.Errorf("the restored file is %d bytes, the manifest says %d", cw.n, f.PlainSize)
 	case sum != f.PlainSHA256:
 		return fmt.Errorf("the restored file's SHA-256 is %s, the manifest says %s", sum, f.PlainSHA256)
 	}
 	return nil
+}
+
+// checkFiles records in rep the size and SHA-256 of each of m's files as
+// stored (no key needed), and returns the names of those that match; an
+// error only when ctx ended.
+func (s *Store) checkFiles(ctx context.Context, rep *Report, m *Manifest) (map[string]bool, error) {
+	ok := map[string]bool{}
+	for _, f := range m.Files {
+		size, sum, err := hashFile(ctx, filepath.Join(s.dir, m.ID, f.Name))
+		switch {
+		case ctx.Err() != nil:
+			return nil, ctx.Err()
+		case err != nil:
+			rep.add(CheckChecksum, f.Name, StatusFailed, "reading the file: "+err.Error(), err)
+		case size != f.Size:
+			rep.add(CheckChecksum, f.Name, StatusFailed, fmt.Sprintf("the file is %d bytes, the manifest says %d", size, f.Size), nil)
+		case sum != f.SHA256:
+			rep.add(CheckChecksum, f.Name, StatusFailed, fmt.Sprintf("SHA-256 is %s, the manifest says %s", sum, f.SHA256), nil)
+		default:
+			rep.add(CheckChecksum, f.Name, StatusOK, fmt.Sprintf("%d bytes, SHA-256 %s", size, sum), nil)
+			ok[f.Name] = true
+		}
+	}
+	return ok, nil
 }
 
 // checkSQLite opens the database at path and records integrity_check and
