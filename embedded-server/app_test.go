@@ -74,7 +74,7 @@ func TestGoProgramBesideConfig(t *testing.T) {
 	if err := json.Unmarshal(r.Body, &table); err != nil {
 		t.Fatalf("route table: %v %s", err, r.Body)
 	}
-	if got := strings.Join(table.Stack, ","); got != "recover,requestID,realIP,accessLog,securityHeaders,instrument" {
+	if got := strings.Join(table.Stack, ","); got != "recover,requestID,realIP,accessLog+instrument,securityHeaders" {
 		t.Errorf("stack %q", got)
 	}
 	want := []admin.RouteInfo{

@@ -48,7 +48,7 @@ func TestDefaultStack(t *testing.T) {
 		t.Fatal(err)
 	}
 	resp.Body.Close()
-	for k, want := range map[string]string{"X-Content-Type-Options": "nosniff", "X-Frame-Options": "DENY", "Referrer-Policy": "strict-origin-when-cross-origin"} {
+	for k, want := range map[string]string{"X-Content-Type-Options": "nosniff", "X-Frame-Options": "", "Referrer-Policy": "strict-origin-when-cross-origin"} {
 		if got := resp.Header.Get(k); got != want {
 			t.Errorf("%s = %q, want %q", k, got, want)
 		}

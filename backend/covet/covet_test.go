@@ -71,7 +71,7 @@ func TestDefaultStackAndBare(t *testing.T) {
 		wantRequestID bool
 	}{
 		{"default", covet.Config{}, "recover,requestID,realIP,securityHeaders", true},
-		{"with metrics", covet.Config{Metrics: prometheus.NewRegistry()}, "recover,requestID,realIP,securityHeaders,instrument", true},
+		{"with metrics", covet.Config{Metrics: prometheus.NewRegistry()}, "recover,requestID,realIP,instrument,securityHeaders", true},
 		{"bare", covet.Config{Bare: true}, "", false},
 	}
 	for _, tt := range tests {

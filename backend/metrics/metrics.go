@@ -55,6 +55,8 @@ type HTTP struct {
 
 	mu     sync.RWMutex         // guards routes (the map; the counters are atomic)
 	routes map[string]*counters // per route pattern, at most MaxSeriesRoutes
+
+	series sync.Map // seriesKey -> *series
 }
 
 // MaxSeriesRoutes bounds how many routes get their own per-second series;
@@ -120,24 +122,56 @@ func (m *HTTP) Collectors() []prometheus.Collector {
 // Observe records a served request. route is the matched route pattern, or
 // "" for a request that matched none.
 func (m *HTTP) Observe(method, route string, status int, d time.Duration) {
-	method = normalizeMethod(method)
-	if route == "" {
-		route = "unmatched"
+	k := seriesKey{normalizeMethod(method), route, status}
+	if status < 0 || status >= len(m.codes) {
+		k.status = 0 // labelled "other"
 	}
-	code := "other"
-	if status > 0 && status < len(m.codes) {
-		code = m.codes[status]
+	v, ok := m.series.Load(k)
+	if !ok {
+		v, _ = m.series.LoadOrStore(k, m.resolve(k))
 	}
-	m.requests.WithLabelValues(method, route, code).Inc()
+	s := v.(*series)
+	s.requests.Inc()
 	sec := d.Seconds()
-	m.duration.WithLabelValues(method, route).Observe(sec)
-
+	s.duration.Observe(sec)
 	i := 0
 	for i < len(latencyBounds) && sec > latencyBounds[i] {
 		i++
 	}
 	m.all.observe(status, i)
-	m.route(route).observe(status, i)
+	s.route.observe(status, i)
+}
+
+// seriesKey is what a request's series depend on: a known method (or
+// OTHER), a route pattern and a status (0 for one out of range). Every part
+// is bounded, and so is the cache.
+type seriesKey struct {
+	method, route string
+	status        int
+}
+
+// series are a request's counter, histogram and per-route totals, looked
+// up once per seriesKey rather than hashed out of three maps per request.
+type series struct {
+	requests prometheus.Counter
+	duration prometheus.Observer
+	route    *counters
+}
+
+func (m *HTTP) resolve(k seriesKey) *series {
+	route := k.route
+	if route == "" {
+		route = "unmatched"
+	}
+	code := "other"
+	if k.status > 0 {
+		code = m.codes[k.status]
+	}
+	return &series{
+		requests: m.requests.WithLabelValues(k.method, route, code),
+		duration: m.duration.WithLabelValues(k.method, route),
+		route:    m.route(route),
+	}
 }
 
 // route returns the counters of a route, adding them on its first request.

@@ -91,16 +91,24 @@ func TestHTTPCollectors(t *testing.T) {
 	reg := NewRegistry()
 	reg.MustRegister(m.Collectors()...)
 	m.Observe("BREW", "", 418, time.Millisecond)
+	m.Observe("MKCOFFEE", "", 418, time.Millisecond)
+	m.Observe("GET", "GET /odd", 700, time.Millisecond)
 	want := `
 # HELP covet_http_requests_total HTTP requests served, by method, route pattern and status code.
 # TYPE covet_http_requests_total counter
-covet_http_requests_total{code="418",method="OTHER",route="unmatched"} 1
+covet_http_requests_total{code="418",method="OTHER",route="unmatched"} 2
+covet_http_requests_total{code="other",method="GET",route="GET /odd"} 1
 `
 	if err := testutil.GatherAndCompare(reg, strings.NewReader(want), "covet_http_requests_total"); err != nil {
 		t.Error(err)
 	}
 	if n, err := testutil.GatherAndCount(reg, "go_goroutines", "process_open_fds"); err != nil || n != 2 {
 		t.Errorf("runtime and process collectors: got %d series (%v), want 2", n, err)
+	}
+	n := 0
+	m.series.Range(func(any, any) bool { n++; return true })
+	if all := m.all.snapshot(); n != 2 || all.requests != 3 || all.errors != 1 {
+		t.Errorf("%d cached series, %d requests, %d errors; want 2 (any unknown method is OTHER), 3 and 1 (status 700)", n, all.requests, all.errors)
 	}
 }
 

@@ -18,9 +18,14 @@ import (
 // time the response ended and without a source location (it would always
 // be this file), which spares the caller lookup of slog.Logger.LogAttrs.
 func AccessLog(log *slog.Logger, sampleEvery int) func(http.Handler) http.Handler {
+	return Instrument(accessLogReport(log, sampleEvery))
+}
+
+// accessLogReport is AccessLog's report: it logs rec as AccessLog says.
+func accessLogReport(log *slog.Logger, sampleEvery int) ReportFunc {
 	var n atomic.Uint64
 	h := log.Handler()
-	return Instrument(func(r *http.Request, rec Record) {
+	return func(r *http.Request, rec Record) {
 		level := slog.LevelInfo
 		switch {
 		case rec.Status >= 500:
@@ -45,5 +50,5 @@ func AccessLog(log *slog.Logger, sampleEvery int) func(http.Handler) http.Handle
 			slog.String("request_id", GetRequestID(r.Context())),
 		)
 		_ = h.Handle(ctx, line)
-	})
+	}
 }

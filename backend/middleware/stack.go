@@ -61,7 +61,9 @@ const ErrorsOnly = math.MaxInt
 // Default returns Covet's default stack, the one config routes and a
 // covet.App run behind, outermost first: recover (500 problem+json, the
 // panic to OnPanic), request id, real client IP (trusted proxies only),
-// access log, security headers, instrumentation. Its cost per request is
+// access log and instrumentation, security headers. The access log and
+// Report share one layer ("accessLog+instrument" when both are on), so a
+// request is timed and recorded once for both. Its cost per request is
 // measured in docs/BENCHMARKS.md.
 func Default(cfg DefaultConfig) Stack {
 	s := Stack{
@@ -69,12 +71,17 @@ func Default(cfg DefaultConfig) Stack {
 		{"requestID", RequestID()},
 		{"realIP", RealIP(cfg.TrustedProxies)},
 	}
-	if cfg.AccessLog != nil {
+	switch report := cfg.Report; {
+	case cfg.AccessLog != nil && report != nil:
+		log := accessLogReport(cfg.AccessLog, cfg.LogSampleEvery)
+		s = append(s, Named{"accessLog+instrument", Instrument(func(r *http.Request, rec Record) {
+			log(r, rec)
+			report(r, rec)
+		})})
+	case cfg.AccessLog != nil:
 		s = append(s, Named{"accessLog", AccessLog(cfg.AccessLog, cfg.LogSampleEvery)})
+	case report != nil:
+		s = append(s, Named{"instrument", Instrument(report)})
 	}
-	s = append(s, Named{"securityHeaders", SecurityHeaders(cfg.Security)})
-	if cfg.Report != nil {
-		s = append(s, Named{"instrument", Instrument(cfg.Report)})
-	}
-	return s
+	return append(s, Named{"securityHeaders", SecurityHeaders(cfg.Security)})
 }

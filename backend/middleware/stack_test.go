@@ -11,20 +11,28 @@ import (
 )
 
 func TestDefault(t *testing.T) {
-	var logs bytes.Buffer
-	var reported int
 	tests := []struct {
-		name string
-		cfg  DefaultConfig
-		want string
+		name        string
+		log, report bool
+		want        string
 	}{
-		{"zero value", DefaultConfig{}, "recover,requestID,realIP,securityHeaders"},
-		{"everything", DefaultConfig{AccessLog: slog.New(slog.NewTextHandler(&logs, nil)), Report: func(*http.Request, Record) { reported++ }},
-			"recover,requestID,realIP,accessLog,securityHeaders,instrument"},
+		{"zero value", false, false, "recover,requestID,realIP,securityHeaders"},
+		{"access log", true, false, "recover,requestID,realIP,accessLog,securityHeaders"},
+		{"report", false, true, "recover,requestID,realIP,instrument,securityHeaders"},
+		{"both in one layer", true, true, "recover,requestID,realIP,accessLog+instrument,securityHeaders"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			s := Default(tt.cfg)
+			var logs bytes.Buffer
+			var reported []int
+			var cfg DefaultConfig
+			if tt.log {
+				cfg.AccessLog = slog.New(slog.NewTextHandler(&logs, nil))
+			}
+			if tt.report {
+				cfg.Report = func(_ *http.Request, rec Record) { reported = append(reported, rec.Status) }
+			}
+			s := Default(cfg)
 			if got := strings.Join(s.Names(), ","); got != tt.want {
 				t.Fatalf("Names() = %q, want %q", got, tt.want)
 			}
@@ -36,11 +44,21 @@ func TestDefault(t *testing.T) {
 			if rec.Code != 500 || rec.Header().Get("X-Request-Id") == "" || rec.Header().Get("X-Content-Type-Options") != "nosniff" {
 				t.Errorf("panic answered %d with %v", rec.Code, rec.Header())
 			}
+			if logged := strings.Count(logs.String(), "status=500"); logged != btoi(tt.log) {
+				t.Errorf("logged %q; want the 500 %d time(s)", logs.String(), btoi(tt.log))
+			}
+			if len(reported) != btoi(tt.report) || tt.report && reported[0] != 500 {
+				t.Errorf("reported %v; want the 500 %d time(s)", reported, btoi(tt.report))
+			}
 		})
 	}
-	if reported != 1 || !strings.Contains(logs.String(), "status=500") {
-		t.Errorf("reported %d requests, logged %q; want the 500 in both", reported, logs.String())
+}
+
+func btoi(b bool) int {
+	if b {
+		return 1
 	}
+	return 0
 }
 
 func TestStackThenOrder(t *testing.T) {
