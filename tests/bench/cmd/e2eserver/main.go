@@ -4,6 +4,7 @@
 // with wrk.
 //
 //	e2eserver -impl covet-default -addr 127.0.0.1:0
+//	e2eserver -impl covet-default -cpuprofile cpu.out   (go tool pprof cpu.out after it exits)
 //	e2eserver -impl covet-resource -dsn postgres://postgres@127.0.0.1:5432/test -addr 127.0.0.1:0
 //
 // The contenders of the resource workload (pgx-raw, covet-resource) need
@@ -31,6 +32,7 @@ import (
 	"net/netip"
 	"os"
 	"os/signal"
+	"runtime/pprof"
 	"strings"
 	"syscall"
 	"time"
@@ -43,8 +45,21 @@ func main() {
 	addr := flag.String("addr", "127.0.0.1:0", "loopback address to listen on (port 0 picks one)")
 	lifetime := flag.Duration("lifetime", 30*time.Minute, "exit after this long, whatever happens")
 	dsn := flag.String("dsn", "", "PostgreSQL for the resource contenders (pgx-raw, covet-resource)")
+	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the whole run to this file")
 	flag.Parse()
+	if *cpuprofile != "" {
+		f, err := os.Create(*cpuprofile)
+		if err == nil {
+			err = pprof.StartCPUProfile(f)
+		}
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "e2eserver: -cpuprofile:", err)
+			os.Exit(1)
+		}
+		defer pprof.StopCPUProfile()
+	}
 	if err := run(*impl, *addr, *dsn, *lifetime); err != nil {
+		pprof.StopCPUProfile()
 		fmt.Fprintln(os.Stderr, "e2eserver:", err)
 		os.Exit(1)
 	}
