@@ -27,11 +27,12 @@ type ReportFunc func(r *http.Request, rec Record)
 // request beyond what report does.
 //
 // When the writer it is given already is the recorder of an Instrument (or
-// AccessLog) further out, with nothing between them that wrapped it, as in
-// the Default stack, it reads that recorder instead of stacking a second
-// one: every write the handler makes passes both layers anyway. (The record
-// then also counts what layers between the two wrote themselves; those of
-// Default write nothing.) Each layer still times the request itself.
+// AccessLog) further out, with nothing between them that wrapped it, it
+// reads that recorder instead of stacking a second one: every write the
+// handler makes passes both layers anyway. (The record then also counts what
+// layers between the two wrote themselves.) Each layer still times the
+// request itself; Default puts the access log and the report in one layer,
+// timed once.
 func Instrument(report ReportFunc) func(http.Handler) http.Handler {
 	pool := sync.Pool{New: func() any { return new(recordingWriter) }}
 	return func(next http.Handler) http.Handler {
