@@ -12,7 +12,8 @@ import (
 // TestE2EContendersAnswerAlike guards the end-to-end benchmark (run by
 // scripts/bench http with wrk, never here): every contender must give the
 // same status, content type and body for both workloads, and the ones with
-// middleware must run it (a request id in the response or the context).
+// middleware must run it: a request id and the same security headers in the
+// response.
 func TestE2EContendersAnswerAlike(t *testing.T) {
 	cases := []struct{ path, ctype, body string }{
 		{"/hello", "text/plain; charset=utf-8", "Hello, World!"},
@@ -37,10 +38,17 @@ func TestE2EContendersAnswerAlike(t *testing.T) {
 					t.Errorf("GET %s = %d %q %q, want 200 %q %q", tc.path, resp.StatusCode,
 						resp.Header.Get("Content-Type"), body, tc.ctype, tc.body)
 				}
-				// chi's RequestID keeps the id in the context only.
-				withID := c.Name == "covet-default" || c.Name == "gin"
-				if got := resp.Header.Get("X-Request-Id") != ""; got != withID {
-					t.Errorf("GET %s: X-Request-Id present = %v, want %v", tc.path, got, withID)
+				withMiddleware := c.Name != "servemux" && c.Name != "covet-bare"
+				if got := resp.Header.Get("X-Request-Id") != ""; got != withMiddleware {
+					t.Errorf("GET %s: X-Request-Id present = %v, want %v", tc.path, got, withMiddleware)
+				}
+				for k, v := range e2e.SecurityHeaders {
+					if !withMiddleware {
+						v = ""
+					}
+					if got := resp.Header.Get(k); got != v {
+						t.Errorf("GET %s: %s = %q, want %q", tc.path, k, got, v)
+					}
 				}
 			}
 		})

@@ -41,8 +41,8 @@ var Contenders = []Contender{
 	{"servemux", "net/http ServeMux, plain handlers", buildServeMux},
 	{"covet-bare", "covet.New(covet.Config{Bare: true}): the router, no middleware", buildCovetBare},
 	{"covet-default", "covet default stack: recover, request id, real IP, access log (slog JSON to io.Discard, every request), security headers, Prometheus metrics", buildCovetDefault},
-	{"gin", "gin.New() + gin.Recovery(), request id, gin.LoggerWithWriter(io.Discard), Prometheus counter+histogram", buildGin},
-	{"chi", "chi + middleware.Recoverer, middleware.RequestID, middleware.RequestLogger (to io.Discard), Prometheus counter+histogram", buildChi},
+	{"gin", "gin.New() + gin.Recovery(), request id, gin.LoggerWithWriter(io.Discard), security headers, Prometheus counter+histogram", buildGin},
+	{"chi", "chi + middleware.Recoverer, middleware.RequestID (echoed), middleware.RequestLogger (to io.Discard), security headers, Prometheus counter+histogram", buildChi},
 }
 
 // Lookup returns the contender called name.
@@ -145,6 +145,21 @@ func (m *promHTTP) observe(method, route string, status int, d time.Duration) {
 	m.duration.WithLabelValues(method, route).Observe(d.Seconds())
 }
 
+// SecurityHeaders are the headers covet's default stack sets on plain HTTP
+// by default, with the same values; the peers set them too, so that every
+// contender with middleware does the same work and sends the same bytes.
+var SecurityHeaders = map[string]string{
+	"Content-Security-Policy": covetmw.DefaultCSP,
+	"X-Content-Type-Options":  "nosniff",
+	"Referrer-Policy":         "strict-origin-when-cross-origin",
+}
+
+func setSecurityHeaders(h http.Header) {
+	for k, v := range SecurityHeaders {
+		h.Set(k, v)
+	}
+}
+
 // requestIDs make ids the way covet's and chi's middleware do: a random
 // prefix per process and a counter.
 type requestIDs struct {
@@ -173,6 +188,10 @@ func buildGin() (http.Handler, error) {
 			c.Next()
 		},
 		gin.LoggerWithWriter(io.Discard),
+		func(c *gin.Context) {
+			setSecurityHeaders(c.Writer.Header())
+			c.Next()
+		},
 		func(c *gin.Context) { // metrics
 			start := time.Now()
 			c.Next()
@@ -190,7 +209,19 @@ func buildChi() (http.Handler, error) {
 	r.Use(
 		chimw.Recoverer,
 		chimw.RequestID,
+		func(next http.Handler) http.Handler { // chi's RequestID keeps the id in the context only
+			return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				w.Header().Set(chimw.RequestIDHeader, chimw.GetReqID(r.Context()))
+				next.ServeHTTP(w, r)
+			})
+		},
 		chimw.RequestLogger(&chimw.DefaultLogFormatter{Logger: log.New(io.Discard, "", log.LstdFlags), NoColor: true}),
+		func(next http.Handler) http.Handler {
+			return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				setSecurityHeaders(w.Header())
+				next.ServeHTTP(w, r)
+			})
+		},
 		func(next http.Handler) http.Handler { // metrics
 			return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 				ww := chimw.NewWrapResponseWriter(w, r.ProtoMajor)
