@@ -240,39 +240,60 @@ func (m *Manifest) digest() []byte {
 func manifestAD(id string) []byte { return []byte("covet-backup-manifest-v1\x00" + id) }
 
 // seal sets m.Seal with ring's current key.
-func (m *Manifest) seal(ring *crypto.Keyring) error {
-	sealed, err := ring.Seal(m.digest(), manifestAD(m.ID))
-	if err != nil {
+func (m *Manifest) seal(ring *crypto.Keyring) (err error) {
+	if m.Seal, err = sealDigest(ring, m.digest(), manifestAD(m.ID)); err != nil {
 		return fmt.Errorf("sealing the manifest: %w", err)
 	}
-	m.Seal = base64.StdEncoding.EncodeToString(sealed)
 	return nil
 }
 
 // checkSeal reports whether m.Seal authenticates m under ring.
 func (m *Manifest) checkSeal(ring *crypto.Keyring) error {
-	sealed, err := base64.StdEncoding.DecodeString(m.Seal)
+	return openSeal(ring, m.Seal, m.digest(), manifestAD(m.ID))
+}
+
+// sealDigest seals digest with ring's current key, bound to ad, in base64:
+// the seal of a manifest or a WAL index.
+func sealDigest(ring *crypto.Keyring, digest, ad []byte) (string, error) {
+	sealed, err := ring.Seal(digest, ad)
+	if err != nil {
+		return "", err
+	}
+	return base64.StdEncoding.EncodeToString(sealed), nil
+}
+
+// openSeal reports whether seal, made by sealDigest, authenticates digest
+// bound to ad under ring: ring.Open's error when it does not open,
+// crypto.ErrOpen when it opens to another digest.
+func openSeal(ring *crypto.Keyring, seal string, digest, ad []byte) error {
+	sealed, err := base64.StdEncoding.DecodeString(seal)
 	if err != nil {
 		return fmt.Errorf("seal is not base64: %w", err)
 	}
-	sum, err := ring.Open(sealed, manifestAD(m.ID))
+	sum, err := ring.Open(sealed, ad)
 	if err != nil {
 		return err
 	}
-	if !bytes.Equal(sum, m.digest()) {
+	if !bytes.Equal(sum, digest) {
 		return crypto.ErrOpen
 	}
 	return nil
 }
 
-// readManifest reads and parses dir/manifest.json.
-func readManifest(dir string) (*Manifest, error) {
-	f, err := os.Open(filepath.Join(dir, manifestName))
+// readLimited reads the file at path, at most limit+1 bytes of it, so that
+// its parser can tell a file over its limit without reading all of it.
+func readLimited(path string, limit int64) ([]byte, error) {
+	f, err := os.Open(path)
 	if err != nil {
 		return nil, err
 	}
 	defer f.Close()
-	data, err := io.ReadAll(io.LimitReader(f, MaxManifestSize+1))
+	return io.ReadAll(io.LimitReader(f, limit+1))
+}
+
+// readManifest reads and parses dir/manifest.json.
+func readManifest(dir string) (*Manifest, error) {
+	data, err := readLimited(filepath.Join(dir, manifestName), MaxManifestSize)
 	if err != nil {
 		return nil, err
 	}

@@ -1,14 +1,10 @@
 package backup
 
 import (
-	"bytes"
 	"crypto/sha256"
-	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
-	"os"
 	"path/filepath"
 	"sort"
 	"strconv"
@@ -88,12 +84,10 @@ func (idx *pgWALIndex) digest() []byte {
 	return sum[:]
 }
 
-func (idx *pgWALIndex) seal(ring *crypto.Keyring) error {
-	sealed, err := ring.Seal(idx.digest(), pgIndexAD(idx.BaseID))
-	if err != nil {
+func (idx *pgWALIndex) seal(ring *crypto.Keyring) (err error) {
+	if idx.Seal, err = sealDigest(ring, idx.digest(), pgIndexAD(idx.BaseID)); err != nil {
 		return fmt.Errorf("sealing the WAL index: %w", err)
 	}
-	idx.Seal = base64.StdEncoding.EncodeToString(sealed)
 	return nil
 }
 
@@ -101,16 +95,8 @@ func (idx *pgWALIndex) checkSeal(ring *crypto.Keyring) error {
 	if ring == nil {
 		return fmt.Errorf("the WAL index is encrypted and the store has no keyring: %w", crypto.ErrUnknownKey)
 	}
-	sealed, err := base64.StdEncoding.DecodeString(idx.Seal)
-	if err != nil {
-		return fmt.Errorf("the WAL index's seal is not base64: %w", err)
-	}
-	sum, err := ring.Open(sealed, pgIndexAD(idx.BaseID))
-	if err != nil {
-		return fmt.Errorf("the WAL index's seal does not open: the index was changed, or the key is not the one that sealed it: %w", err)
-	}
-	if !bytes.Equal(sum, idx.digest()) {
-		return fmt.Errorf("the WAL index's seal does not match it: the index was changed: %w", crypto.ErrOpen)
+	if err := openSeal(ring, idx.Seal, idx.digest(), pgIndexAD(idx.BaseID)); err != nil {
+		return fmt.Errorf("the WAL index's seal does not authenticate it: the index was changed, or the key is not the one that sealed it: %w", err)
 	}
 	return nil
 }
@@ -202,12 +188,7 @@ func (idx *pgWALIndex) validate() error {
 
 // readPGWALIndex reads and parses <dir>/wal/index.json.
 func readPGWALIndex(dir string) (*pgWALIndex, error) {
-	f, err := os.Open(filepath.Join(dir, pgWALDir, pgWALIndexName))
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	data, err := io.ReadAll(io.LimitReader(f, MaxPGWALIndexSize+1))
+	data, err := readLimited(filepath.Join(dir, pgWALDir, pgWALIndexName), MaxPGWALIndexSize)
 	if err != nil {
 		return nil, err
 	}

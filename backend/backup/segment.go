@@ -73,12 +73,7 @@ type archiveHead struct {
 }
 
 func readHead(dir string) (*archiveHead, error) {
-	f, err := os.Open(filepath.Join(dir, walDir, headName))
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	data, err := io.ReadAll(io.LimitReader(f, maxHeadSize+1))
+	data, err := readLimited(filepath.Join(dir, walDir, headName), maxHeadSize)
 	if err != nil {
 		return nil, err
 	}

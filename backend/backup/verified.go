@@ -3,7 +3,6 @@ package backup
 import (
 	"encoding/json"
 	"errors"
-	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -64,16 +63,14 @@ func (s *Store) Verifications() (map[string]Verification, error) {
 		if !e.IsDir() || !ValidID(e.Name()) {
 			continue
 		}
-		f, err := os.Open(filepath.Join(s.dir, e.Name(), verifiedName))
+		data, err := readLimited(filepath.Join(s.dir, e.Name(), verifiedName), maxVerifiedSize)
 		if errors.Is(err, fs.ErrNotExist) {
 			continue
 		} else if err != nil {
 			return nil, err
 		}
-		data, err := io.ReadAll(io.LimitReader(f, maxVerifiedSize+1))
-		f.Close()
 		var v Verification
-		if err == nil && len(data) <= maxVerifiedSize && json.Unmarshal(data, &v) == nil {
+		if len(data) <= maxVerifiedSize && json.Unmarshal(data, &v) == nil {
 			out[e.Name()] = v
 		}
 	}
