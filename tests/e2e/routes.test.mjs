@@ -49,11 +49,11 @@ describe('routes page', () => {
 
   it('edits the route, and undo serves the old body again', async () => {
     await page.locator('[data-route-id=e2e] [data-testid=edit-route]').click();
-    await page.getByTestId('field-body').fill('second answer');
+    await page.getByTestId('field-body').fill('second answer for {name}');
     await page.locator('[data-testid=diff-preview] .del', { hasText: 'first answer' }).waitFor();
     await page.locator('[data-testid=apply-route]:not([disabled])').waitFor({ timeout: 10_000 });
     await page.getByTestId('apply-route').click();
-    await waitFor(async () => (await body('/e2e/x')) === 'second answer', 10_000, 'the edited body');
+    await waitFor(async () => (await body('/e2e/x')) === 'second answer for x', 10_000, 'the edited body, with the path parameter filled in');
 
     await page.getByTestId('undo').click();
     await page.locator('[data-testid=routes-notice]', { hasText: 'Undone' }).waitFor({ timeout: 10_000 });

@@ -281,7 +281,7 @@ func (h *Handler) compileRoutes(cfg *config.Config, verifier *jwt.Verifier) (*ro
 			}
 			handler = nh
 		case "mock":
-			handler = mockHandler(rt.Mock)
+			handler = mockHandler(rt.Mock, rt.Path)
 		case "redirect":
 			handler = redirectHandler(rt.Redirect)
 		case "proxy":

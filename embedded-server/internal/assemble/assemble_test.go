@@ -95,6 +95,58 @@ func TestApplySwapsAndKeepsOldOnError(t *testing.T) {
 	}
 }
 
+func TestMockBodyFillsPathParameters(t *testing.T) {
+	cfg := config.Default()
+	mock := func(id, path, contentType, body string) config.Route {
+		m := &config.Mock{Status: 200, Body: body}
+		if contentType != "" {
+			m.Headers = map[string]string{"content-type": contentType}
+		}
+		return config.Route{ID: id, Method: "GET", Path: path, Kind: "mock", Mock: m}
+	}
+	cfg.Routes = append(cfg.Routes,
+		mock("json", "/users/{id}", "application/json", `{"id": "{id}", "name": "user {id}", "other": "{name}"}`),
+		mock("html", "/pages/{id}", "text/html; charset=utf-8", "<p>{id}</p>"),
+		mock("text", "/files/{path...}", "text/plain", "file {path} {id}"),
+		mock("sniffed", "/sniff/{x}", "", "<html><body>{x}</body></html>"),
+		mock("sniffed-with-header", "/sniff2/{x}", "", "<html><body>{x}</body></html>"),
+		mock("long", "/long/{s}", "text/plain", strings.Repeat("{s}", 1000)),
+	)
+	cfg.Routes[len(cfg.Routes)-2].Mock.Headers = map[string]string{"X-Mock": "yes"}
+	if err := cfg.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	h := newHandler(t, cfg, nil)
+	for _, tt := range []struct {
+		path, wantBody, wantType string
+		wantStatus               int
+	}{
+		{"/users/42", `{"id": "42", "name": "user 42", "other": "{name}"}`, "application/json", 200},
+		{`/users/a%22b%5Cc`, `{"id": "a\"b\\c", "name": "user a\"b\\c", "other": "{name}"}`, "application/json", 200},
+		{"/pages/%3Cscript%3E", "<p>&lt;script&gt;</p>", "text/html; charset=utf-8", 200},
+		{"/files/a/b.txt", "file a/b.txt {id}", "text/plain", 200},
+		{"/sniff/%3Cb%3E", "<html><body>&lt;b&gt;</body></html>", "text/html; charset=utf-8", 200},
+		{"/sniff2/%3Cb%3E", "<html><body>&lt;b&gt;</body></html>", "text/html; charset=utf-8", 200},
+		{"/long/" + strings.Repeat("x", 1100), "more than 1048576 bytes", "application/problem+json", 414},
+	} {
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, httptest.NewRequest("GET", tt.path, nil))
+		if rec.Code != tt.wantStatus || !strings.Contains(rec.Body.String(), tt.wantBody) || rec.Header().Get("Content-Type") != tt.wantType {
+			t.Errorf("GET %s = %d %q (%s), want %d %q (%s)", tt.path, rec.Code, rec.Body, rec.Header().Get("Content-Type"), tt.wantStatus, tt.wantBody, tt.wantType)
+		}
+	}
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, httptest.NewRequest("GET", "/sniff2/x", nil))
+	if rec.Header().Get("X-Mock") != "yes" {
+		t.Errorf("the sniffed type replaced the mock's other headers: %v", rec.Header())
+	}
+	rec = httptest.NewRecorder()
+	h.ServeHTTP(rec, httptest.NewRequest("HEAD", "/users/42", nil))
+	if rec.Code != 200 || rec.Body.Len() != 0 {
+		t.Errorf("HEAD = %d %q, want 200 and no body", rec.Code, rec.Body)
+	}
+}
+
 func TestMockDelayEndsWhenTheClientLeaves(t *testing.T) {
 	cfg := config.Default()
 	cfg.Routes[0].Mock.Delay = config.Duration(time.Hour)

@@ -2,24 +2,57 @@ package assemble
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"html"
 	"io/fs"
+	"maps"
+	"mime"
 	"net/http"
 	"net/http/httputil"
 	"net/url"
 	"os"
 	"path"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/covetpy/covet/backend/problem"
+	"github.com/covetpy/covet/backend/router"
 	"github.com/covetpy/covet/embedded-server/internal/config"
 )
 
-func mockHandler(m *config.Mock) http.Handler {
+// mockHandler answers with m's status, headers and body. Each {name} in the
+// body that names a parameter of the route's path is filled in with the
+// request's value, escaped for the body's type (see mockEscaper); other
+// text in braces is sent as written. A templated body without a configured
+// Content-Type gets the type net/http would sniff from the configured body,
+// fixed when the route is built, so no parameter can change it. A body the
+// parameters would fill past MaxMockBodyBytes is refused with a 414.
+func mockHandler(m *config.Mock, path string) http.Handler {
+	params := router.ParamNames(path)
+	literals, refs := config.SplitParams(m.Body, func(name string) bool { return slices.Contains(params, name) })
+	headers := maps.Clone(m.Headers)
+	var escape func(string) string
+	if len(refs) > 0 {
+		contentType, ok := "", false
+		for k, v := range headers {
+			if http.CanonicalHeaderKey(k) == "Content-Type" {
+				contentType, ok = v, true
+			}
+		}
+		if !ok {
+			contentType = http.DetectContentType([]byte(m.Body))
+			if headers == nil {
+				headers = map[string]string{}
+			}
+			headers["Content-Type"] = contentType
+		}
+		escape = mockEscaper(contentType)
+	}
 	body := []byte(m.Body)
 	delay := m.Delay.Std()
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -32,8 +65,16 @@ func mockHandler(m *config.Mock) http.Handler {
 				return // the client left; nobody reads an answer
 			}
 		}
+		body := body
+		if len(refs) > 0 {
+			var err error
+			if body, err = fillMock(literals, refs, r, escape); err != nil {
+				problem.Write(w, problem.New(http.StatusRequestURITooLong, err.Error()))
+				return
+			}
+		}
 		h := w.Header()
-		for k, v := range m.Headers {
+		for k, v := range headers {
 			h.Set(k, v)
 		}
 		w.WriteHeader(m.Status)
@@ -41,6 +82,44 @@ func mockHandler(m *config.Mock) http.Handler {
 			_, _ = w.Write(body)
 		}
 	})
+}
+
+// fillMock joins literals with the request's values of the parameters refs
+// names, escaped by escape (nil sends them as they are).
+func fillMock(literals, refs []string, r *http.Request, escape func(string) string) ([]byte, error) {
+	values := make([]string, len(refs))
+	n := len(literals[len(refs)])
+	for i, name := range refs {
+		if values[i] = r.PathValue(name); escape != nil {
+			values[i] = escape(values[i])
+		}
+		if n += len(literals[i]) + len(values[i]); n > config.MaxMockBodyBytes {
+			return nil, fmt.Errorf("the path's parameters would make the mock's body more than %d bytes", config.MaxMockBodyBytes)
+		}
+	}
+	b := make([]byte, 0, n)
+	for i, v := range values {
+		b = append(append(b, literals[i]...), v...)
+	}
+	return append(b, literals[len(refs)]...), nil
+}
+
+// mockEscaper returns how a parameter is escaped in a body of contentType:
+// as the inside of a JSON string for JSON, with HTML escapes for HTML and
+// XML (so a path cannot inject markup into a page), and not at all (nil)
+// for any other type.
+func mockEscaper(contentType string) func(string) string {
+	mt, _, _ := mime.ParseMediaType(contentType)
+	switch {
+	case mt == "application/json" || strings.HasSuffix(mt, "+json"):
+		return func(s string) string {
+			b, _ := json.Marshal(s) // a string always marshals
+			return string(b[1 : len(b)-1])
+		}
+	case mt == "text/html" || mt == "text/xml" || mt == "application/xml" || strings.HasSuffix(mt, "+xml"):
+		return html.EscapeString
+	}
+	return nil
 }
 
 // redirectHandler sends clients to rd.To with the route's parameters filled

@@ -403,3 +403,23 @@ func TestValidateBackups(t *testing.T) {
 		t.Errorf("defaults = %+v", d)
 	}
 }
+
+func TestSplitParams(t *testing.T) {
+	isParam := func(name string) bool { return name == "id" || name == "file" }
+	for _, c := range []struct {
+		in       string
+		literals []string
+		names    []string
+	}{
+		{"Hello", []string{"Hello"}, nil},
+		{"", []string{""}, nil},
+		{"{id}", []string{"", ""}, []string{"id"}},
+		{`{"id": "{id}", "file": "{file}"}`, []string{`{"id": "`, `", "file": "`, `"}`}, []string{"id", "file"}},
+		{"{other} {id}{id} {id:x} {} {{id}}", []string{"{other} ", "", " {id:x} {} {", "}"}, []string{"id", "id", "id"}},
+	} {
+		literals, names := SplitParams(c.in, isParam)
+		if fmt.Sprintf("%q %q", literals, names) != fmt.Sprintf("%q %q", c.literals, c.names) {
+			t.Errorf("SplitParams(%q) = %q, %q; want %q, %q", c.in, literals, names, c.literals, c.names)
+		}
+	}
+}

@@ -497,6 +497,21 @@ func ExpandParams(s string, value func(name string) string) string {
 	return paramRef.ReplaceAllStringFunc(s, func(m string) string { return value(m[1 : len(m)-1]) })
 }
 
+// SplitParams cuts s at each {name} reference for which param is true:
+// s is literals[0] + {names[0]} + literals[1] + … + literals[len(names)].
+// Other text in braces stays in the literals, as written. It is how a mock
+// body is turned into a template once, when the route is built.
+func SplitParams(s string, param func(name string) bool) (literals, names []string) {
+	last := 0
+	for _, m := range paramRef.FindAllStringSubmatchIndex(s, -1) {
+		if name := s[m[2]:m[3]]; param(name) {
+			literals, names = append(literals, s[last:m[0]]), append(names, name)
+			last = m[1]
+		}
+	}
+	return append(literals, s[last:]), names
+}
+
 func validateRedirect(rd *Redirect, path, at string, add func(string, string, ...any)) {
 	if rd == nil {
 		add(at, "is required for a route of kind \"redirect\"")
