@@ -26,7 +26,6 @@ import (
 	"reflect"
 	"runtime"
 	"slices"
-	"sort"
 	"strings"
 	"sync"
 
@@ -233,6 +232,21 @@ type Router struct {
 	names     map[string]*Route
 	maxParams int
 	pool      sync.Pool // *Params with room for maxParams values
+	// slots numbers the methods of the routes that are not common methods
+	// (methodSlot), from commonMethods on.
+	slots map[string]int
+}
+
+// slot returns the index of method in endpoint.serves, or -1 when no
+// route has it.
+func (r *Router) slot(method string) int {
+	if i := methodSlot(method); i >= 0 {
+		return i
+	}
+	if i, ok := r.slots[method]; ok {
+		return i
+	}
+	return -1
 }
 
 // BuildError lists every problem Build found, each with its route.
@@ -312,39 +326,60 @@ func (b *Builder) Build() (*Router, error) {
 	if len(errs) > 0 {
 		return nil, &BuildError{Problems: errs}
 	}
+	r.slots = map[string]int{}
+	for _, rt := range r.routes {
+		if _, ok := r.slots[rt.Method]; !ok && methodSlot(rt.Method) < 0 {
+			r.slots[rt.Method] = commonMethods + len(r.slots)
+		}
+	}
 	r.root.finish()
-	setAllow(r.root)
+	r.finishEndpoints(r.root)
 	n := r.maxParams
 	r.pool.New = func() any { return &Params{values: make([]string, 0, n)} }
 	return r, nil
 }
 
-func setAllow(n *node) {
-	if n.end != nil {
-		methods := make([]string, 0, len(n.end.routes)+2)
-		for _, rt := range n.end.routes {
+// allowOf returns the Allow header of a path that eps match: their
+// methods, HEAD where there is GET, and OPTIONS, sorted.
+func allowOf(eps ...*endpoint) string {
+	var methods []string
+	for _, e := range eps {
+		for _, rt := range e.routes {
 			methods = append(methods, rt.Method)
 		}
-		if n.end.route(http.MethodGet) != nil && n.end.route(http.MethodHead) == nil {
+		if e.route(http.MethodGet) != nil {
 			methods = append(methods, http.MethodHead)
 		}
-		if n.end.route(http.MethodOptions) == nil {
-			methods = append(methods, http.MethodOptions)
+	}
+	methods = append(methods, http.MethodOptions)
+	slices.Sort(methods)
+	return strings.Join(slices.Compact(methods), ", ")
+}
+
+// finishEndpoints sets the Allow header and the routes by slot of the
+// endpoints below n.
+func (r *Router) finishEndpoints(n *node) {
+	if e := n.end; e != nil {
+		e.allow = allowOf(e)
+		e.serves = make([]*Route, commonMethods+len(r.slots))
+		for _, rt := range e.routes {
+			e.serves[r.slot(rt.Method)] = rt
 		}
-		sort.Strings(methods)
-		n.end.allow = strings.Join(methods, ", ")
+		if head := methodSlot(http.MethodHead); e.serves[head] == nil {
+			e.serves[head] = e.common[methodSlot(http.MethodGet)]
+		}
 	}
 	for _, c := range n.static {
-		setAllow(c)
+		r.finishEndpoints(c)
 	}
 	for _, c := range n.patterns {
-		setAllow(c)
+		r.finishEndpoints(c)
 	}
 	if n.param != nil {
-		setAllow(n.param)
+		r.finishEndpoints(n.param)
 	}
 	if n.catchAll != nil {
-		setAllow(n.catchAll)
+		r.finishEndpoints(n.catchAll)
 	}
 }
 
@@ -385,14 +420,17 @@ func (ps *Params) Reset() { ps.values = ps.values[:0] }
 type Match struct {
 	// Route is the matched route, or nil.
 	Route *Route
-	// Allow lists the methods the path supports when Route is nil because
-	// of the method (405); empty when no route has the path (404).
+	// Allow lists the methods the path supports, across every route whose
+	// path matches it, when Route is nil because of the method (405);
+	// empty when no route has the path (404).
 	Allow string
 }
 
 // Lookup finds the route for method and path and records parameter values
-// in ps (reset first). It allocates nothing when ps has room for the
-// router's largest parameter count.
+// in ps (reset first). Of the routes whose paths match, the most specific
+// one that serves the method wins: with GET /users/{id:[0-9]+} and
+// POST /users/{name}, POST /users/42 is the second's. A found route costs
+// no allocation when ps has room for the router's largest parameter count.
 func (r *Router) Lookup(method, path string, ps *Params) Match {
 	if cap(ps.values) < r.maxParams {
 		ps.values = make([]string, 0, r.maxParams)
@@ -401,19 +439,20 @@ func (r *Router) Lookup(method, path string, ps *Params) Match {
 	if path == "" || path[0] != '/' {
 		return Match{}
 	}
-	e := r.root.match(path[1:], ps)
-	if e == nil {
-		return Match{}
-	}
-	if rt := e.route(method); rt != nil {
-		return Match{Route: rt}
-	}
-	if method == http.MethodHead {
-		if rt := e.route(http.MethodGet); rt != nil {
+	if slot := r.slot(method); slot >= 0 {
+		if rt := r.root.match(path[1:], slot, ps); rt != nil {
 			return Match{Route: rt}
 		}
 	}
-	return Match{Allow: e.allow}
+	var matched []*endpoint
+	r.root.endpoints(path[1:], func(e *endpoint) { matched = append(matched, e) })
+	switch len(matched) {
+	case 0:
+		return Match{}
+	case 1:
+		return Match{Allow: matched[0].allow}
+	}
+	return Match{Allow: allowOf(matched...)}
 }
 
 // ServeHTTP routes a request.

@@ -322,6 +322,57 @@ func TestURL(t *testing.T) {
 	}
 }
 
+// TestMethodsChooseAmongMatchingPaths: a route whose path matches but
+// whose method does not must not hide a less specific route that serves
+// the method, and a 405 lists the methods of every route of the path.
+func TestMethodsChooseAmongMatchingPaths(t *testing.T) {
+	r := build(t, Options{}, func(b *Builder) {
+		b.Get("/users/{id:[0-9]+}", echo("id"))
+		b.Get("/users/new", echo())
+		b.Post("/users/{name}", echo("name"))
+		b.Post("/users/login", echo())
+		b.Get("/f/{p...}", echo("p"))
+		b.Post("/f/upload", echo())
+		b.Put("/f/upload/{x}", echo("x"))
+		b.Delete("/a/{x}/b", echo("x"))
+		b.Patch("/a/c/{y}", echo("y"))
+	})
+	tests := []struct {
+		method, path string
+		wantCode     int
+		wantAllow    string
+		wantBody     string
+	}{
+		{"POST", "/users/42", 200, "", "POST /users/{name} name=42"},
+		{"GET", "/users/42", 200, "", "GET /users/{id:[0-9]+} id=42"},
+		{"POST", "/users/new", 200, "", "POST /users/{name} name=new"},
+		{"GET", "/users/new", 200, "", "GET /users/new"},
+		{"POST", "/users/login", 200, "", "POST /users/login"},
+		{"GET", "/users/login", 405, "OPTIONS, POST", "allowed: OPTIONS, POST"},
+		{"HEAD", "/users/42", 200, "", ""},
+		{"DELETE", "/users/new", 405, "GET, HEAD, OPTIONS, POST", "not allowed"},
+		{"OPTIONS", "/users/7", 204, "GET, HEAD, OPTIONS, POST", ""},
+		{"GET", "/f/upload", 200, "", "GET /f/{p...} p=upload"},
+		{"POST", "/f/upload", 200, "", "POST /f/upload"},
+		{"GET", "/f/upload/9", 200, "", "GET /f/{p...} p=upload/9"},
+		{"PUT", "/f/upload/9", 200, "", "PUT /f/upload/{x} x=9"},
+		{"DELETE", "/f/upload", 405, "GET, HEAD, OPTIONS, POST", "not allowed"},
+		{"DELETE", "/a/c/b", 200, "", "DELETE /a/{x}/b x=c"},
+		{"PATCH", "/a/c/b", 200, "", "PATCH /a/c/{y} y=b"},
+		{"GET", "/a/c/b", 405, "DELETE, OPTIONS, PATCH", "not allowed"},
+		{"GET", "/nope", 404, "", "no route"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.method+" "+tt.path, func(t *testing.T) {
+			rec := serve(r, tt.method, tt.path)
+			if rec.Code != tt.wantCode || rec.Header().Get("Allow") != tt.wantAllow || !strings.Contains(rec.Body.String(), tt.wantBody) {
+				t.Errorf("got %d Allow %q body %q, want %d Allow %q body containing %q",
+					rec.Code, rec.Header().Get("Allow"), rec.Body, tt.wantCode, tt.wantAllow, tt.wantBody)
+			}
+		})
+	}
+}
+
 func TestLookupAllocatesNothing(t *testing.T) {
 	r := build(t, Options{}, func(b *Builder) {
 		b.Get("/users/{id:[0-9]+}/posts/{post}", echo())

@@ -135,6 +135,9 @@ type endpoint struct {
 	routes []*Route              // one per method
 	common [commonMethods]*Route // routes by methodSlot
 	allow  string                // the Allow header for this path
+	// serves answers each method of the router by its slot (Router.slot):
+	// the method's route, or for HEAD the GET route.
+	serves []*Route
 }
 
 // commonMethods is how many methods have a slot in endpoint.common.
@@ -159,6 +162,15 @@ func methodSlot(method string) int {
 		return 6
 	}
 	return -1
+}
+
+// serve returns the route that answers the method of slot; nil when
+// there is none, or no endpoint (e is nil).
+func (e *endpoint) serve(slot int) *Route {
+	if e == nil {
+		return nil
+	}
+	return e.serves[slot]
 }
 
 // route returns the route for method, or nil.
@@ -259,15 +271,17 @@ func (n *node) finish() {
 	}
 }
 
-// match finds the endpoint for path (without its leading '/'), trying
-// static, patterned, plain and catch-all children in that order and
-// backtracking when a branch fails. It records parameter values in ps. It
-// allocates nothing.
-func (n *node) match(path string, ps *Params) *endpoint {
+// match finds the route for the method of slot and path (without its
+// leading '/'),
+// trying static, patterned, plain and catch-all children in that order and
+// backtracking when a branch fails, also when the path matches but not the
+// method: the most specific route that serves the method wins. It records
+// parameter values in ps. It allocates nothing.
+func (n *node) match(path string, slot int, ps *Params) *Route {
 	if len(n.static) > 0 {
 		if c, rest, more := n.staticChild(path); c != nil {
-			if e := c.next(rest, more, ps); e != nil {
-				return e
+			if rt := c.next(rest, more, slot, ps); rt != nil {
+				return rt
 			}
 		}
 	}
@@ -276,26 +290,62 @@ func (n *node) match(path string, ps *Params) *endpoint {
 			for _, p := range n.patterns {
 				if p.seg.pattern.MatchString(seg) {
 					ps.push(seg)
-					if e := p.next(rest, more, ps); e != nil {
-						return e
+					if rt := p.next(rest, more, slot, ps); rt != nil {
+						return rt
 					}
 					ps.pop()
 				}
 			}
 			if n.param != nil {
 				ps.push(seg)
-				if e := n.param.next(rest, more, ps); e != nil {
-					return e
+				if rt := n.param.next(rest, more, slot, ps); rt != nil {
+					return rt
 				}
 				ps.pop()
 			}
 		}
 	}
 	if n.catchAll != nil {
-		ps.push(path)
-		return n.catchAll.end
+		if rt := n.catchAll.end.serve(slot); rt != nil {
+			ps.push(path)
+			return rt
+		}
 	}
 	return nil
+}
+
+// endpoints calls visit with every endpoint whose path matches path,
+// whatever its methods: what a 405 answer's Allow header is made of.
+func (n *node) endpoints(path string, visit func(*endpoint)) {
+	if len(n.static) > 0 {
+		if c, rest, more := n.staticChild(path); c != nil {
+			c.endpointsBelow(rest, more, visit)
+		}
+	}
+	if len(n.patterns) > 0 || n.param != nil {
+		if seg, rest, more := cutSegment(path); seg != "" {
+			for _, p := range n.patterns {
+				if p.seg.pattern.MatchString(seg) {
+					p.endpointsBelow(rest, more, visit)
+				}
+			}
+			if n.param != nil {
+				n.param.endpointsBelow(rest, more, visit)
+			}
+		}
+	}
+	if n.catchAll != nil {
+		visit(n.catchAll.end)
+	}
+}
+
+func (n *node) endpointsBelow(rest string, more bool, visit func(*endpoint)) {
+	switch {
+	case more:
+		n.endpoints(rest, visit)
+	case n.end != nil:
+		visit(n.end)
+	}
 }
 
 // staticChild returns the static child whose text is path's first
@@ -349,9 +399,12 @@ func cutSegment(path string) (seg, rest string, more bool) {
 }
 
 // next continues matching below n with the rest of the path.
-func (n *node) next(rest string, more bool, ps *Params) *endpoint {
-	if !more {
-		return n.end
+func (n *node) next(rest string, more bool, slot int, ps *Params) *Route {
+	if more {
+		return n.match(rest, slot, ps)
 	}
-	return n.match(rest, ps)
+	if n.end == nil {
+		return nil
+	}
+	return n.end.serves[slot]
 }
