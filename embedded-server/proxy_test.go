@@ -60,3 +60,35 @@ func TestProxyRoutes(t *testing.T) {
 		t.Errorf("dead upstream: %d %q, want 502", code, body)
 	}
 }
+
+// TestProxyBodyLimitWithoutLength: a chunked body past the route's
+// bodyLimit is a 413 naming the limit, not an upstream failure.
+func TestProxyBodyLimitWithoutLength(t *testing.T) {
+	upstream := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		n, _ := io.Copy(io.Discard, r.Body)
+		fmt.Fprintf(w, "read %d", n)
+	}))
+	defer upstream.Close()
+	srv := servertest.Start(t, servertest.Options{})
+	rt := `{"id": "up", "method": "POST", "path": "/up", "kind": "proxy", "proxy": {"upstream": "` + upstream.URL + `"}, "policy": {"bodyLimit": 50}}`
+	if r := configReq(t, srv, "POST", "/routes", rt); r.StatusCode != 200 {
+		t.Fatalf("POST route: %d %s", r.StatusCode, r.Body)
+	}
+	for _, size := range []int{40, 200, 100_000} {
+		// io.MultiReader hides the length: the body goes chunked.
+		req, _ := http.NewRequest("POST", srv.URL+"/up", io.MultiReader(strings.NewReader(strings.Repeat("x", size))))
+		resp, err := (&http.Client{Timeout: 10 * time.Second}).Do(req)
+		if err != nil {
+			t.Fatalf("%d bytes: %v", size, err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		want, wantBody := 413, "more than the limit of 50 bytes"
+		if size <= 50 {
+			want, wantBody = 200, "read 40"
+		}
+		if resp.StatusCode != want || !strings.Contains(string(b), wantBody) {
+			t.Errorf("%d bytes chunked: %d %q, want %d with %q", size, resp.StatusCode, b, want, wantBody)
+		}
+	}
+}

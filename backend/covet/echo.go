@@ -2,10 +2,8 @@ package covet
 
 import (
 	"encoding/json"
-	"errors"
 	"io"
 	"net/http"
-	"strconv"
 
 	"github.com/covetpy/covet/backend/middleware"
 	"github.com/covetpy/covet/backend/problem"
@@ -31,9 +29,8 @@ type EchoReply struct {
 func Echo(maxBody int64) http.Handler {
 	return problem.HandlerFunc(func(w http.ResponseWriter, r *http.Request) error {
 		body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBody))
-		var tooBig *http.MaxBytesError
-		if errors.As(err, &tooBig) {
-			return problem.New(http.StatusRequestEntityTooLarge, "the echo handler reads bodies of at most "+strconv.FormatInt(maxBody, 10)+" bytes")
+		if d := problem.BodyTooLarge(err); d != nil {
+			return d
 		}
 		if err != nil {
 			return problem.New(http.StatusBadRequest, "reading the body: "+err.Error())

@@ -16,6 +16,7 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"strconv"
 )
 
 // ContentType is the media type of a problem document.
@@ -54,14 +55,29 @@ func (d *Details) Error() string {
 }
 
 // From converts any error into a problem: a *Details found with errors.As is
-// used as it is; anything else becomes a 500 whose detail does not reveal the
-// error's text, which may hold internals.
+// used as it is, a body read stopped by http.MaxBytesReader is a 413
+// (BodyTooLarge), and anything else becomes a 500 whose detail does not
+// reveal the error's text, which may hold internals.
 func From(err error) *Details {
 	var d *Details
 	if errors.As(err, &d) {
 		return d
 	}
+	if d := BodyTooLarge(err); d != nil {
+		return d
+	}
 	return New(http.StatusInternalServerError, "")
+}
+
+// BodyTooLarge returns the 413 for a body read that an http.MaxBytesReader
+// stopped, naming the limit that was reached (a route's body limit may sit
+// outside a handler's own), or nil when err is anything else.
+func BodyTooLarge(err error) *Details {
+	var tooBig *http.MaxBytesError
+	if !errors.As(err, &tooBig) {
+		return nil
+	}
+	return New(http.StatusRequestEntityTooLarge, "the body is more than the limit of "+strconv.FormatInt(tooBig.Limit, 10)+" bytes")
 }
 
 // Write renders err as problem+json with its status code.

@@ -4,8 +4,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
 )
 
@@ -68,4 +70,21 @@ func ExampleHandlerFunc() {
 	// Output:
 	// 200 ada
 	// 404 {"type":"about:blank","title":"Not Found","status":404,"detail":"no user 2"}
+}
+
+func TestBodyTooLargeNamesTheLimitReached(t *testing.T) {
+	// A route's limit of 10 outside a handler's own of 1,000: the read
+	// stops at 10, and the answer says so.
+	outer := http.MaxBytesReader(httptest.NewRecorder(), io.NopCloser(strings.NewReader(strings.Repeat("x", 50))), 10)
+	_, err := io.ReadAll(http.MaxBytesReader(httptest.NewRecorder(), outer, 1000))
+	d := From(fmt.Errorf("reading: %w", err))
+	if d.Status != http.StatusRequestEntityTooLarge || d.Detail != "the body is more than the limit of 10 bytes" {
+		t.Errorf("From(%v) = %+v", err, d)
+	}
+	if d := BodyTooLarge(errors.New("unexpected EOF")); d != nil {
+		t.Errorf("BodyTooLarge(other error) = %+v, want nil", d)
+	}
+	if d := BodyTooLarge(nil); d != nil {
+		t.Errorf("BodyTooLarge(nil) = %+v, want nil", d)
+	}
 }

@@ -2,7 +2,6 @@ package admin
 
 import (
 	"errors"
-	"fmt"
 	"io"
 	"net/http"
 	"strings"
@@ -128,11 +127,10 @@ func readLimited(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, e
 		return nil, problem.New(http.StatusUnsupportedMediaType, "send the body as application/json")
 	}
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
-	var tooBig *http.MaxBytesError
-	switch {
-	case errors.As(err, &tooBig):
-		return nil, problem.New(http.StatusRequestEntityTooLarge, fmt.Sprintf("the body is larger than the limit of %d bytes", limit))
-	case err != nil:
+	if d := problem.BodyTooLarge(err); d != nil {
+		return nil, d
+	}
+	if err != nil {
 		return nil, problem.New(http.StatusBadRequest, "reading the body: "+err.Error())
 	}
 	return body, nil

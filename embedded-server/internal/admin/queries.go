@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -123,11 +122,10 @@ func (a *API) handleConsole(w http.ResponseWriter, r *http.Request) {
 // that they bind to integer columns.
 func readSQLRequest(w http.ResponseWriter, r *http.Request) (*SQLRequest, error) {
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxSQLBodyBytes))
+	if d := problem.BodyTooLarge(err); d != nil {
+		return nil, d
+	}
 	if err != nil {
-		var tooBig *http.MaxBytesError
-		if errors.As(err, &tooBig) {
-			return nil, problem.New(http.StatusRequestEntityTooLarge, fmt.Sprintf("the body is larger than %d bytes", MaxSQLBodyBytes))
-		}
 		return nil, problem.New(http.StatusBadRequest, "reading the body: "+err.Error())
 	}
 	dec := json.NewDecoder(bytes.NewReader(body))

@@ -231,6 +231,10 @@ func proxyHandler(px *config.Proxy, transport http.RoundTripper) http.Handler {
 			}
 		},
 		ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
+			if d := problem.BodyTooLarge(err); d != nil { // the route's bodyLimit, on a body without a length
+				problem.Write(w, d)
+				return
+			}
 			if errors.Is(err, context.DeadlineExceeded) {
 				problem.Write(w, problem.New(http.StatusGatewayTimeout, "the upstream did not answer within "+px.Timeout.Std().String()))
 				return
