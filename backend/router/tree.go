@@ -80,6 +80,14 @@ func parsePath(path string) ([]segment, error) {
 	return segs, nil
 }
 
+// CheckPath returns what Build would find wrong with path by itself (a
+// parameter declared twice, a catch-all before the end, a bad pattern):
+// nil when it parses. Conflicts with other routes need Build.
+func CheckPath(path string) error {
+	_, err := parsePath(path)
+	return err
+}
+
 // ParamNames returns the parameter names of a route path or pattern
 // ("GET /users/{id:[0-9]+}/files/{path...}" gives id and path), in path
 // order; nil when it has none or does not parse.

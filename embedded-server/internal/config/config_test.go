@@ -143,6 +143,7 @@ func TestValidate(t *testing.T) {
 		{"missing id", route(func(r *Route) { r.ID = "" }), []string{"routes[0].id: is required"}},
 		{"bad id", route(func(r *Route) { r.ID = "Hello World" }), []string{"routes[0].id"}},
 		{"bad method", route(func(r *Route) { r.Method = "get" }), []string{"routes[0].method: \"get\" is not an HTTP method"}},
+		{"bad method and path", route(func(r *Route) { r.Method, r.Path = "GE T", "/a/{y}/{y}" }), []string{"routes[0].method: \"GE T\" is not an HTTP method", "routes[0].path: parameter {y} declared twice"}},
 		{"relative path", route(func(r *Route) { r.Path = "hello" }), []string{"routes[0].path: \"hello\" must start with '/'"}},
 		{"dot segment", route(func(r *Route) { r.Path = "/a/../b" }), []string{"contains a \"..\" segment"}},
 		{"param twice", route(func(r *Route) { r.Path = "/users/{id}/x/{id}" }), []string{"routes[0].path: parameter {id} declared twice"}},

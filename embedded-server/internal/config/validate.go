@@ -181,10 +181,16 @@ func (c *Config) ValidateIn(env Env) error {
 			if !methodOK {
 				add(p+".method", "%q is not an HTTP method (GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS)", r.Method)
 			}
-			if validatePath(r.Path, p+".path", add) && methodOK {
+			switch {
+			case !validatePath(r.Path, p+".path", add):
+			case methodOK:
 				rt := table.Handle(r.Method, r.Path, http.NotFoundHandler())
 				rt.Source = p
 				index[rt] = i
+			default: // the route cannot join the table; its path alone can still be wrong
+				if err := router.CheckPath(r.Path); err != nil {
+					add(p+".path", "%v", err)
+				}
 			}
 		}
 		if r.Policy != nil {
