@@ -329,3 +329,21 @@ func TestTryIt(t *testing.T) {
 		})
 	}
 }
+
+// TestConfigAPIPutCreatesARoute: PUT to the id of a route that does not
+// exist creates it, with that id.
+func TestConfigAPIPutCreatesARoute(t *testing.T) {
+	srv := servertest.Start(t, servertest.Options{})
+	if r := configReq(t, srv, "PUT", "/routes/put-new", `{"method": "GET", "path": "/put-new", "kind": "mock", "mock": {"body": "created by PUT"}}`); r.StatusCode != 200 {
+		t.Fatalf("PUT a new route by id = %d %s", r.StatusCode, r.Body)
+	}
+	if code, body := get(t, srv.URL+"/put-new"); code != 200 || body != "created by PUT" {
+		t.Errorf("the route PUT created serves %d %q", code, body)
+	}
+	if r := configReq(t, srv, "GET", "/routes/put-new/id", ""); string(r.Body) != `"put-new"` {
+		t.Errorf("its id: %s", r.Body)
+	}
+	if r := configReq(t, srv, "PUT", "/routes/other", `{"id": "else", "method": "GET", "path": "/else", "kind": "mock", "mock": {}}`); r.StatusCode != 400 || !strings.Contains(string(r.Body), "is not the path's") {
+		t.Errorf("PUT with another id in the body = %d %s, want 400", r.StatusCode, r.Body)
+	}
+}

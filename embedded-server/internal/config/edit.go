@@ -22,7 +22,7 @@ func (e *PathError) Error() string { return e.Path + ": " + e.Msg }
 // Edit operations on a configuration document, Caddy-style.
 const (
 	OpGet    = "GET"    // read the value at the path
-	OpPut    = "PUT"    // replace (or create) the value at the path
+	OpPut    = "PUT"    // replace the value at the path, or create a missing key or route
 	OpPatch  = "PATCH"  // merge the value into the object at the path (RFC 7396)
 	OpDelete = "DELETE" // remove the value at the path
 	OpPost   = "POST"   // append the value to the array at the path
@@ -167,6 +167,9 @@ func apply(cur any, path []string, depth int, op string, v any) (any, error) {
 		return c, nil
 	case []any:
 		j, err := index(c, path, depth)
+		if err != nil && last && op == OpPut && depth == 1 && path[0] == "routes" {
+			return putNewRoute(c, key, v, at)
+		}
 		if err != nil {
 			return nil, err
 		}
@@ -181,6 +184,21 @@ func apply(cur any, path []string, depth int, op string, v any) (any, error) {
 		return c, nil
 	}
 	return nil, &PathError{Path: at, Msg: "the value above is not an object or array", NotFound: true}
+}
+
+// putNewRoute appends v, the body of a PUT to routes/id of a route that
+// does not exist yet, as that route: its id is the path's, given or not.
+func putNewRoute(routes []any, id string, v any, at string) ([]any, error) {
+	m, ok := v.(map[string]any)
+	if !ok {
+		return nil, &PathError{Path: at, Msg: "a route is a JSON object"}
+	}
+	if got, ok := m["id"]; !ok {
+		m["id"] = id
+	} else if got != id {
+		return nil, &PathError{Path: at, Msg: fmt.Sprintf("the body's id %v is not the path's %q", got, id)}
+	}
+	return append(routes, m), nil
 }
 
 // mergePatch applies an RFC 7396 JSON merge patch.
