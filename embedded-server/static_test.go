@@ -71,6 +71,8 @@ func TestStaticAndRedirectRoutes(t *testing.T) {
 		{"/assets/app.js", nil, 200, "console.log('app')", [2]string{"Content-Type", "text/javascript; charset=utf-8"}},
 		{"/assets/docs/", nil, 200, "<h1>docs</h1>", [2]string{"Content-Type", "text/html; charset=utf-8"}},
 		{"/assets/empty/", nil, 404, "no such file", [2]string{}},
+		{"/assets/docs", nil, 301, "", [2]string{"Location", "/assets/docs/"}},
+		{"/assets/docs?v=2", nil, 301, "", [2]string{"Location", "/assets/docs/?v=2"}},
 		{"/assets/missing.js", nil, 404, "no such file", [2]string{}},
 		{"/assets/app.js", map[string]string{"Range": "bytes=0-6"}, 206, "console", [2]string{"Content-Range", "bytes 0-6/18"}},
 		{"/old/a%20b?x=1", nil, 301, "", [2]string{"Location", "/new/a%20b?x=1"}},

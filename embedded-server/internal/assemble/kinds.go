@@ -77,10 +77,14 @@ func mockHandler(m *config.Mock, path string) http.Handler {
 		for k, v := range headers {
 			h.Set(k, v)
 		}
-		w.WriteHeader(m.Status)
-		if r.Method != http.MethodHead {
-			_, _ = w.Write(body)
+		if r.Method == http.MethodHead {
+			// The headers a GET would get, Content-Length included.
+			h.Set("Content-Length", strconv.Itoa(len(body)))
+			w.WriteHeader(m.Status)
+			return
 		}
+		w.WriteHeader(m.Status)
+		_, _ = w.Write(body)
 	})
 }
 
@@ -162,6 +166,13 @@ func staticHandler(project string, st *config.Static, param string) (http.Handle
 		f, info, err := openFile(files, name)
 		if err == nil && info.IsDir() {
 			f.Close()
+			if name != "." && !strings.HasSuffix(r.URL.Path, "/") {
+				// As http.FileServer does: the index's relative links
+				// resolve against the folder only with its slash.
+				to := url.URL{Path: r.URL.Path + "/", RawQuery: r.URL.RawQuery}
+				http.Redirect(w, r, to.String(), http.StatusMovedPermanently)
+				return
+			}
 			f, info, err = openFile(files, path.Join(name, st.Index))
 		}
 		if err != nil || info.IsDir() {
