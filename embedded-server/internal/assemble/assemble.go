@@ -116,6 +116,8 @@ func defaultStack(s config.Server, d Deps) middleware.Stack {
 		cfg.LogSampleEvery = middleware.ErrorsOnly
 	case "off":
 		cfg.AccessLog = nil
+	default:
+		cfg.LogSampleEvery = s.AccessLogSample()
 	}
 	return middleware.Default(cfg)
 }

@@ -2,6 +2,8 @@ package assemble
 
 import (
 	"context"
+	"fmt"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
@@ -142,8 +144,8 @@ func TestMockBodyFillsPathParameters(t *testing.T) {
 	}
 	rec = httptest.NewRecorder()
 	h.ServeHTTP(rec, httptest.NewRequest("HEAD", "/users/42", nil))
-	if rec.Code != 200 || rec.Body.Len() != 0 {
-		t.Errorf("HEAD = %d %q, want 200 and no body", rec.Code, rec.Body)
+	if want := len(`{"id": "42", "name": "user 42", "other": "{name}"}`); rec.Code != 200 || rec.Body.Len() != 0 || rec.Header().Get("Content-Length") != fmt.Sprint(want) {
+		t.Errorf("HEAD = %d %q Content-Length %q, want 200, no body and the GET's length %d", rec.Code, rec.Body, rec.Header().Get("Content-Length"), want)
 	}
 }
 
@@ -166,5 +168,29 @@ func TestMockDelayEndsWhenTheClientLeaves(t *testing.T) {
 	}
 	if rec.Body.Len() != 0 {
 		t.Errorf("wrote %q to a client that left", rec.Body)
+	}
+}
+
+func TestAccessLogModes(t *testing.T) {
+	for mode, want := range map[string]int{"all": 11, "1/5": 2 + 1, "errors": 1, "off": 0} {
+		cfg := config.Default()
+		cfg.Server.AccessLog = mode
+		var lines strings.Builder
+		db, err := sqlite.New(context.Background(), sqlite.Config{Path: filepath.Join(t.TempDir(), "t.db")})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer db.Close()
+		h, err := New(cfg, Deps{DB: db, Gatherer: prometheus.NewRegistry(), Report: func(*http.Request, middleware.Record) {}, Logger: slog.New(slog.NewJSONHandler(&lines, nil))})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for range 10 {
+			h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", "/hello", nil))
+		}
+		h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", "/missing", nil))
+		if got := strings.Count(lines.String(), `"msg":"request"`); got != want {
+			t.Errorf("accessLog %q: %d lines for 10 successes and a 404, want %d", mode, got, want)
+		}
 	}
 }

@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"net/netip"
 	"os"
+	"strconv"
 	"strings"
 	"time"
 
@@ -121,7 +122,8 @@ type Server struct {
 	// TrustedProxies are the addresses (CIDR or single IP) of proxies whose
 	// X-Forwarded-For is believed; empty means none.
 	TrustedProxies []string `json:"trustedProxies,omitempty"`
-	// AccessLog is "all" (default), "errors" (4xx and 5xx only) or "off".
+	// AccessLog is "all" (default), "errors" (4xx and 5xx only), "1/N"
+	// (every 4xx and 5xx, and one in N of the others) or "off".
 	AccessLog string `json:"accessLog,omitempty"`
 	// TLS serves HTTPS (and HTTP/2) when set.
 	TLS *TLS `json:"tls,omitempty"`
@@ -398,6 +400,22 @@ type Mock struct {
 	// Delay holds the response back, to simulate a slow endpoint. It is at
 	// most MaxMockDelay and less than server.writeTimeout.
 	Delay Duration `json:"delay,omitzero"`
+}
+
+// MaxAccessLogSample is the largest N of server.accessLog "1/N".
+const MaxAccessLogSample = 1_000_000
+
+// AccessLogSample returns N of an access log mode "1/N", 1 for "all" and
+// 0 for every other mode, or for a malformed one.
+func (s Server) AccessLogSample() int {
+	if s.AccessLog == "all" {
+		return 1
+	}
+	n, err := strconv.Atoi(strings.TrimPrefix(s.AccessLog, "1/"))
+	if !strings.HasPrefix(s.AccessLog, "1/") || err != nil || n < 1 || n > MaxAccessLogSample {
+		return 0
+	}
+	return n
 }
 
 // Limits of the values Validate accepts.

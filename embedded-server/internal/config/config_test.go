@@ -222,6 +222,8 @@ func TestValidate(t *testing.T) {
 			return c
 		}(), []string{`bench.allowHosts[2]: "http://x.example" is not a host name`, "bench.allowHosts[3]"}},
 		{"bad access log mode", func() *Config { c := Default(); c.Server.AccessLog = "some"; return c }(), []string{`server.accessLog: "some" is not a mode`}},
+		{"bad access log sample", func() *Config { c := Default(); c.Server.AccessLog = "1/0"; return c }(), []string{`server.accessLog: "1/0" is not a mode`}},
+		{"access log sample too sparse", func() *Config { c := Default(); c.Server.AccessLog = "1/1000001"; return c }(), []string{`server.accessLog: "1/1000001" is not a mode`}},
 		{"auth section", func() *Config {
 			c := Default()
 			c.Auth.Issuer, c.Auth.Leeway, c.Auth.RefreshTTL = " ", Duration(time.Hour), Duration(time.Minute)
@@ -422,5 +424,18 @@ func TestSplitParams(t *testing.T) {
 		if fmt.Sprintf("%q %q", literals, names) != fmt.Sprintf("%q %q", c.literals, c.names) {
 			t.Errorf("SplitParams(%q) = %q, %q; want %q, %q", c.in, literals, names, c.literals, c.names)
 		}
+	}
+}
+
+func TestAccessLogSample(t *testing.T) {
+	for mode, want := range map[string]int{"all": 1, "1/1": 1, "1/100": 100, "1/1000000": 1_000_000, "errors": 0, "off": 0, "1/0": 0, "1/-2": 0, "2/10": 0, "1/x": 0, "1/": 0, "": 0} {
+		if got := (Server{AccessLog: mode}).AccessLogSample(); got != want {
+			t.Errorf("AccessLogSample(%q) = %d, want %d", mode, got, want)
+		}
+	}
+	c := Default()
+	c.Server.AccessLog = "1/100"
+	if err := c.Validate(); err != nil {
+		t.Errorf("accessLog 1/100: %v", err)
 	}
 }

@@ -81,10 +81,8 @@ func (c *Config) ValidateIn(env Env) error {
 			add(fmt.Sprintf("server.trustedProxies[%d]", i), "%q is not an IP address or CIDR prefix (examples: \"10.0.0.0/8\", \"192.0.2.7\")", p)
 		}
 	}
-	switch s.AccessLog {
-	case "all", "errors", "off":
-	default:
-		add("server.accessLog", "%q is not a mode: use \"all\", \"errors\" or \"off\"", s.AccessLog)
+	if s.AccessLog != "errors" && s.AccessLog != "off" && s.AccessLogSample() == 0 {
+		add("server.accessLog", "%q is not a mode: use \"all\", \"errors\", \"1/N\" (one success in N, N from 1 to %d) or \"off\"", s.AccessLog, MaxAccessLogSample)
 	}
 	if s.TrailingSlash != "redirect" && s.TrailingSlash != "strict" {
 		add("server.trailingSlash", "%q is not a policy: use \"redirect\" or \"strict\"", s.TrailingSlash)
