@@ -34,6 +34,8 @@ const (
 	revokedFile = "revoked.json" // tokens revoked by jti, until they expire
 	// keyringTimeout bounds the wait for the OS keyring at start.
 	keyringTimeout = 3 * time.Second
+	// jwksPath is where the public keys are served, as a JWKS.
+	jwksPath = "/.well-known/jwks.json"
 	// jwksMaxAge is how long clients may cache the JWKS; a scheduled
 	// rotation publishes the next key at least this long before it signs.
 	jwksMaxAge = 5 * time.Minute
@@ -143,7 +145,7 @@ func (k *keyService) Overview() admin.KeysOverview {
 	auth, _ := k.routes.Auth()
 	ring := k.store.Ring()
 	o := admin.KeysOverview{
-		Keys: ring.List(), JWKS: ring.Set(), JWKSURL: k.url() + "/.well-known/jwks.json",
+		Keys: ring.List(), JWKS: ring.Set(), JWKSURL: k.url() + jwksPath,
 		Store:  admin.KeyStoreInfo{Path: k.rel, KEK: k.store.Source(), Warning: k.warning},
 		Issuer: auth.Issuer, Audience: auth.Audience, Leeway: shortDuration(auth.Leeway.Std()),
 		AccessTTL: shortDuration(auth.AccessTTL.Std()), RefreshTTL: shortDuration(auth.RefreshTTL.Std()),

@@ -264,6 +264,43 @@ func (s *Server) onPanic(r *http.Request, v any, stack []byte) {
 		"request_id", middleware.GetRequestID(r.Context()), "panic", fmt.Sprint(v), "stack", string(stack))
 }
 
+// rootHandler serves the listener: most requests go straight to routes,
+// and only those root must see go through its ServeMux lookup: the admin
+// API and studio (/_covet), the JWKS, and paths ServeMux would redirect to
+// their clean form (".." or "//" in them, or escapes it compares as
+// written). root also sends "/" to routes, so the answer is the same
+// either way; the shortcut spares every served request a ServeMux lookup.
+func rootHandler(root *http.ServeMux, routes http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		p := r.URL.Path
+		if r.URL.RawPath != "" || r.Method == http.MethodConnect || strings.HasPrefix(p, "/_covet") ||
+			p == jwksPath || !cleanPath(p) {
+			root.ServeHTTP(w, r)
+			return
+		}
+		routes.ServeHTTP(w, r)
+	})
+}
+
+// cleanPath says whether p is rooted and has no empty, "." or ".."
+// segment before its end: what path.Clean leaves unchanged, but for a
+// trailing slash (which ServeMux keeps too).
+func cleanPath(p string) bool {
+	if p == "" || p[0] != '/' {
+		return false
+	}
+	for i := 0; i < len(p); i++ {
+		if p[i] != '/' {
+			continue
+		}
+		switch rest := p[i+1:]; {
+		case strings.HasPrefix(rest, "/"), rest == ".", rest == "..", strings.HasPrefix(rest, "./"), strings.HasPrefix(rest, "../"):
+			return false
+		}
+	}
+	return true
+}
+
 // Start binds the listener, writes covet_data/runtime.json and serves in
 // the background. It returns once the server accepts connections.
 func (s *Server) Start(ctx context.Context) error {
@@ -277,7 +314,7 @@ func (s *Server) Start(ctx context.Context) error {
 	}
 	root := http.NewServeMux()
 	root.Handle("/", s.routes)
-	root.HandleFunc("GET /.well-known/jwks.json", s.keys.serveJWKS)
+	root.HandleFunc("GET "+jwksPath, s.keys.serveJWKS)
 	sc := s.conf.Server
 	hc := httpserver.Config{
 		ReadHeaderTimeout: sc.ReadHeaderTimeout.Std(), ReadTimeout: sc.ReadTimeout.Std(), WriteTimeout: sc.WriteTimeout.Std(),
@@ -288,7 +325,7 @@ func (s *Server) Start(ctx context.Context) error {
 			Hosts: t.Hosts, Dir: s.project.path(DataDir, "tls")}
 	}
 	var err error
-	if s.http, err = httpserver.New(hc, root); err != nil {
+	if s.http, err = httpserver.New(hc, rootHandler(root, s.routes)); err != nil {
 		return fmt.Errorf("covet.json server section: %w", err)
 	}
 	var lc net.ListenConfig

@@ -158,3 +158,31 @@ func TestStaticMissingFolderIsAFieldError(t *testing.T) {
 		t.Error("the refused change disturbed the serving configuration")
 	}
 }
+
+// TestUncleanPathsRedirect: the listener's shortcut to the routes leaves
+// paths ServeMux cleans to it, so they are still redirected to their clean
+// form, and the probes and the JWKS are still served beside the routes.
+func TestUncleanPathsRedirect(t *testing.T) {
+	srv := servertest.Start(t, servertest.Options{})
+	client := &http.Client{Timeout: 5 * time.Second, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	for path, want := range map[string]string{
+		"/hello":                 "200 ",
+		"/x/../hello":            "307 /hello",
+		"/hello/.":               "307 /hello",
+		"/a//hello":              "307 /a/hello",
+		"/a/./hello?q=1":         "307 /a/hello?q=1",
+		"/healthz":               "200 ",
+		"/.well-known/jwks.json": "200 ",
+	} {
+		req, _ := http.NewRequest("GET", srv.URL, nil)
+		req.URL.Opaque = path // sent as written, not cleaned by the client
+		resp, err := client.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if got := fmt.Sprintf("%d %s", resp.StatusCode, resp.Header.Get("Location")); got != want {
+			t.Errorf("GET %s: %s, want %s", path, got, want)
+		}
+	}
+}

@@ -218,7 +218,8 @@ func EnvOf(app *covet.App) config.Env {
 
 // ServeHTTP implements http.Handler.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if _, pattern := h.system.Handler(r); pattern != "" {
+	switch r.URL.Path {
+	case "/healthz", "/readyz", "/metrics": // config routes cannot take these paths
 		h.system.ServeHTTP(w, r)
 		return
 	}
