@@ -179,7 +179,8 @@ var errReadOnlyDone = errors.New("read-only statement done")
 // Console runs one statement. A read runs in a read-only transaction that
 // is rolled back, and only statements that start like a read are accepted,
 // because MySQL commits implicitly before DDL even in a read-only
-// transaction.
+// transaction. Session locks a read took are released before the
+// connection goes back to the pool.
 func (d *database) Console(ctx context.Context, sql string, args []any, write bool) (*orm.ResultSet, error) {
 	if err := oneStatement(sql); err != nil {
 		return nil, err
@@ -193,21 +194,31 @@ func (d *database) Console(ctx context.Context, sql string, args []any, write bo
 	default:
 		return nil, fmt.Errorf("read-only mode runs SELECT, WITH, EXPLAIN, SHOW, VALUES, TABLE and DESCRIBE; %s needs write mode", first)
 	}
-	sqlite := d.db.Dialect().Name() == "sqlite"
+	dialect := d.db.Dialect().Name()
 	var rs *orm.ResultSet
 	err := orm.WithTx(ctx, d.db, func(tx *orm.Tx) error {
-		if sqlite { // SQLite has no read-only transactions; query_only is per connection
+		switch dialect {
+		case "sqlite": // SQLite has no read-only transactions; query_only is per connection
 			if _, err := orm.Exec(ctx, tx, "PRAGMA query_only = 1"); err != nil {
 				return err
 			}
 			defer orm.Exec(context.WithoutCancel(ctx), tx, "PRAGMA query_only = 0")
+		case "postgres", "mysql":
+			// A read can take a lock that outlives its transaction
+			// (pg_advisory_lock, GET_LOCK) and would stay with the pooled
+			// connection; the read runs in a savepoint, so that even a
+			// failed one leaves the transaction able to release them.
+			release := map[string]string{"postgres": "SELECT pg_advisory_unlock_all()", "mysql": "DO RELEASE_ALL_LOCKS()"}[dialect]
+			defer orm.Exec(context.WithoutCancel(ctx), tx, release)
 		}
-		var err error
-		if rs, err = orm.RunNative(ctx, tx, sql, args, admin.MaxConsoleRows); err != nil {
-			return err
-		}
-		return errReadOnlyDone
-	}, orm.Isolation(orm.TxOptions{ReadOnly: !sqlite}))
+		return orm.WithTx(ctx, tx, func(sp *orm.Tx) error {
+			var err error
+			if rs, err = orm.RunNative(ctx, sp, sql, args, admin.MaxConsoleRows); err != nil {
+				return err
+			}
+			return errReadOnlyDone
+		})
+	}, orm.Isolation(orm.TxOptions{ReadOnly: dialect != "sqlite"}))
 	if !errors.Is(err, errReadOnlyDone) {
 		return nil, err
 	}

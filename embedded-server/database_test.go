@@ -199,6 +199,19 @@ func resourceAndQueryInspector(t *testing.T, dialectName, dsn string) {
 	if rs.Rows[0][0] != float64(10) {
 		t.Errorf("after refused writes, %v books, want 10", rs.Rows[0][0])
 	}
+	// A read may take a session lock; it ends with the read, not with the
+	// pooled connection. (pg_locks and IS_USED_LOCK see every session.)
+	if q, ok := map[string][3]string{
+		"postgres": {"SELECT pg_advisory_lock(424242)", "SELECT pg_advisory_lock(424242), 1/0", "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND objid = 424242"},
+		"mysql":    {"SELECT GET_LOCK('covet_console', 0)", "SELECT GET_LOCK('covet_console', 0), (SELECT 1 UNION SELECT 2)", "SELECT count(IS_USED_LOCK('covet_console'))"},
+	}[dialectName]; ok {
+		for _, lock := range q[:2] {
+			adminJSON(t, srv, "POST", "/_covet/api/sql", fmt.Sprintf(`{"sql": %q, "args": []}`, lock), nil)
+			if code := adminJSON(t, srv, "POST", "/_covet/api/sql", fmt.Sprintf(`{"sql": %q, "args": []}`, q[2]), &rs); code != 200 || fmt.Sprint(rs.Rows) != "[[0]]" {
+				t.Errorf("after %q the lock is still held: %d %v", lock, code, rs.Rows)
+			}
+		}
+	}
 	if code := adminJSON(t, srv, "POST", "/_covet/api/sql", `{"sql": "DELETE FROM covet_demo_books WHERE id = 1", "args": [], "write": true}`, nil); code != 200 {
 		t.Errorf("write console = %d", code)
 	}
