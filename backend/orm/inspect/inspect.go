@@ -164,7 +164,8 @@ func New(cfg Config) *Inspector {
 // request is the per-request state the middleware puts in the context.
 type request struct {
 	infoOnce sync.Once
-	infoFn   func() RequestInfo // resolves info at the first query
+	infoOf   func(*http.Request) RequestInfo // with r, resolves info at the first query
+	r        *http.Request
 	info     RequestInfo
 
 	mu   sync.Mutex // guards seen; a handler may query from several goroutines
@@ -173,8 +174,8 @@ type request struct {
 
 func (r *request) requestInfo() RequestInfo {
 	r.infoOnce.Do(func() {
-		if r.infoFn != nil {
-			r.info = r.infoFn()
+		if r.infoOf != nil {
+			r.info = r.infoOf(r.r)
 		}
 	})
 	return r.info
@@ -189,6 +190,23 @@ type site struct {
 
 type requestKey struct{}
 
+// requestContext is the context Middleware hands on: the request's context
+// and the record of its queries in one allocation, where context.WithValue
+// and the record would be two.
+type requestContext struct {
+	context.Context
+	req request
+}
+
+// Value answers requestKey{} with the record and asks the parent for every
+// other key.
+func (c *requestContext) Value(key any) any {
+	if key == (requestKey{}) {
+		return &c.req
+	}
+	return c.Context.Value(key)
+}
+
 // WithRequest returns a context whose queries are attributed to info and
 // checked together for N+1 patterns.
 func (ins *Inspector) WithRequest(ctx context.Context, info RequestInfo) context.Context {
@@ -199,13 +217,13 @@ func (ins *Inspector) WithRequest(ctx context.Context, info RequestInfo) context
 // info returns. info is called at the request's first query, not before,
 // so it sees what the handlers below set on the same request: placed just
 // outside a router, info can read r.Pattern. A request without queries
-// costs one context value.
+// costs two allocations: its context and the request that carries it.
 func (ins *Inspector) Middleware(info func(*http.Request) RequestInfo) func(http.Handler) http.Handler {
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			req := &request{}
-			inner := r.WithContext(context.WithValue(r.Context(), requestKey{}, req))
-			req.infoFn = func() RequestInfo { return info(inner) }
+			c := &requestContext{Context: r.Context()}
+			inner := r.WithContext(c)
+			c.req.infoOf, c.req.r = info, inner
 			next.ServeHTTP(w, inner)
 			// A router below sets the matched pattern on the request it got;
 			// pass it out, so middleware outside sees it as if this one

@@ -299,6 +299,17 @@ func TestMiddlewareSeesTheMatchedPattern(t *testing.T) {
 	}
 }
 
+// TestMiddlewareCostsTwoAllocations: a request that runs no query pays for
+// its context and the request copy that carries it, nothing more.
+func TestMiddlewareCostsTwoAllocations(t *testing.T) {
+	_, ins, _ := setup(t, inspect.Config{})
+	h := ins.Middleware(func(r *http.Request) inspect.RequestInfo { return inspect.RequestInfo{} })(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))
+	req, w := httptest.NewRequest("GET", "/", nil), httptest.NewRecorder()
+	if n := testing.AllocsPerRun(100, func() { h.ServeHTTP(w, req) }); n != 2 {
+		t.Errorf("the middleware allocates %v times per request, want 2", n)
+	}
+}
+
 // BenchmarkTraceQuery is what the inspector adds to one statement outside
 // a request (the tracer is called after the statement ran).
 func BenchmarkTraceQuery(b *testing.B) {
