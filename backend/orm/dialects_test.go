@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"strings"
 	"testing"
 
 	"github.com/covetpy/covet/backend/orm"
@@ -42,6 +43,12 @@ func openMySQL(t testing.TB) *orm.DB {
 	return db
 }
 
+// dialects opens a fresh database of each dialect, by name: a test runs on
+// every dialect as for name, open := range dialects() { t.Run(name, …) }.
+func dialects() map[string]func(testing.TB) *orm.DB {
+	return map[string]func(testing.TB) *orm.DB{"sqlite": openSQLite, "postgres": openPostgres, "mysql": openMySQL}
+}
+
 func TestSuiteSQLite(t *testing.T)   { suite(t, openSQLite) }
 func TestSuitePostgres(t *testing.T) { suite(t, openPostgres) }
 
@@ -51,7 +58,7 @@ func TestSuiteMySQL(t *testing.T) { suite(t, openMySQL) }
 // transaction works on every dialect (on PostgreSQL the probe for the
 // missing table must not abort the transaction).
 func TestEnsureTableInTransaction(t *testing.T) {
-	for name, open := range map[string]func(testing.TB) *orm.DB{"sqlite": openSQLite, "postgres": openPostgres, "mysql": openMySQL} {
+	for name, open := range dialects() {
 		t.Run(name, func(t *testing.T) {
 			ctx := context.Background()
 			db := open(t)
@@ -82,7 +89,7 @@ func TestEnsureTableInTransaction(t *testing.T) {
 // belongs to a session (here a temporary table) outlives each statement,
 // and the connection goes back to the pool afterwards.
 func TestWithConn(t *testing.T) {
-	for name, open := range map[string]func(testing.TB) *orm.DB{"sqlite": openSQLite, "postgres": openPostgres, "mysql": openMySQL} {
+	for name, open := range dialects() {
 		t.Run(name, func(t *testing.T) {
 			ctx := context.Background()
 			db := open(t)
@@ -117,7 +124,7 @@ func TestWithConn(t *testing.T) {
 // other columns is seen as it is now, although the probe's statement was
 // cached (by pgx) for the old table.
 func TestTableColumnsAfterRecreate(t *testing.T) {
-	for name, open := range map[string]func(testing.TB) *orm.DB{"sqlite": openSQLite, "postgres": openPostgres, "mysql": openMySQL} {
+	for name, open := range dialects() {
 		t.Run(name, func(t *testing.T) {
 			ctx := context.Background()
 			db := open(t)
@@ -140,6 +147,194 @@ func TestTableColumnsAfterRecreate(t *testing.T) {
 			}
 			if cols, err := orm.TableColumns(ctx, db, tbl); cols != nil || err != nil {
 				t.Errorf("a dropped table has columns %v, %v", cols, err)
+			}
+		})
+	}
+}
+
+// TestKeysetThroughNulls: keyset pages through a nullable column visit every
+// row once, in the order of the unpaged query, and that order is the same
+// on every dialect: NULLs last ascending, first descending. A cursor holds
+// NULL as a nil pointer or as nil.
+func TestKeysetThroughNulls(t *testing.T) {
+	for name, open := range dialects() {
+		t.Run(name, func(t *testing.T) {
+			f := setup(t, open)
+			ctx := context.Background()
+			ages := []*int64{nil, ptr[int64](30), nil, ptr[int64](20), ptr[int64](30)}
+			seed := make([]user, len(ages))
+			for i, age := range ages {
+				seed[i] = user{Name: fmt.Sprintf("u%d", i), Email: fmt.Sprintf("u%d@example.com", i), Age: age}
+			}
+			must(t, orm.InsertMany(ctx, f.db, seed))
+			cases := []struct {
+				order []string
+				want  string
+			}{
+				{[]string{"age", "id"}, "u3,u1,u4,u0,u2"},
+				{[]string{"-age", "id"}, "u0,u2,u1,u4,u3"},
+				{[]string{"age", "-id"}, "u3,u4,u1,u2,u0"},
+				{[]string{"-age", "-id"}, "u2,u0,u4,u1,u3"},
+			}
+			for _, c := range cases {
+				for _, limit := range []int{1, 2} {
+					t.Run(fmt.Sprintf("%s by %d", strings.Join(c.order, ","), limit), func(t *testing.T) {
+						all, err := orm.From[user](f.db).OrderBy(c.order...).All(ctx)
+						if got := userNames(t, all, err); got != c.want {
+							t.Errorf("unpaged: got %s, want %s", got, c.want)
+						}
+						var seen []user
+						var after []any
+						for range len(ages) + 1 {
+							q := orm.From[user](f.db).OrderBy(c.order...).Limit(limit)
+							if after != nil {
+								q.After(after...)
+							}
+							page, err := q.All(ctx)
+							if err != nil {
+								t.Fatal(err)
+							}
+							if len(page) == 0 {
+								break
+							}
+							seen = append(seen, page...)
+							last := page[len(page)-1]
+							after = []any{last.Age, last.ID} // a nil *int64 for NULL
+							if limit == 1 && last.Age == nil {
+								after[0] = nil
+							}
+						}
+						if got := userNames(t, seen, nil); got != c.want {
+							t.Errorf("pages: got %s, want %s", got, c.want)
+						}
+					})
+				}
+			}
+		})
+	}
+}
+
+func userNames(t *testing.T, us []user, err error) string {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
+	}
+	names := make([]string, len(us))
+	for i, u := range us {
+		names[i] = u.Name
+	}
+	return strings.Join(names, ",")
+}
+
+// TestCountGroups: Count of a grouped query counts its groups (a NULL
+// group too), and Exists says whether there is one.
+func TestCountGroups(t *testing.T) {
+	for name, open := range dialects() {
+		t.Run(name, func(t *testing.T) {
+			f := setup(t, open)
+			ctx := context.Background()
+			seed := []user{{Name: "a", Email: "a@x", Age: ptr[int64](25)}, {Name: "b", Email: "b@x", Age: ptr[int64](25)},
+				{Name: "c", Email: "c@x", Age: ptr[int64](40)}, {Name: "d", Email: "d@x"}, {Name: "e", Email: "e@x"}}
+			must(t, orm.InsertMany(ctx, f.db, seed))
+			cases := []struct {
+				name   string
+				q      *orm.Query[user]
+				want   int64
+				exists bool
+			}{
+				{"rows", orm.From[user](f.db), 5, true},
+				{"groups", orm.From[user](f.db).GroupBy("age"), 3, true},
+				{"filtered groups", orm.From[user](f.db).Where(orm.NotNull("age")).GroupBy("age"), 2, true},
+				{"having", orm.From[user](f.db).GroupBy("age").Having(orm.Expr("count(*) > ?", 1)), 2, true},
+				{"having none", orm.From[user](f.db).GroupBy("age").Having(orm.Expr("count(*) > ?", 5)), 0, false},
+				{"no rows", orm.From[user](f.db).Where(orm.Eq("name", "nobody")).GroupBy("age"), 0, false},
+				{"two columns", orm.From[user](f.db).GroupBy("age", "name"), 5, true},
+				{"having without group by", orm.From[user](f.db).Having(orm.Expr("count(*) > ?", 1)), 1, true},
+			}
+			for _, c := range cases {
+				t.Run(c.name, func(t *testing.T) {
+					if got, err := c.q.Count(ctx); err != nil || got != c.want {
+						t.Errorf("Count = %d, %v; want %d", got, err, c.want)
+					}
+					if got, err := c.q.Exists(ctx); err != nil || got != c.exists {
+						t.Errorf("Exists = %v, %v; want %v", got, err, c.exists)
+					}
+				})
+			}
+		})
+	}
+}
+
+// TestUpsertSetsKey: like Insert, Upsert sets a zero auto-increment key on
+// the row: the new row's key, or the existing row's when it updated it or,
+// with nothing to update, kept it. A key the row already has stays.
+func TestUpsertSetsKey(t *testing.T) {
+	for name, open := range dialects() {
+		t.Run(name, func(t *testing.T) {
+			f := setup(t, open)
+			ctx := context.Background()
+			db := f.db
+			must(t, orm.InsertMany(ctx, db, []user{{Name: "Ann", Email: "ann@x"}, {Name: "Bob", Email: "bob@x"}}))
+			must(t, orm.InsertMany(ctx, db, []tag{{Name: "go"}, {Name: "sql"}}))
+			userID := func(email string) int64 {
+				u, err := orm.From[user](db).Where(orm.Eq("email", email)).First(orm.OnPrimary(ctx))
+				must(t, err)
+				return u.ID
+			}
+			tagID := func(name string) int64 {
+				g, err := orm.From[tag](db).Where(orm.Eq("name", name)).First(orm.OnPrimary(ctx))
+				must(t, err)
+				return g.ID
+			}
+			cases := []struct {
+				name   string
+				upsert func() (got int64, err error)
+				want   func() int64 // the key of the row that holds the values now
+			}{
+				{"inserted", func() (int64, error) {
+					u := user{Name: "Cy", Email: "cy@x"}
+					err := orm.Upsert(ctx, db, &u, []string{"email"})
+					return u.ID, err
+				}, func() int64 { return userID("cy@x") }},
+				{"updated", func() (int64, error) {
+					u := user{Name: "Bobby", Email: "bob@x"}
+					err := orm.Upsert(ctx, db, &u, []string{"email"}, "name")
+					return u.ID, err
+				}, func() int64 { return userID("bob@x") }},
+				{"updated every column", func() (int64, error) {
+					u := user{Name: "Annie", Email: "ann@x", Age: ptr[int64](7)}
+					err := orm.Upsert(ctx, db, &u, []string{"email"})
+					return u.ID, err
+				}, func() int64 { return userID("ann@x") }},
+				{"kept, nothing to update", func() (int64, error) {
+					g := tag{Name: "sql"}
+					err := orm.Upsert(ctx, db, &g, []string{"name"})
+					return g.ID, err
+				}, func() int64 { return tagID("sql") }},
+				{"inserted, nothing to update", func() (int64, error) {
+					g := tag{Name: "rust"}
+					err := orm.Upsert(ctx, db, &g, []string{"name"})
+					return g.ID, err
+				}, func() int64 { return tagID("rust") }},
+				{"key given", func() (int64, error) {
+					g := tag{ID: 77, Name: "zig"}
+					err := orm.Upsert(ctx, db, &g, []string{"name"})
+					return g.ID, err
+				}, func() int64 { return tagID("zig") }},
+			}
+			for _, c := range cases {
+				t.Run(c.name, func(t *testing.T) {
+					got, err := c.upsert()
+					if err != nil {
+						t.Fatal(err)
+					}
+					if want := c.want(); got != want || got == 0 {
+						t.Errorf("got key %d, want %d", got, want)
+					}
+				})
+			}
+			if got, err := orm.From[tag](db).Where(orm.Eq("name", "sql")).Count(orm.OnPrimary(ctx)); err != nil || got != 1 {
+				t.Errorf("tags named sql: %d, %v; want 1", got, err)
 			}
 		})
 	}

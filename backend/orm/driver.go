@@ -18,11 +18,22 @@ type Dialect interface {
 	Returning() bool
 	// MaxParams is the most placeholders one statement may hold.
 	MaxParams() int
-	// AppendUpsert appends the clause that turns an INSERT into an upsert:
-	// ON CONFLICT (…) DO UPDATE SET … or ON DUPLICATE KEY UPDATE ….
-	// update lists the columns to overwrite; when it is empty the clause
-	// leaves the existing row unchanged.
-	AppendUpsert(b []byte, conflict, update []string) []byte
+	// NullsLast reports whether an ascending ORDER BY puts NULLs after
+	// every value, and a descending one before (PostgreSQL). Where it does
+	// not (SQLite, MySQL), the ORM writes that placement out for nullable
+	// columns, so that every dialect sorts, and pages, alike.
+	NullsLast() bool
+	// AppendUpsert appends the clause that turns an INSERT INTO table into
+	// an upsert: ON CONFLICT (…) DO UPDATE SET … or ON DUPLICATE KEY
+	// UPDATE …. update lists the columns to overwrite; when it is empty the
+	// clause leaves the existing row unchanged. key, when not empty, is the
+	// table's auto-increment primary key, whose value the statement must
+	// report for the row it inserted or ran into: where the dialect has
+	// RETURNING the caller appends RETURNING key, so the clause must make
+	// the existing row come back even when there is nothing to update (set
+	// a conflict column to its own value rather than DO NOTHING); without
+	// RETURNING, it must make the last insert id that row's key.
+	AppendUpsert(b []byte, table string, conflict, update []string, key string) []byte
 	// ColumnType is the SQL type a column gets when a table is created. For
 	// an auto-increment primary key it is the whole definition, PRIMARY KEY
 	// included (SQLite needs AUTOINCREMENT after it).
@@ -37,14 +48,25 @@ type Dialect interface {
 
 // AppendOnConflict appends the standard upsert clause that PostgreSQL and
 // SQLite share: ON CONFLICT (…) DO UPDATE SET c = EXCLUDED.c, …, or DO
-// NOTHING when update is empty. Identifiers are quoted by d.
-func AppendOnConflict(d Dialect, b []byte, conflict, update []string) []byte {
+// NOTHING when update is empty. With a key to report and nothing to
+// update, it sets the first conflict column to the existing row's value
+// instead (DO UPDATE SET c = table.c), a no-op after which RETURNING still
+// gives that row. Identifiers are quoted by d.
+func AppendOnConflict(d Dialect, b []byte, table string, conflict, update []string, key string) []byte {
 	b = append(b, " ON CONFLICT ("...)
 	for i, c := range conflict {
 		if i > 0 {
 			b = append(b, ", "...)
 		}
 		b = d.AppendIdent(b, c)
+	}
+	if len(update) == 0 && key != "" {
+		b = append(b, ") DO UPDATE SET "...)
+		b = d.AppendIdent(b, conflict[0])
+		b = append(b, " = "...)
+		b = d.AppendIdent(b, table)
+		b = append(b, '.')
+		return d.AppendIdent(b, conflict[0])
 	}
 	if len(update) == 0 {
 		return append(b, ") DO NOTHING"...)

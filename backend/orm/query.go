@@ -101,7 +101,11 @@ func (q *Query[T]) GroupBy(cols ...string) *Query[T] { q.group = append(q.group,
 func (q *Query[T]) Having(conds ...Cond) *Query[T] { q.having = append(q.having, conds...); return q }
 
 // OrderBy sorts by columns; a leading - sorts that column descending:
-// OrderBy("-created_at", "id").
+// OrderBy("-created_at", "id"). NULL sorts as larger than every value, on
+// every dialect: last ascending, first descending. That is PostgreSQL's
+// own order; on SQLite and MySQL, whose NULLs come first, a nullable
+// column (or one of a LEFT JOINed table) is written "col IS NULL, col",
+// which an index on col alone cannot serve.
 func (q *Query[T]) OrderBy(cols ...string) *Query[T] {
 	for _, c := range cols {
 		o := orderBy{col: c}
@@ -114,9 +118,10 @@ func (q *Query[T]) OrderBy(cols ...string) *Query[T] {
 }
 
 // After continues a keyset pagination: values are those of the order
-// columns in the last row of the previous page, one per OrderBy column.
-// The order should end in a unique column (the primary key) so that pages
-// neither skip nor repeat rows.
+// columns in the last row of the previous page, one per OrderBy column; a
+// NULL is nil, a nil pointer or an invalid sql.Null. The order should end
+// in a unique column (the primary key) so that pages neither skip nor
+// repeat rows.
 func (q *Query[T]) After(values ...any) *Query[T] { q.after = values; return q }
 
 // Limit caps the rows returned.
@@ -201,16 +206,37 @@ func (q *Query[T]) ToSQL() (string, []any, error) {
 	return st.sql, st.args, nil
 }
 
-// Count returns the number of matching rows (ignoring limit and offset).
+// Count returns the number of matching rows (ignoring limit and offset);
+// for a grouped query (GroupBy or Having), the number of groups.
 func (q *Query[T]) Count(ctx context.Context) (int64, error) {
+	if q.grouped() {
+		return q.scalar(ctx, "SELECT COUNT(*) FROM "+groupsHead, groupsTail)
+	}
 	return q.scalar(ctx, "SELECT COUNT(*) FROM ", "")
 }
 
-// Exists reports whether any row matches.
+// Exists reports whether any row matches; for a grouped query, whether
+// any group does.
 func (q *Query[T]) Exists(ctx context.Context) (bool, error) {
+	if q.grouped() {
+		n, err := q.scalar(ctx, "SELECT 1 FROM "+groupsHead, groupsTail+" LIMIT 1")
+		return n > 0, err
+	}
 	n, err := q.scalar(ctx, "SELECT 1 FROM ", " LIMIT 1")
 	return n > 0, err
 }
+
+// A grouped query's rows are its groups, so Count and Exists read them
+// from a subquery: COUNT(*) beside GROUP BY would count each group's rows.
+// The subquery selects an aggregate because SQLite takes a query for an
+// aggregate one (a HAVING without GROUP BY: the whole table is the group)
+// only when its select list has one.
+const (
+	groupsHead = "(SELECT COUNT(*) FROM "
+	groupsTail = ") AS covet_groups"
+)
+
+func (q *Query[T]) grouped() bool { return len(q.group) > 0 || len(q.having) > 0 }
 
 // scalar runs head FROM … WHERE … tail and reads one integer.
 func (q *Query[T]) scalar(ctx context.Context, head, tail string) (int64, error) {
@@ -390,27 +416,65 @@ func (q *Query[T]) filters(b *builder) {
 	b.conds(" HAVING ", q.having)
 }
 
-// keyset turns After into (a > x) OR (a = x AND b > y) …, honouring each
-// column's direction.
+// keyset turns After into "the rows after the cursor's" in the order tail
+// writes: (a > x) OR (a = x AND b > y) …, honouring each column's direction
+// and NULL's place after every value. So ascending, a > x becomes
+// (a > x OR a IS NULL) for a nullable column, and nothing follows a NULL;
+// descending, a NULL is followed by every value (a IS NOT NULL), and a < x
+// already leaves the NULLs out. Ties on a NULL are a IS NULL.
 func (q *Query[T]) keyset(b *builder) Cond {
 	if len(q.after) != len(q.order) {
 		return errCond{fmt.Errorf("orm: After has %d values for %d OrderBy columns", len(q.after), len(q.order))}
 	}
 	var ors []Cond
 	for i, o := range q.order {
-		var ands []Cond
+		ands := make([]Cond, 0, i+1)
 		for j := 0; j < i; j++ {
-			ands = append(ands, Eq(q.order[j].col, q.after[j]))
+			if isNullValue(q.after[j]) {
+				ands = append(ands, IsNull(q.order[j].col))
+			} else {
+				ands = append(ands, Eq(q.order[j].col, q.after[j]))
+			}
 		}
-		op := ">"
-		if o.desc {
-			op = "<"
+		v := q.after[i]
+		switch null := isNullValue(v); {
+		case null && o.desc:
+			ands = append(ands, NotNull(o.col))
+		case null:
+			continue // nothing sorts after NULL
+		case o.desc:
+			ands = append(ands, cmp{o.col, "<", v})
+		case q.nullable(b, o.col):
+			ands = append(ands, Or(cmp{o.col, ">", v}, IsNull(o.col)))
+		default:
+			ands = append(ands, cmp{o.col, ">", v})
 		}
-		ands = append(ands, cmp{o.col, op, q.after[i]})
 		ors = append(ors, And(ands...))
 	}
 	return Or(ors...)
 }
+
+// nullable reports whether column ref can hold NULL in this query's rows:
+// a nullable column, or any column of a LEFT JOINed table.
+func (q *Query[T]) nullable(b *builder, ref string) bool {
+	t, c := b.lookup(ref)
+	if c == nil {
+		return false // b.err names the column
+	}
+	if c.Nullable {
+		return true
+	}
+	for _, j := range q.joins {
+		if j.left && j.to.Table == t {
+			return true
+		}
+	}
+	return false
+}
+
+// isNullValue reports whether v stands for SQL NULL: nil, a nil pointer, or a
+// driver.Valuer (sql.Null[T]) whose value is nil.
+func isNullValue(v any) bool { return normKey(v) == nil }
 
 // maxLimit stands for "no limit" where OFFSET needs a LIMIT (SQLite, MySQL).
 const maxLimit = "9223372036854775807"
@@ -420,6 +484,16 @@ func (q *Query[T]) tail(b *builder) {
 		b.b = append(b.b, " ORDER BY "...)
 		for i, o := range q.order {
 			if i > 0 {
+				b.b = append(b.b, ", "...)
+			}
+			if !b.d.NullsLast() && q.nullable(b, o.col) {
+				// col IS NULL is false for values and true for NULL, so it
+				// puts NULLs after them (before them descending).
+				b.column(o.col)
+				b.b = append(b.b, " IS NULL"...)
+				if o.desc {
+					b.b = append(b.b, " DESC"...)
+				}
 				b.b = append(b.b, ", "...)
 			}
 			b.column(o.col)

@@ -417,7 +417,10 @@ func Delete[T any](ctx context.Context, h Handle, row *T) error {
 // Upsert inserts row, or when it collides with an existing row on the
 // conflict columns (a unique key; on MySQL any unique key) updates that
 // row's update columns instead; with no update columns, it updates every
-// column except the key and the conflict columns.
+// column except the key and the conflict columns. Like Insert, when the
+// auto-increment primary key is zero it is set on row afterwards: to the
+// new row's key, or to the key of the row that was updated (or kept, when
+// there was nothing to update).
 func Upsert[T any](ctx context.Context, h Handle, row *T, conflict []string, update ...string) error {
 	s := h.session()
 	m, err := s.db.mapping(reflect.TypeFor[T]())
@@ -444,15 +447,34 @@ func Upsert[T any](ctx context.Context, h Handle, row *T, conflict []string, upd
 			}
 		}
 	}
-	b := &builder{d: s.db.dialect, scope: []*Table{m.Table}}
+	d := s.db.dialect
+	b := &builder{d: d, scope: []*Table{m.Table}}
 	writeInsert(b, m.Table, cols, [][]any{rowValues(cols, base)})
-	b.b = s.db.dialect.AppendUpsert(b.b, conf, upd)
+	pk := m.pk
+	key := ""
+	if pk != nil && !slices.Contains(cols, pk) {
+		key = pk.Name // auto-increment and zero: the server picks or finds it
+	}
+	b.b = d.AppendUpsert(b.b, m.Name, conf, upd, key)
+	if key != "" && d.Returning() {
+		b.b = append(b.b, " RETURNING "...)
+		b.ident(key)
+	}
 	st, err := b.stmt()
 	if err != nil {
 		return err
 	}
-	_, err = s.exec(ctx, st)
-	return err
+	if key != "" && d.Returning() {
+		return insertReturning(ctx, s, st, pk, base)
+	}
+	res, err := s.exec(ctx, st)
+	if err != nil {
+		return err
+	}
+	if key != "" {
+		setInt(pk, base, res.LastInsertID)
+	}
+	return nil
 }
 
 func columnNames(t *Table, refs []string) ([]string, error) {

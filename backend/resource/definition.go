@@ -22,6 +22,7 @@ import (
 	"math"
 	"reflect"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/covetpy/covet/backend/orm"
@@ -177,11 +178,15 @@ func (f Field) goType() reflect.Type {
 	default:
 		t = reflect.TypeFor[string]()
 	}
-	if !f.Required && f.Default == nil {
+	if f.nullable() {
 		return reflect.PointerTo(t)
 	}
 	return t
 }
+
+// nullable reports whether the field's column takes NULL: it is optional
+// and has no default.
+func (f Field) nullable() bool { return !f.Required && f.Default == nil }
 
 // value converts a JSON value (as decoded with UseNumber, or from a Go
 // literal in a Definition) to the field's Go value, or says why it can't.
@@ -192,6 +197,9 @@ func (f Field) value(v any) (any, error) {
 		s, ok := v.(string)
 		if !ok {
 			return nil, fmt.Errorf("want a string, got %s", jsonType(v))
+		}
+		if err := storableText(s); err != nil {
+			return nil, err
 		}
 		if f.MaxLength > 0 && len([]rune(s)) > f.MaxLength {
 			return nil, fmt.Errorf("%d characters is more than maxLength %d", len([]rune(s)), f.MaxLength)
@@ -232,6 +240,15 @@ func (f Field) value(v any) (any, error) {
 		return nil, fmt.Errorf("%v is not one of %v", v, f.Enum)
 	}
 	return out, nil
+}
+
+// storableText refuses a NUL character, which PostgreSQL cannot store in
+// text (the others could): a record must be valid on every database.
+func storableText(s string) error {
+	if i := strings.IndexByte(s, 0); i >= 0 {
+		return fmt.Errorf("a NUL character (U+0000, at byte %d) cannot be stored", i)
+	}
+	return nil
 }
 
 func (f Field) inEnum(v any) bool {
@@ -333,7 +350,7 @@ func literalOf(f Field, v any) any {
 func (d Definition) table() (*orm.Table, error) {
 	cols := []orm.Column{{Name: "id", Type: reflect.TypeFor[int64](), PrimaryKey: true, AutoIncrement: true}}
 	for _, f := range d.Fields {
-		c := orm.Column{Name: f.Name, Type: f.goType(), Unique: f.Unique, Nullable: !f.Required && f.Default == nil}
+		c := orm.Column{Name: f.Name, Type: f.goType(), Unique: f.Unique, Nullable: f.nullable()}
 		if f.Type == TypeString {
 			c.MaxLength = f.MaxLength // text stays unbounded in the database
 		}

@@ -141,11 +141,10 @@ const (
 // problem per field.
 func (r *Resource) decode(w http.ResponseWriter, req *http.Request, m mode) (orm.Record, error) {
 	body, err := io.ReadAll(http.MaxBytesReader(w, req.Body, MaxBodyBytes))
+	if d := problem.BodyTooLarge(err); d != nil {
+		return nil, d // MaxBodyBytes, or the route's smaller bodyLimit
+	}
 	if err != nil {
-		var tooBig *http.MaxBytesError
-		if errors.As(err, &tooBig) {
-			return nil, problem.New(http.StatusRequestEntityTooLarge, fmt.Sprintf("the body is larger than %d bytes", MaxBodyBytes))
-		}
 		return nil, problem.New(http.StatusBadRequest, "reading the body: "+err.Error())
 	}
 	dec := json.NewDecoder(bytes.NewReader(body))
@@ -317,8 +316,16 @@ func (r *Resource) list(w http.ResponseWriter, req *http.Request) error {
 		return p
 	}
 	q.OrderBy(sortBy...).Limit(limit).Offset(offset)
+	// The cursor holds the sort fields' values, so they are read even when
+	// fields= leaves them out, and dropped from the items afterwards.
+	var unasked []string
 	if fields != nil {
-		q.Select(fields...)
+		for _, o := range sortBy {
+			if name := strings.TrimPrefix(o, "-"); !slices.Contains(fields, name) && !slices.Contains(unasked, name) {
+				unasked = append(unasked, name)
+			}
+		}
+		q.Select(append(fields, unasked...)...)
 	}
 	recs, err := q.All(req.Context())
 	if err != nil {
@@ -330,6 +337,11 @@ func (r *Resource) list(w http.ResponseWriter, req *http.Request) error {
 	}{Items: recs}
 	if len(recs) == limit && offset == 0 {
 		page.Next = r.encodeCursor(recs[len(recs)-1], sortBy)
+	}
+	for _, rec := range recs {
+		for _, name := range unasked {
+			delete(rec, name)
+		}
 	}
 	return writeJSON(w, http.StatusOK, page)
 }
@@ -398,6 +410,9 @@ func filter(f Field, op string, vals []string) (orm.Cond, error) {
 		if f.Type != TypeString && f.Type != TypeText {
 			return nil, fmt.Errorf("like applies only to string and text fields")
 		}
+		if err := storableText(vals[0]); err != nil {
+			return nil, err
+		}
 		return orm.Like(f.Name, vals[0]), nil
 	}
 	v, err := parse(vals[0])
@@ -421,7 +436,9 @@ func filter(f Field, op string, vals []string) (orm.Cond, error) {
 	return nil, fmt.Errorf("unknown operator %q (want eq, ne, gt, gte, lt, lte, like or null)", op)
 }
 
-// A cursor is the sort values of a page's last record, as base64url JSON.
+// A cursor is the sort values of a page's last record, as base64url JSON;
+// a null value is null, and the next page starts after it in the ORM's
+// order (nulls last ascending, first descending).
 func (r *Resource) encodeCursor(rec orm.Record, order []string) string {
 	vals := make([]any, len(order))
 	for i, o := range order {
@@ -448,13 +465,16 @@ func (r *Resource) decodeCursor(s string, order []string) ([]any, error) {
 	}
 	for i, o := range order {
 		name := strings.TrimPrefix(o, "-")
-		f := Field{Name: name, Type: TypeInt}
+		f := Field{Name: name, Type: TypeInt, Required: true}
 		if name != "id" {
 			f = r.fields[name]
 			f.Enum, f.MaxLength = nil, 0
 		}
 		if vals[i] == nil {
-			return nil, fmt.Errorf("a cursor through a null %s is not supported; sort by a required field", name)
+			if !f.nullable() {
+				return nil, fmt.Errorf("not a cursor for this sort order: %s is never null", name)
+			}
+			continue
 		}
 		v, err := f.value(vals[i])
 		if err != nil {

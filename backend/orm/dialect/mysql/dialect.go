@@ -41,17 +41,34 @@ func (d Dialect) Returning() bool { return d.returning }
 // is 16 bits.
 func (Dialect) MaxParams() int { return 65535 }
 
+// NullsLast is false: MySQL and MariaDB sort NULL before every value.
+func (Dialect) NullsLast() bool { return false }
+
 // AppendUpsert writes ON DUPLICATE KEY UPDATE `c` = VALUES(`c`), ….
 // MySQL finds the conflict through any unique key, so the conflict columns
 // only matter when nothing is to be updated: the first is then set to
 // itself, a no-op that keeps the row (INSERT IGNORE would also swallow
 // unrelated errors such as NOT NULL violations).
 //
+// With a key to report and no RETURNING (MySQL), it also sets `key` =
+// LAST_INSERT_ID(`key`): an update then leaves the row's own key as the
+// last insert id, where the server would otherwise report no key, or one it
+// reserved but did not use. An insert reports the new key as usual. With
+// RETURNING (MariaDB) the caller reads the key from the returned row.
+//
 // VALUES() is deprecated in MySQL 8.0.20 in favour of a row alias, which
 // MariaDB lacks; both servers still accept it.
-func (d Dialect) AppendUpsert(b []byte, conflict, update []string) []byte {
+func (d Dialect) AppendUpsert(b []byte, _ string, conflict, update []string, key string) []byte {
 	b = append(b, " ON DUPLICATE KEY UPDATE "...)
-	if len(update) == 0 {
+	if key != "" && !d.returning {
+		b = d.AppendIdent(b, key)
+		b = append(b, " = LAST_INSERT_ID("...)
+		b = d.AppendIdent(b, key)
+		b = append(b, ')')
+		if len(update) > 0 {
+			b = append(b, ", "...)
+		}
+	} else if len(update) == 0 {
 		b = d.AppendIdent(b, conflict[0])
 		b = append(b, " = "...)
 		return d.AppendIdent(b, conflict[0])

@@ -22,9 +22,12 @@ func TestDialectSQL(t *testing.T) {
 		{"ident with backtick", string(d.AppendIdent(nil, "we`ird")), "`we``ird`"},
 		{"ident appends", string(d.AppendIdent([]byte("x."), "y")), "x.`y`"},
 		{"placeholder", string(d.AppendPlaceholder(nil, 12)), "?"},
-		{"upsert", string(d.AppendUpsert(nil, []string{"email"}, []string{"name", "age"})), " ON DUPLICATE KEY UPDATE `name` = VALUES(`name`), `age` = VALUES(`age`)"},
-		{"upsert one", string(d.AppendUpsert(nil, []string{"email"}, []string{"n`m"})), " ON DUPLICATE KEY UPDATE `n``m` = VALUES(`n``m`)"},
-		{"upsert nothing", string(d.AppendUpsert(nil, []string{"email", "org"}, nil)), " ON DUPLICATE KEY UPDATE `email` = `email`"},
+		{"upsert", string(d.AppendUpsert(nil, "users", []string{"email"}, []string{"name", "age"}, "")), " ON DUPLICATE KEY UPDATE `name` = VALUES(`name`), `age` = VALUES(`age`)"},
+		{"upsert one", string(d.AppendUpsert(nil, "users", []string{"email"}, []string{"n`m"}, "")), " ON DUPLICATE KEY UPDATE `n``m` = VALUES(`n``m`)"},
+		{"upsert nothing", string(d.AppendUpsert(nil, "users", []string{"email", "org"}, nil, "")), " ON DUPLICATE KEY UPDATE `email` = `email`"},
+		{"upsert key", string(d.AppendUpsert(nil, "users", []string{"email"}, []string{"name"}, "id")), " ON DUPLICATE KEY UPDATE `id` = LAST_INSERT_ID(`id`), `name` = VALUES(`name`)"},
+		{"upsert key, nothing", string(d.AppendUpsert(nil, "users", []string{"email"}, nil, "id")), " ON DUPLICATE KEY UPDATE `id` = LAST_INSERT_ID(`id`)"},
+		{"upsert key, returning", string(Dialect{returning: true}.AppendUpsert(nil, "users", []string{"email"}, nil, "id")), " ON DUPLICATE KEY UPDATE `email` = `email`"},
 		{"explain", d.Explain("SELECT 1", false), "EXPLAIN FORMAT=JSON SELECT 1"},
 		{"explain analyze", d.Explain("SELECT 1", true), "ANALYZE FORMAT=JSON SELECT 1"},
 	}
@@ -41,6 +44,11 @@ func TestDialectSQL(t *testing.T) {
 		}
 		if got := (Dialect{returning: true}).Returning(); !got {
 			t.Errorf("MariaDB Dialect: Returning() = %v, want true", got)
+		}
+	})
+	t.Run("nulls last", func(t *testing.T) {
+		if got := d.NullsLast(); got {
+			t.Errorf("NullsLast() = %v, want false (MySQL and MariaDB sort NULL first)", got)
 		}
 	})
 	t.Run("max params", func(t *testing.T) {

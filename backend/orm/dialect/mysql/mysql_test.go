@@ -461,6 +461,9 @@ func roundTrip(t *testing.T, db *orm.DB) {
 			if err := orm.Upsert(ctx, db, &u, []string{"email"}, "name"); err != nil {
 				t.Fatal(err)
 			}
+			if u.ID != a.ID {
+				t.Errorf("an upsert that updated: got id %d, want the row's %d", u.ID, a.ID)
+			}
 			got, err := orm.Get[account](ctx, db, a.ID)
 			if err != nil {
 				t.Fatal(err)
@@ -471,13 +474,20 @@ func roundTrip(t *testing.T, db *orm.DB) {
 			if err := orm.Upsert(ctx, db, &c, []string{"email"}); err != nil {
 				t.Fatal(err)
 			}
+			if got, err := orm.From[account](db).Where(orm.Eq("email", c.Email)).First(ctx); err != nil || c.ID != got.ID {
+				t.Errorf("an upsert that inserted: got id %d, want the new row's %d (%v)", c.ID, got.ID, err)
+			}
 			if n, err := orm.From[account](db).Count(ctx); err != nil || n != 3 {
 				t.Errorf("got %d rows (%v), want 3", n, err)
+			}
+			unchanged := account{Email: a.Email, Name: a.Name, Avatar: []byte{}, Joined: joined}
+			if err := orm.Upsert(ctx, db, &unchanged, []string{"email"}, "name"); err != nil || unchanged.ID != a.ID {
+				t.Errorf("an upsert that changed nothing: got id %d (%v), want the row's %d", unchanged.ID, err, a.ID)
 			}
 		}},
 		{"upsert that updates nothing keeps the row", func(t *testing.T) {
 			q := "INSERT INTO `accounts` (`email`, `name`, `balance`, `points`, `active`, `score`, `avatar`, `joined`) VALUES (?, 'X', 0, 0, 0, 0, '', NOW())" +
-				string(Dialect{}.AppendUpsert(nil, []string{"email"}, nil))
+				string(Dialect{}.AppendUpsert(nil, "accounts", []string{"email"}, nil, ""))
 			if _, err := orm.Exec(ctx, db, q, a.Email); err != nil {
 				t.Fatal(err)
 			}

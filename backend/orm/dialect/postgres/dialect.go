@@ -49,10 +49,13 @@ func (Dialect) Returning() bool { return true }
 // MaxParams is the protocol's limit: parameter counts are 16-bit.
 func (Dialect) MaxParams() int { return 65535 }
 
+// NullsLast is true: PostgreSQL sorts NULL as larger than every value.
+func (Dialect) NullsLast() bool { return true }
+
 // AppendUpsert appends ON CONFLICT (…) DO UPDATE SET c = EXCLUDED.c, …, or
-// DO NOTHING when update is empty.
-func (d Dialect) AppendUpsert(b []byte, conflict, update []string) []byte {
-	return orm.AppendOnConflict(d, b, conflict, update)
+// DO NOTHING when update is empty; see orm.AppendOnConflict for the key.
+func (d Dialect) AppendUpsert(b []byte, table string, conflict, update []string, key string) []byte {
+	return orm.AppendOnConflict(d, b, table, conflict, update, key)
 }
 
 // ColumnType maps a field's Go type to the PostgreSQL type pgx reads it

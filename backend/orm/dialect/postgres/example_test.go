@@ -82,7 +82,7 @@ func ExampleDialect_Classify() {
 // The SQL the dialect writes for an upsert and for EXPLAIN.
 func ExampleDialect() {
 	var d postgres.Dialect
-	fmt.Println(string(d.AppendUpsert([]byte(`INSERT INTO "users" ("email", "name") VALUES ($1, $2)`), []string{"email"}, []string{"name"})))
+	fmt.Println(string(d.AppendUpsert([]byte(`INSERT INTO "users" ("email", "name") VALUES ($1, $2)`), "users", []string{"email"}, []string{"name"}, "")))
 	fmt.Println(d.Explain(`SELECT * FROM "users" WHERE "id" = $1`, false))
 	// Output:
 	// INSERT INTO "users" ("email", "name") VALUES ($1, $2) ON CONFLICT ("email") DO UPDATE SET "name" = EXCLUDED."name"

@@ -70,9 +70,11 @@ func TestDialectSQL(t *testing.T) {
 		{"ident appends", string(d.AppendIdent([]byte("FROM "), "t")), `FROM "t"`},
 		{"placeholder 1", string(d.AppendPlaceholder(nil, 1)), "$1"},
 		{"placeholder max", string(d.AppendPlaceholder([]byte("x = "), d.MaxParams())), "x = $65535"},
-		{"upsert update", string(d.AppendUpsert(nil, []string{"email"}, []string{"name", "age"})), ` ON CONFLICT ("email") DO UPDATE SET "name" = EXCLUDED."name", "age" = EXCLUDED."age"`},
-		{"upsert two keys", string(d.AppendUpsert(nil, []string{"a", "b"}, []string{"c"})), ` ON CONFLICT ("a", "b") DO UPDATE SET "c" = EXCLUDED."c"`},
-		{"upsert nothing", string(d.AppendUpsert(nil, []string{"a", "b"}, nil)), ` ON CONFLICT ("a", "b") DO NOTHING`},
+		{"upsert update", string(d.AppendUpsert(nil, "users", []string{"email"}, []string{"name", "age"}, "")), ` ON CONFLICT ("email") DO UPDATE SET "name" = EXCLUDED."name", "age" = EXCLUDED."age"`},
+		{"upsert two keys", string(d.AppendUpsert(nil, "t", []string{"a", "b"}, []string{"c"}, "")), ` ON CONFLICT ("a", "b") DO UPDATE SET "c" = EXCLUDED."c"`},
+		{"upsert nothing", string(d.AppendUpsert(nil, "t", []string{"a", "b"}, nil, "")), ` ON CONFLICT ("a", "b") DO NOTHING`},
+		{"upsert key", string(d.AppendUpsert(nil, "users", []string{"email"}, []string{"name"}, "id")), ` ON CONFLICT ("email") DO UPDATE SET "name" = EXCLUDED."name"`},
+		{"upsert key, nothing", string(d.AppendUpsert(nil, "t", []string{"a", "b"}, nil, "id")), ` ON CONFLICT ("a", "b") DO UPDATE SET "a" = "t"."a"`},
 		{"explain", d.Explain("SELECT 1", false), "EXPLAIN (FORMAT JSON) SELECT 1"},
 		{"explain analyze", d.Explain("SELECT 1", true), "EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) SELECT 1"},
 	}
@@ -85,6 +87,9 @@ func TestDialectSQL(t *testing.T) {
 	}
 	if !d.Returning() {
 		t.Error("Returning() = false, want true")
+	}
+	if !d.NullsLast() {
+		t.Error("NullsLast() = false, want true")
 	}
 }
 

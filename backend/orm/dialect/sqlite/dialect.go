@@ -35,8 +35,11 @@ func (Dialect) Returning() bool { return true }
 // MaxParams is SQLITE_MAX_VARIABLE_NUMBER's default since 3.32.
 func (Dialect) MaxParams() int { return 32766 }
 
-func (d Dialect) AppendUpsert(b []byte, conflict, update []string) []byte {
-	return orm.AppendOnConflict(d, b, conflict, update)
+// NullsLast is false: SQLite sorts NULL before every value.
+func (Dialect) NullsLast() bool { return false }
+
+func (d Dialect) AppendUpsert(b []byte, table string, conflict, update []string, key string) []byte {
+	return orm.AppendOnConflict(d, b, table, conflict, update, key)
 }
 
 func (Dialect) ColumnType(c *orm.Column) string {
