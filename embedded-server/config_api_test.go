@@ -215,6 +215,34 @@ func TestConfigFileEditsAreApplied(t *testing.T) {
 	if _, body := get(t, srv.URL+"/hello"); body != "edited by hand" {
 		t.Errorf("after an invalid edit /hello serves %q", body)
 	}
+
+	// A studio opened now learns of it, and the API does not overwrite it.
+	var fileState struct {
+		Errors []struct{ Path, Message string }
+	}
+	if r := configReq(t, srv, "GET", "/file", ""); r.StatusCode != 200 || json.Unmarshal(r.Body, &fileState) != nil || len(fileState.Errors) != 1 || fileState.Errors[0].Path != "server.listen" {
+		t.Errorf("GET config/file = %d %s, want the problem at server.listen", r.StatusCode, r.Body)
+	}
+	r := configReq(t, srv, "PATCH", "/routes/hello", `{"mock": {"body": "from the studio"}}`)
+	if r.StatusCode != 409 || !strings.Contains(string(r.Body), "server.listen") {
+		t.Errorf("PATCH while the file holds an invalid edit = %d %s, want 409 naming it", r.StatusCode, r.Body)
+	}
+	if r := configReq(t, srv, "POST", "/undo", ""); r.StatusCode != 409 {
+		t.Errorf("undo while the file holds an invalid edit = %d %s, want 409", r.StatusCode, r.Body)
+	}
+	if now, _ := os.ReadFile(file); string(now) != `{"server": {"listen": 1}}` {
+		t.Errorf("the refused write changed covet.json: %s", now)
+	}
+
+	// Reverting the file to what runs clears it, with a config.changed.
+	os.WriteFile(file, edited, 0o644)
+	nextEvent(t, conn, "config.changed")
+	if r := configReq(t, srv, "GET", "/file", ""); !strings.Contains(string(r.Body), `"errors":[]`) {
+		t.Errorf("GET config/file after the revert = %s, want no errors", r.Body)
+	}
+	if r := configReq(t, srv, "PATCH", "/routes/hello", `{"mock": {"body": "from the studio"}}`); r.StatusCode != 200 {
+		t.Errorf("PATCH after the revert = %d %s", r.StatusCode, r.Body)
+	}
 }
 
 func waitBody(t *testing.T, url, want string) {

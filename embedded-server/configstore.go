@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/covetpy/covet/backend/events"
+	"github.com/covetpy/covet/backend/problem"
 	"github.com/covetpy/covet/embedded-server/internal/admin"
 	"github.com/covetpy/covet/embedded-server/internal/assemble"
 	"github.com/covetpy/covet/embedded-server/internal/config"
@@ -46,6 +47,10 @@ type configStore struct {
 	doc     []byte     // the current document, as saved
 	etag    string
 	history []historyEntry // oldest first, at most historyLength
+	// fileErrs are the problems of the edit covet.json holds on disk, when
+	// it could not be applied; API writes wait until it is fixed or
+	// reverted, since saving would overwrite it.
+	fileErrs config.Errors
 }
 
 // historyEntry is one applied version as stored on disk.
@@ -97,7 +102,17 @@ func (c *configStore) Config() ([]byte, string) {
 func (c *configStore) ApplyConfig(doc []byte, ifMatch, source string, dryRun bool) (admin.ConfigChange, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if c.fileErrs != nil && !dryRun {
+		return admin.ConfigChange{}, &admin.FileEditedError{Errors: c.fileErrs}
+	}
 	return c.applyLocked(doc, ifMatch, source, dryRun, c.parentOfNewLocked())
+}
+
+// FileErrors implements admin.ConfigStore.
+func (c *configStore) FileErrors() []problem.FieldError {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.fileErrs
 }
 
 func (c *configStore) applyLocked(doc []byte, ifMatch, source string, dryRun bool, parent int) (admin.ConfigChange, error) {
@@ -185,6 +200,9 @@ func (c *configStore) ConfigHistory() []admin.ConfigVersion {
 func (c *configStore) UndoConfig(ifMatch string) (admin.ConfigChange, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if c.fileErrs != nil {
+		return admin.ConfigChange{}, &admin.FileEditedError{Errors: c.fileErrs}
+	}
 	cur := c.history[len(c.history)-1]
 	prev := c.findLocked(cur.Parent)
 	if prev == nil {
@@ -262,8 +280,10 @@ func (c *configStore) loadHistory() []historyEntry {
 }
 
 // watch applies covet.json when it is edited on disk, until ctx ends. An
-// invalid edit is reported (log and config.error event) and the current
-// configuration keeps serving.
+// invalid edit is reported (log and config.error event), the current
+// configuration keeps serving, and API writes are refused until the file
+// is fixed or reverted; then config.changed says so, even when the file
+// holds what already runs.
 func (c *configStore) watch(ctx context.Context) {
 	t := time.NewTicker(watchInterval)
 	defer t.Stop()
@@ -274,28 +294,37 @@ func (c *configStore) watch(ctx context.Context) {
 			return
 		case <-t.C:
 		}
-		// Read under the lock: an apply writes the file while holding it,
-		// so what is read here is never older than c.doc, and a document
-		// the API wrote a moment ago is not mistaken for an edit.
-		c.mu.Lock()
-		data, err := os.ReadFile(c.file)
-		if err != nil || bytes.Equal(data, seen) || bytes.Equal(data, c.doc) {
-			if err == nil {
-				seen = data
-			}
-			c.mu.Unlock()
-			continue
-		}
-		seen = data
-		_, err = c.applyLocked(data, "", "file", false, c.parentOfNewLocked())
-		c.mu.Unlock()
-		if err != nil {
+		c.checkFile(&seen)
+	}
+}
+
+// checkFile applies covet.json if it changed since seen.
+func (c *configStore) checkFile(seen *[]byte) {
+	// Read under the lock: an apply writes the file while holding it, so
+	// what is read here is never older than c.doc, and a document the API
+	// wrote a moment ago is not mistaken for an edit.
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	data, err := os.ReadFile(c.file)
+	if err != nil || bytes.Equal(data, *seen) {
+		return
+	}
+	*seen = data
+	etag := c.etag
+	if !bytes.Equal(data, c.doc) {
+		if _, err := c.applyLocked(data, "", "file", false, c.parentOfNewLocked()); err != nil {
 			c.log.Error("covet.json was edited but is invalid; the previous configuration keeps serving", "err", err)
 			var errs config.Errors
 			if !errors.As(err, &errs) {
 				errs = config.Errors{{Message: err.Error()}}
 			}
+			c.fileErrs = errs
 			c.hub.Publish(admin.EventConfigError, admin.ConfigError{Source: "file", Errors: errs})
+			return
 		}
 	}
+	if c.fileErrs != nil && c.etag == etag { // reverted to what runs: no apply announced it
+		c.hub.Publish(admin.EventConfigChanged, admin.ConfigChange{ETag: c.etag, Source: "file", Version: c.history[len(c.history)-1].Version})
+	}
+	c.fileErrs = nil
 }

@@ -171,6 +171,7 @@ func New(cfg Config) (*API, error) {
 		}
 		api("POST /_covet/api/config/validate", a.handleValidate)
 		api("GET /_covet/api/config/history", a.handleHistory)
+		api("GET /_covet/api/config/file", a.handleConfigFile)
 		api("POST /_covet/api/config/undo", a.handleUndo)
 	}
 	api("/_covet/api/", func(w http.ResponseWriter, r *http.Request) {

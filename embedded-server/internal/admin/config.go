@@ -13,7 +13,7 @@ import (
 // ConfigStore is what the config endpoints need from the server: the
 // current document and a way to apply a new one. Errors it returns:
 // config.Errors (400, every problem with its path), ErrPreconditionFailed
-// (412) and ErrNothingToUndo (409).
+// (412), ErrNothingToUndo and *FileEditedError (409).
 type ConfigStore interface {
 	// Config returns the current document and its ETag.
 	Config() (doc []byte, etag string)
@@ -24,6 +24,19 @@ type ConfigStore interface {
 	ConfigHistory() []ConfigVersion
 	// UndoConfig brings back the version the current one replaced.
 	UndoConfig(ifMatch string) (ConfigChange, error)
+	// FileErrors are the problems of an edit of covet.json on disk that
+	// was not applied; nil when the file holds what is served.
+	FileErrors() []problem.FieldError
+}
+
+// FileEditedError refuses a write through the API while covet.json on
+// disk holds an edit that was not applied: saving would overwrite it.
+type FileEditedError struct {
+	Errors []problem.FieldError // the edit's problems
+}
+
+func (e *FileEditedError) Error() string {
+	return "covet.json on disk has an edit that was not applied; fix or revert it first, so that this change does not overwrite it"
 }
 
 // Errors a ConfigStore returns.
@@ -69,6 +82,17 @@ func (a *API) handleValidate(w http.ResponseWriter, r *http.Request) {
 	a.apply(w, body, "", true)
 }
 
+// handleConfigFile says whether covet.json on disk holds an edit that was
+// not applied, and why: what a studio opened after the config.error event
+// needs to know.
+func (a *API) handleConfigFile(w http.ResponseWriter, r *http.Request) {
+	errs := a.config.FileErrors()
+	if errs == nil {
+		errs = []problem.FieldError{}
+	}
+	writeJSON(w, ConfigError{Source: "file", Errors: errs})
+}
+
 func (a *API) handleHistory(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, a.config.ConfigHistory())
 }
@@ -85,10 +109,15 @@ func (a *API) apply(w http.ResponseWriter, doc []byte, ifMatch string, dryRun bo
 
 func (a *API) writeChange(w http.ResponseWriter, change ConfigChange, err error) {
 	var errs config.Errors
+	var edited *FileEditedError
 	switch {
 	case err == nil:
 		w.Header().Set("ETag", change.ETag)
 		writeJSON(w, change)
+	case errors.As(err, &edited):
+		p := problem.New(http.StatusConflict, err.Error())
+		p.Errors = edited.Errors
+		problem.Write(w, p)
 	case errors.As(err, &errs):
 		p := problem.New(http.StatusBadRequest, "the configuration is invalid; nothing was changed")
 		p.Errors = errs

@@ -111,7 +111,9 @@ type ConfigVersion struct {
 }
 
 // ConfigError is the data of a config.error event: covet.json was edited
-// on disk and is invalid; the previous configuration keeps serving.
+// on disk and is invalid; the previous configuration keeps serving. It is
+// also the answer of GET /_covet/api/config/file, with no errors when the
+// file holds what is served.
 type ConfigError struct {
 	Source string               `json:"source"`
 	Errors []problem.FieldError `json:"errors"`
