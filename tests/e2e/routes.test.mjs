@@ -1,19 +1,37 @@
 // End to end: editing routes live from the studio's Routes page.
 import assert from 'node:assert/strict';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { launchBrowser, startServer, waitFor } from './harness.mjs';
 
 describe('routes page', () => {
   let server;
   let browser;
+  let context;
   let page;
   const body = async (path) => (await fetch(server.url + path)).text();
+  /** covet.json of the running server's project, read and edited on disk
+   * as a user would (written whole, then renamed into place, so that the
+   * server's watcher never reads half a file). */
+  const configFile = () => join(server.project, 'covet.json');
+  const readConfig = () => JSON.parse(readFileSync(configFile(), 'utf8'));
+  const writeConfig = (cfg) => {
+    writeFileSync(configFile() + '.tmp', JSON.stringify(cfg, null, 2) + '\n');
+    renameSync(configFile() + '.tmp', configFile());
+  };
+  const editRoute = (id, fn) => {
+    const cfg = readConfig();
+    fn(cfg.routes.find((r) => r.id === id));
+    writeConfig(cfg);
+  };
+  const adminFetch = (path, init = {}) =>
+    fetch(server.url + path, { ...init, headers: { Authorization: `Bearer ${server.token}`, 'Content-Type': 'application/json', ...init.headers } });
 
   before(async () => {
     server = await startServer();
     browser = await launchBrowser();
-    const context = await browser.newContext({ viewport: { width: 1400, height: 900 } });
+    context = await browser.newContext({ viewport: { width: 1400, height: 900 } });
     page = await context.newPage();
     page.on('dialog', (d) => d.accept());
     await page.goto(server.login);
@@ -110,5 +128,132 @@ describe('routes page', () => {
     await page.getByRole('button', { name: 'Cancel' }).click();
     assert.equal(await body('/e2e/x'), 'first answer');
     await page.screenshot({ path: 'artifacts/routes.png' });
+  });
+  it('shows an invalid covet.json edit on disk with its JSON path, on every page, until the fixed file applies', async () => {
+    const cfg = readConfig();
+    cfg.routes.push({ id: 'disk', method: 'GET', path: '/disk/{y}/{y}', kind: 'mock', mock: { status: 200, body: 'from disk' } });
+    const at = cfg.routes.length - 1;
+    writeConfig(cfg);
+
+    const banner = page.getByTestId('config-file-problem');
+    await page.locator('[data-testid=config-file-error]', { hasText: `routes[${at}].path` }).waitFor({ timeout: 10_000 });
+    const text = await banner.textContent();
+    assert.match(text, new RegExp(`routes\\[${at}\\]\\.path: parameter \\{y\\} declared twice`));
+    assert.match(text, /not applied: the previous configuration is still serving/);
+    assert.equal((await fetch(server.url + '/disk/a/b')).status, 404, 'the invalid file is not served');
+    assert.equal(await page.locator('[data-route-id=disk]').count(), 0);
+    mkdirSync('artifacts', { recursive: true });
+    await page.screenshot({ path: 'artifacts/routes-file-error.png' });
+    // The notice is studio-wide: the user may be on another page.
+    await page.getByTestId('nav-dashboard').click();
+    await banner.waitFor();
+    await page.getByTestId('nav-routes').click();
+    await page.getByTestId('routes-page').waitFor();
+    // A studio opened after the refusal learns of it from the server.
+    await page.reload();
+    await page.getByTestId('routes-page').waitFor();
+    await page.locator('[data-testid=config-file-error]', { hasText: `routes[${at}].path` }).waitFor({ timeout: 10_000 });
+    // Changes from the studio wait: applying one would overwrite the edit.
+    await page.getByTestId('undo').click();
+    await page.getByText('covet.json on disk has an edit that was not applied').first().waitFor({ timeout: 10_000 });
+    assert.deepEqual(readConfig().routes[at].path, '/disk/{y}/{y}', 'the refused undo left the file alone');
+
+    cfg.routes[at].path = '/disk/{y}';
+    writeConfig(cfg);
+    await banner.waitFor({ state: 'detached', timeout: 10_000 });
+    await page.locator('[data-route-id=disk]', { hasText: '/disk/{y}' }).waitFor({ timeout: 10_000 });
+    await page.locator('[data-testid=routes-notice]', { hasText: 'covet.json was edited on disk' }).waitFor({ timeout: 10_000 });
+    assert.equal(await body('/disk/a'), 'from disk');
+  });
+
+  it('keeps an open draft when covet.json changes the same route on disk, and applies it after a reload', async () => {
+    await page.locator('[data-route-id=e2e] [data-testid=edit-route]').click();
+    await page.getByTestId('field-body').fill('my draft');
+    await page.locator('[data-testid=apply-route]:not([disabled])').waitFor({ timeout: 10_000 });
+
+    editRoute('e2e', (r) => (r.mock.body = 'edited on disk'));
+    const stale = page.getByTestId('editor-stale');
+    await stale.waitFor({ timeout: 10_000 });
+    assert.match(await stale.textContent(), /While you were editing, covet\.json was edited on disk, and e2e was changed there too/);
+    assert.equal(await page.getByTestId('field-body').inputValue(), 'my draft', 'the draft is kept');
+    assert.equal(await page.getByTestId('apply-route').isDisabled(), true);
+    // Behind the editor, the table already shows the new configuration.
+    await page.locator('[data-route-id=e2e]', { hasText: 'edited on disk' }).waitFor({ timeout: 10_000 });
+    assert.equal(await body('/e2e/x'), 'edited on disk');
+
+    await page.getByTestId('reload-keep-draft').click();
+    await page.locator('[data-testid=diff-preview] .del', { hasText: 'edited on disk' }).waitFor();
+    await page.locator('[data-testid=diff-preview] .add', { hasText: 'my draft' }).waitFor();
+    await page.locator('[data-testid=apply-route]:not([disabled])').waitFor({ timeout: 10_000 });
+    await page.getByTestId('apply-route').click();
+    await page.locator('[data-testid=routes-notice]', { hasText: 'Updated GET /e2e/{name}' }).waitFor({ timeout: 10_000 });
+    assert.equal(await body('/e2e/x'), 'my draft');
+  });
+
+  it('recovers from a stale ETag (412): reloads the configuration, keeps the draft, and applies again', async () => {
+    // A second studio window whose event stream misses config.changed, so
+    // that only the server's 412 tells it the configuration moved on.
+    const other = await browser.newContext({ viewport: { width: 1400, height: 900 } });
+    try {
+      await other.addCookies(await context.cookies());
+      let dropping = false;
+      await other.routeWebSocket(/\/_covet\/api\/events/, (ws) => {
+        const upstream = ws.connectToServer();
+        upstream.onMessage((m) => {
+          if (!(dropping && String(m).includes('"config.changed"'))) ws.send(m);
+        });
+      });
+      const p2 = await other.newPage();
+      const puts = [];
+      p2.on('response', (r) => r.request().method() === 'PUT' && r.url().endsWith('/config/routes/moved') && puts.push(r.status()));
+      await p2.goto(server.url + '/_covet/#/routes');
+      await p2.locator('[data-route-id=moved] [data-testid=edit-route]').click({ timeout: 15_000 });
+      await p2.getByTestId('field-redirectStatus').selectOption('301');
+      await p2.locator('[data-testid=apply-route]:not([disabled])').waitFor({ timeout: 10_000 });
+
+      dropping = true;
+      const res = await adminFetch('/_covet/api/config/routes/disk/mock/body', { method: 'PUT', body: JSON.stringify('changed elsewhere') });
+      assert.equal(res.status, 200);
+      await p2.getByTestId('apply-route').click();
+      // The 412 reloads the configuration; moved itself was not touched, so
+      // the draft now applies to the latest one.
+      await p2.locator('[data-testid=editor-note]', { hasText: 'Your draft now applies to the latest configuration' }).waitFor({ timeout: 10_000 });
+      assert.equal(await p2.getByTestId('field-redirectStatus').inputValue(), '301');
+      await p2.locator('[data-testid=apply-route]:not([disabled])').waitFor({ timeout: 10_000 });
+      await p2.getByTestId('apply-route').click();
+      await p2.locator('[data-testid=routes-notice]', { hasText: 'Updated GET /moved/{id}' }).waitFor({ timeout: 10_000 });
+      assert.deepEqual(puts, [412, 200], 'refused as stale once, then applied');
+      assert.equal((await fetch(server.url + '/moved/1', { redirect: 'manual' })).status, 301);
+      assert.equal(await body('/disk/a'), 'changed elsewhere', 'the change made elsewhere is kept');
+    } finally {
+      await other.close();
+    }
+  });
+
+  it('limits a route by a request header, checked by the server', async () => {
+    await page.getByTestId('add-route').click();
+    await page.getByTestId('field-id').fill('limited');
+    await page.getByTestId('field-path').fill('/limited');
+    await page.getByTestId('field-body').fill('ok');
+    await page.getByTestId('field-rateRate').fill('1');
+    await page.getByTestId('field-ratePer').fill('1m');
+    await page.getByTestId('field-rateKey').selectOption('header');
+    await page.getByTestId('field-rateHeader').fill('X Api Key');
+    await page.locator('[data-testid=error-rateKey]', { hasText: 'is not a key' }).waitFor({ timeout: 10_000 });
+    assert.equal(await page.getByTestId('apply-route').isDisabled(), true);
+    await page.getByTestId('field-rateHeader').fill('X-Api-Key');
+    await page.locator('[data-testid=diff-preview]', { hasText: '"key": "header:X-Api-Key"' }).waitFor();
+    await page.locator('[data-testid=apply-route]:not([disabled])').waitFor({ timeout: 10_000 });
+    await page.getByTestId('apply-route').click();
+    await page.locator('[data-testid=routes-notice]', { hasText: 'Added GET /limited' }).waitFor({ timeout: 10_000 });
+    const get = (key) => fetch(server.url + '/limited', { headers: { 'X-Api-Key': key } });
+    assert.equal((await get('a')).status, 200);
+    assert.equal((await get('a')).status, 429, 'the second request with the same key is limited');
+    assert.equal((await get('b')).status, 200, 'another key has its own bucket');
+
+    await page.locator('[data-route-id=limited] [data-testid=edit-route]').click();
+    assert.equal(await page.getByTestId('field-rateKey').inputValue(), 'header');
+    assert.equal(await page.getByTestId('field-rateHeader').inputValue(), 'X-Api-Key');
+    await page.getByRole('button', { name: 'Cancel' }).click();
   });
 });

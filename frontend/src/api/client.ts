@@ -12,6 +12,7 @@ import type {
   BenchSummary,
   Config,
   ConfigChange,
+  ConfigError,
   ConfigVersion,
   DatabaseStatus,
   FieldError,
@@ -155,6 +156,9 @@ export class ApiClient {
    * (a resource and the route that serves it). */
   putConfig = async (config: Config, etag: string) => (await this.send<ConfigChange>('PUT', '/_covet/api/config', config, etag)).data;
   history = () => this.get<ConfigVersion[]>('/_covet/api/config/history');
+  /** The problems of an edit of covet.json on disk that was not applied
+   * (none when the file holds what is served). */
+  configFile = () => this.get<ConfigError>('/_covet/api/config/file');
   undo = async () => (await this.send<ConfigChange>('POST', '/_covet/api/config/undo', undefined)).data;
   tryIt = async (req: TryRequest) => (await this.send<TryResponse>('POST', '/_covet/api/try', req)).data;
 

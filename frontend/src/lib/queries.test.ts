@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { QueryStat, RequestEvent } from '../api/types.gen';
-import { BACKGROUND, NO_FILTER, groupQueries, isFiltering, matchesQuery, routesOf, rowsOf, sortStats, type Query } from './queries';
+import { BACKGROUND, NO_FILTER, REDACTED, explainArgs, groupQueries, isFiltering, matchesQuery, redactedArgs, routesOf, rowsOf, sortStats, type Query } from './queries';
 
 let nextId = 0;
 const q = (requestId: string, route: string, sql: string, extra: Partial<Query> = {}): Query => ({
@@ -121,5 +121,14 @@ describe('sortStats', () => {
   it('leaves its input alone', () => {
     sortStats(stats, 'count', true);
     expect(stats.map((x) => x.fingerprint)).toEqual(['b', 'a', 'c']);
+  });
+});
+
+describe('explainArgs', () => {
+  it('replaces redacted args by what was typed, and leaves the others', () => {
+    const args = ['a', REDACTED, 3, REDACTED, REDACTED];
+    expect(redactedArgs(args)).toEqual([1, 3, 4]);
+    expect(explainArgs(args, { 1: 'secret', 3: ' 42 ' })).toEqual(['a', 'secret', 3, 42, null]);
+    expect(redactedArgs(['x', 1])).toEqual([]);
   });
 });

@@ -119,3 +119,24 @@ export function sortStats(stats: QueryStat[], column: StatColumn, descending: bo
     return c * dir || a.fingerprint.localeCompare(b.fingerprint);
   });
 }
+
+/** What the server sends in place of a sensitive column's value
+ * (orm.Redacted): the value itself is never kept. */
+export const REDACTED = '[redacted]';
+
+/** The positions of args that were redacted. */
+export function redactedArgs(args: readonly unknown[]): number[] {
+  return args.flatMap((a, i) => (a === REDACTED ? [i] : []));
+}
+
+/** The args to EXPLAIN a statement with: each redacted one replaced by the
+ * value the user typed for its position (a number when it reads as one),
+ * or null when they typed nothing. */
+export function explainArgs(args: readonly unknown[], typed: Readonly<Record<number, string>>): unknown[] {
+  return args.map((a, i) => {
+    if (a !== REDACTED) return a;
+    const v = (typed[i] ?? '').trim();
+    if (v === '') return null;
+    return /^-?\d+(\.\d+)?$/.test(v) ? Number(v) : v;
+  });
+}

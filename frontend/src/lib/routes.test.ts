@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { Route } from '../api/types.gen';
-import { fieldErrorsFor, formFromRoute, routeFromForm, routeTarget, samplePath, shortSource } from './routes';
+import { afterConfigChange, fieldErrorsFor, formFromRoute, routeFromForm, routeTarget, samplePath, shortSource } from './routes';
 
 const issueRoute: Route = {
   id: 'hello',
@@ -23,6 +23,19 @@ describe('route form', () => {
     { id: 'api', method: 'GET', path: '/api/{rest...}', kind: 'proxy', proxy: { upstream: 'http://127.0.0.1:9000/v1', stripPrefix: '/api', timeout: '30s', setHeaders: { 'X-From': 'covet' } } },
   ])('round-trips a $kind route without a mock', (r) => {
     expect(routeFromForm(formFromRoute(r), r)).toEqual(r);
+  });
+
+  it('round-trips a rate limit by header', () => {
+    const r: Route = { ...issueRoute, policy: { rateLimit: { rate: 5, per: '1m', key: 'header:X-Api-Key' } } };
+    const f = formFromRoute(r);
+    expect([f.rateKey, f.rateHeader]).toEqual(['header', 'X-Api-Key']);
+    expect(routeFromForm(f, r)).toEqual(r);
+    // A name the user has not typed yet is sent as it is, for the server to name.
+    expect(routeFromForm({ ...f, rateHeader: ' ' }, r).policy?.rateLimit?.key).toBe('header:');
+    expect(routeFromForm({ ...f, rateKey: 'route' }, r).policy?.rateLimit?.key).toBe('route');
+    expect(fieldErrorsFor([{ path: 'routes[0].policy.rateLimit.key', message: '"header:X Y" is not a key' }], 0).fields).toEqual({
+      rateKey: '"header:X Y" is not a key',
+    });
   });
 
   it('keeps CORS details the form does not edit', () => {
@@ -87,4 +100,18 @@ describe('summaries', () => {
     ['/files/{rest...}', '/files/example'],
     ['/plain', '/plain'],
   ])('samplePath(%s)', (p, want) => expect(samplePath(p)).toBe(want));
+});
+
+describe('afterConfigChange', () => {
+  const changed: Route = { ...issueRoute, mock: { status: 200, body: 'changed elsewhere' } };
+  const other: Route = { id: 'other', method: 'GET', path: '/other', kind: 'mock', mock: { status: 204 } };
+  it.each<[string, Route | undefined, Route[], boolean, ReturnType<typeof afterConfigChange>]>([
+    ['a new route follows any change', undefined, [other], true, { action: 'follow' }],
+    ['an untouched route follows, draft and all', issueRoute, [other, { ...issueRoute }], true, { action: 'follow', now: issueRoute }],
+    ['a route changed elsewhere refreshes an unedited form', issueRoute, [changed], false, { action: 'refresh', now: changed }],
+    ['a route changed elsewhere conflicts with edits', issueRoute, [changed, other], true, { action: 'conflict', now: changed }],
+    ['a route deleted elsewhere asks', issueRoute, [other], false, { action: 'deleted' }],
+  ])('%s', (_name, original, routes, edited, want) => {
+    expect(afterConfigChange(original, routes, edited)).toEqual(want);
+  });
 });

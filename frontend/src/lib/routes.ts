@@ -1,10 +1,20 @@
 // The Routes page's model: a flat form for one route, and the mapping of
 // the server's validation errors (JSON paths) onto its fields.
 import type { FieldError, Route } from '../api/types.gen';
+import { stableJSON } from './diff';
 
 export const METHODS = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'HEAD', 'OPTIONS'];
 export const KINDS = ['mock', 'handler', 'redirect', 'static', 'proxy'] as const;
 export const REDIRECT_STATUSES = [308, 307, 301, 302, 303];
+/** What a rate limit counts by: policy.rateLimit.key, where "header" stands
+ * for "header:<Name>" (the name is in the form's rateHeader). */
+export const RATE_KEYS = [
+  { value: 'ip', label: 'IP' },
+  { value: 'route', label: 'route' },
+  { value: 'subject', label: 'token subject' },
+  { value: 'header', label: 'header' },
+] as const;
+const HEADER_KEY = 'header:';
 
 export interface RouteForm {
   id: string;
@@ -27,7 +37,8 @@ export interface RouteForm {
   rateRate: string;
   ratePer: string;
   rateBurst: string;
-  rateKey: string;
+  rateKey: string; // ip, route, subject or header
+  rateHeader: string; // the header's name when rateKey is header
   bodyLimit: string;
   cacheMaxAge: string;
   cachePublic: boolean;
@@ -37,6 +48,8 @@ export interface RouteForm {
 
 export function formFromRoute(r?: Route): RouteForm {
   const p = r?.policy ?? undefined;
+  const key = p?.rateLimit?.key || 'ip';
+  const byHeader = key.startsWith(HEADER_KEY);
   return {
     id: r?.id ?? '',
     method: r?.method ?? 'GET',
@@ -60,7 +73,8 @@ export function formFromRoute(r?: Route): RouteForm {
     rateRate: p?.rateLimit ? String(p.rateLimit.rate) : '',
     ratePer: p?.rateLimit?.per ?? '1s',
     rateBurst: p?.rateLimit?.burst ? String(p.rateLimit.burst) : '',
-    rateKey: p?.rateLimit?.key ?? 'ip',
+    rateKey: byHeader ? 'header' : key,
+    rateHeader: byHeader ? key.slice(HEADER_KEY.length) : '',
     bodyLimit: p?.bodyLimit ? String(p.bodyLimit) : '',
     cacheMaxAge: p?.cache?.maxAge ?? '',
     cachePublic: p?.cache?.public ?? false,
@@ -116,7 +130,7 @@ export function routeFromForm(f: RouteForm, original?: Route): Route {
       rate: num(f.rateRate) as number,
       per: f.ratePer.trim() || '1s',
       ...(f.rateBurst.trim() ? { burst: num(f.rateBurst) } : {}),
-      key: f.rateKey || 'ip',
+      key: f.rateKey === 'header' ? HEADER_KEY + f.rateHeader.trim() : f.rateKey || 'ip',
     };
   if (f.bodyLimit.trim()) policy.bodyLimit = num(f.bodyLimit);
   if (f.cacheMaxAge.trim()) policy.cache = { maxAge: f.cacheMaxAge.trim(), public: f.cachePublic };
@@ -177,6 +191,28 @@ export function fieldErrorsFor(errors: FieldError[], index: number): { fields: P
     else other.push(e.path ? `${e.path}: ${e.message}` : e.message);
   }
   return { fields, other };
+}
+
+/** What an open editor does when the configuration changes under it,
+ * given the route as the editor holds it (undefined when adding one), the
+ * routes now and whether the form has edits:
+ * - follow: the route was not changed elsewhere (or a new one is being
+ *   added): the draft applies to the new configuration as it is;
+ * - refresh: the route was changed elsewhere and the form has no edits:
+ *   show the route as it is now;
+ * - conflict: the route was changed elsewhere and the form has edits;
+ * - deleted: the route was deleted elsewhere.
+ * The last two ask the user; now is the route as it is now. */
+export function afterConfigChange(
+  original: Route | undefined,
+  routes: Route[],
+  edited: boolean,
+): { action: 'follow' | 'refresh' | 'conflict' | 'deleted'; now?: Route } {
+  if (!original) return { action: 'follow' };
+  const now = routes.find((r) => r.id === original.id);
+  if (!now) return { action: 'deleted' };
+  if (stableJSON(now) === stableJSON(original)) return { action: 'follow', now };
+  return { action: edited ? 'conflict' : 'refresh', now };
 }
 
 /** What a route answers, in a few words, for the table. */
