@@ -21,6 +21,7 @@ func TestProxyRoutes(t *testing.T) {
 			}
 			return
 		}
+		w.Header().Set("X-Upstream-Secret", "internal")
 		fmt.Fprintf(w, "%s %s?%s xff=%s from=%s secret=%q", r.Method, r.URL.Path, r.URL.RawQuery,
 			r.Header.Get("X-Forwarded-For"), r.Header.Get("X-From"), r.Header.Get("X-Secret"))
 	}))
@@ -33,6 +34,7 @@ func TestProxyRoutes(t *testing.T) {
 	for _, rt := range []string{
 		`{"id": "api", "method": "GET", "path": "/api/{rest...}", "kind": "proxy", "proxy": {"upstream": "` + upstream.URL + `/v1", "stripPrefix": "/api", "timeout": "300ms", "setHeaders": {"X-From": "covet", "X-Secret": ""}}}`,
 		`{"id": "down", "method": "GET", "path": "/down", "kind": "proxy", "proxy": {"upstream": "` + deadURL + `"}}`,
+		`{"id": "people", "method": "GET", "path": "/people/{id}/files/{rest...}", "kind": "proxy", "proxy": {"upstream": "` + upstream.URL + `/v2", "rewrite": "/persons/{id}/documents/{rest}", "responseHeaders": {"X-Proxied": "covet", "X-Upstream-Secret": ""}}}`,
 	} {
 		if r := configReq(t, srv, "POST", "/routes", rt); r.StatusCode != 200 {
 			t.Fatalf("POST route: %d %s", r.StatusCode, r.Body)
@@ -58,6 +60,18 @@ func TestProxyRoutes(t *testing.T) {
 	}
 	if code, body, _ := do("/down"); code != 502 || !strings.Contains(body, "could not be reached") {
 		t.Errorf("dead upstream: %d %q, want 502", code, body)
+	}
+	// A rewrite builds the upstream's path from the parameters, escaped
+	// (a catch-all keeps its slashes), and the answer's headers follow
+	// the rules.
+	resp, err := http.Get(srv.URL + "/people/a%20b/files/x/y.txt?v=1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if !strings.HasPrefix(string(b), "GET /v2/persons/a b/documents/x/y.txt?v=1 ") || resp.Header.Get("X-Proxied") != "covet" || resp.Header.Get("X-Upstream-Secret") != "" {
+		t.Errorf("rewritten: %q %v", b, resp.Header)
 	}
 }
 

@@ -218,18 +218,23 @@ func catchAllName(p string) string {
 }
 
 // proxyHandler forwards requests to px.Upstream through transport, with
-// X-Forwarded-For/-Host/-Proto set, the prefix stripped and the header
-// rules applied. An unreachable or slow upstream is a 502 or 504
+// X-Forwarded-For/-Host/-Proto set, the path rewritten (or the prefix
+// stripped) and the header rules applied both ways. An unreachable or slow upstream is a 502 or 504
 // problem+json.
 func proxyHandler(px *config.Proxy, transport http.RoundTripper) http.Handler {
 	upstream, _ := url.Parse(px.Upstream) // validated
 	rp := &httputil.ReverseProxy{
 		Transport: transport,
 		Rewrite: func(pr *httputil.ProxyRequest) {
-			pr.Out.URL.Path = strings.TrimPrefix(pr.Out.URL.Path, px.StripPrefix)
-			pr.Out.URL.RawPath = ""
-			if !strings.HasPrefix(pr.Out.URL.Path, "/") {
-				pr.Out.URL.Path = "/" + pr.Out.URL.Path
+			if px.Rewrite != "" {
+				to, _ := url.Parse(config.ExpandParams(px.Rewrite, func(name string) string { return escapeSegments(pr.In.PathValue(name)) }))
+				pr.Out.URL.Path, pr.Out.URL.RawPath = to.Path, to.RawPath
+			} else {
+				pr.Out.URL.Path = strings.TrimPrefix(pr.Out.URL.Path, px.StripPrefix)
+				pr.Out.URL.RawPath = ""
+				if !strings.HasPrefix(pr.Out.URL.Path, "/") {
+					pr.Out.URL.Path = "/" + pr.Out.URL.Path
+				}
 			}
 			pr.SetURL(upstream)
 			pr.SetXForwarded()
@@ -240,6 +245,16 @@ func proxyHandler(px *config.Proxy, transport http.RoundTripper) http.Handler {
 					pr.Out.Header.Set(k, v)
 				}
 			}
+		},
+		ModifyResponse: func(resp *http.Response) error {
+			for k, v := range px.ResponseHeaders {
+				if v == "" {
+					resp.Header.Del(k)
+				} else {
+					resp.Header.Set(k, v)
+				}
+			}
+			return nil
 		},
 		ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
 			if d := problem.BodyTooLarge(err); d != nil { // the route's bodyLimit, on a body without a length
@@ -259,4 +274,14 @@ func proxyHandler(px *config.Proxy, transport http.RoundTripper) http.Handler {
 		defer cancel()
 		rp.ServeHTTP(w, r.WithContext(ctx))
 	})
+}
+
+// escapeSegments escapes a parameter's value for a path, each segment on
+// its own, so that a catch-all's slashes stay slashes.
+func escapeSegments(v string) string {
+	segs := strings.Split(v, "/")
+	for i, seg := range segs {
+		segs[i] = url.PathEscape(seg)
+	}
+	return strings.Join(segs, "/")
 }

@@ -268,12 +268,19 @@ type Proxy struct {
 	Upstream string `json:"upstream"`
 	// StripPrefix is removed from the request's path before forwarding.
 	StripPrefix string `json:"stripPrefix,omitempty"`
+	// Rewrite, when set, is the path forwarded instead of the request's:
+	// {name} is replaced by the route's parameter, escaped
+	// ("/v2/people/{id}"). It excludes StripPrefix.
+	Rewrite string `json:"rewrite,omitempty"`
 	// Timeout bounds the wait for the upstream's answer (default 30s): 504
 	// problem+json after it.
 	Timeout Duration `json:"timeout,omitzero"`
 	// SetHeaders are set on the forwarded request; an empty value removes
 	// the header.
 	SetHeaders map[string]string `json:"setHeaders,omitempty"`
+	// ResponseHeaders are set on the upstream's answer; an empty value
+	// removes the header.
+	ResponseHeaders map[string]string `json:"responseHeaders,omitempty"`
 }
 
 // Redirect is a route that sends clients elsewhere.

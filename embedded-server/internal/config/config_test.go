@@ -191,6 +191,11 @@ func TestValidate(t *testing.T) {
 			r.Proxy = &Proxy{Upstream: "ftp://x", StripPrefix: "api", Timeout: Duration(time.Hour), SetHeaders: map[string]string{"Bad Name": "x", "X-Ok": "a\nb"}}
 		}), []string{`routes[0].proxy.upstream: "ftp://x" is not an http(s) base URL`, `routes[0].proxy.stripPrefix: "api" must start with '/'`,
 			"routes[0].proxy.timeout: 1h0m0s is out of range", `routes[0].proxy.setHeaders: "Bad Name" is not a valid header name`, "routes[0].proxy.setHeaders.X-Ok: value contains a line break"}},
+		{"proxy rewrite problems", route(func(r *Route) {
+			r.Kind, r.Mock, r.Path = "proxy", nil, "/people/{id}"
+			r.Proxy = &Proxy{Upstream: "http://x", StripPrefix: "/people", Rewrite: "/v2/{id}/{other}", Timeout: Duration(time.Second), ResponseHeaders: map[string]string{"Bad Name": "x"}}
+		}), []string{"routes[0].proxy.rewrite: replaces the whole path, so stripPrefix has nothing to strip", "routes[0].proxy.rewrite: refers to {other}, which the route's path does not have",
+			`routes[0].proxy.responseHeaders: "Bad Name" is not a valid header name`}},
 		{"fields of another kind", route(func(r *Route) { r.Redirect = &Redirect{To: "/x"} }), []string{`routes[0].redirect: is set, but the route's kind is "mock"`}},
 		{"body too big", route(func(r *Route) { r.Mock.Body = strings.Repeat("x", MaxMockBodyBytes+1) }), []string{"routes[0].mock.body"}},
 		{"duplicates and conflicts", func() *Config {

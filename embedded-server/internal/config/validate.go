@@ -209,7 +209,7 @@ func (c *Config) ValidateIn(env Env) error {
 		case "static":
 			validateStatic(r.Static, r.Path, p, add)
 		case "proxy":
-			validateProxy(r.Proxy, c.Server.WriteTimeout, p+".proxy", add)
+			validateProxy(r.Proxy, r.Path, c.Server.WriteTimeout, p+".proxy", add)
 		case "resource":
 			if _, ok := resources[r.Resource]; !ok {
 				names := make([]string, len(c.Resources))
@@ -534,9 +534,15 @@ func validateRedirect(rd *Redirect, path, at string, add func(string, string, ..
 	case err != nil || (u.Scheme == "" && !strings.HasPrefix(rd.To, "/")) || (u.Scheme != "" && u.Scheme != "http" && u.Scheme != "https") || strings.HasPrefix(rd.To, "//"):
 		add(at+".to", "%q is not an http(s) URL or a path starting with a single '/'", rd.To)
 	}
-	for _, m := range paramRef.FindAllStringSubmatch(rd.To, -1) {
-		if !strings.Contains(path, "{"+m[1]+"}") && !strings.Contains(path, "{"+m[1]+":") && !strings.Contains(path, "{"+m[1]+"...}") {
-			add(at+".to", "refers to {%s}, which the route's path does not have", m[1])
+	checkParamRefs(rd.To, path, at+".to", add)
+}
+
+// checkParamRefs reports each {name} in s that is not a parameter of the
+// route's path.
+func checkParamRefs(s, path, at string, add func(string, string, ...any)) {
+	for _, m := range paramRef.FindAllStringSubmatch(s, -1) {
+		if !slices.Contains(router.ParamNames(path), m[1]) {
+			add(at, "refers to {%s}, which the route's path does not have", m[1])
 		}
 	}
 }
@@ -560,7 +566,7 @@ func validateStatic(st *Static, path, at string, add func(string, string, ...any
 	}
 }
 
-func validateProxy(px *Proxy, writeTimeout Duration, at string, add func(string, string, ...any)) {
+func validateProxy(px *Proxy, path string, writeTimeout Duration, at string, add func(string, string, ...any)) {
 	if px == nil {
 		add(at, "is required for a route of kind \"proxy\"")
 		return
@@ -572,15 +578,31 @@ func validateProxy(px *Proxy, writeTimeout Duration, at string, add func(string,
 	if px.StripPrefix != "" && !strings.HasPrefix(px.StripPrefix, "/") {
 		add(at+".stripPrefix", "%q must start with '/'", px.StripPrefix)
 	}
+	if px.Rewrite != "" {
+		switch {
+		case px.StripPrefix != "":
+			add(at+".rewrite", "replaces the whole path, so stripPrefix has nothing to strip; set one of them")
+		case !strings.HasPrefix(px.Rewrite, "/") || strings.ContainsAny(px.Rewrite, "?# \t\r\n"):
+			add(at+".rewrite", "%q must be a path starting with '/', without a query or fragment", px.Rewrite)
+		}
+		checkParamRefs(px.Rewrite, path, at+".rewrite", add)
+	}
 	if px.Timeout <= 0 || px.Timeout > writeTimeout {
 		add(at+".timeout", "%v is out of range: must be more than 0 and at most server.writeTimeout (%v)", px.Timeout.Std(), writeTimeout.Std())
 	}
-	for name, value := range px.SetHeaders {
+	validateHeaders(px.SetHeaders, at+".setHeaders", add)
+	validateHeaders(px.ResponseHeaders, at+".responseHeaders", add)
+}
+
+// validateHeaders checks header names and values given in the
+// configuration.
+func validateHeaders(headers map[string]string, at string, add func(string, string, ...any)) {
+	for name, value := range headers {
 		if !headerNamePattern.MatchString(name) {
-			add(at+".setHeaders", "%q is not a valid header name", name)
+			add(at, "%q is not a valid header name", name)
 		}
 		if strings.ContainsAny(value, "\r\n\x00") {
-			add(at+".setHeaders."+name, "value contains a line break or NUL")
+			add(at+"."+name, "value contains a line break or NUL")
 		}
 	}
 }
@@ -622,14 +644,7 @@ func validateMock(m *Mock, writeTimeout Duration, at string, add func(string, st
 	if m.Status < 100 || m.Status > 599 {
 		add(at+".status", "%d is not an HTTP status code (100–599)", m.Status)
 	}
-	for name, value := range m.Headers {
-		if !headerNamePattern.MatchString(name) {
-			add(at+".headers", "%q is not a valid header name", name)
-		}
-		if strings.ContainsAny(value, "\r\n\x00") {
-			add(at+".headers."+name, "value contains a line break or NUL")
-		}
-	}
+	validateHeaders(m.Headers, at+".headers", add)
 	if m.Delay < 0 || m.Delay.Std() > MaxMockDelay {
 		add(at+".delay", "%v is out of range: must be from 0 to %v", m.Delay.Std(), MaxMockDelay)
 	} else if m.Delay > 0 && m.Delay >= writeTimeout {
