@@ -25,6 +25,7 @@ import (
 	"runtime"
 	"slices"
 	"strings"
+	"sync/atomic"
 
 	"github.com/covetpy/covet/backend/httpserver"
 	"github.com/covetpy/covet/backend/metrics"
@@ -62,6 +63,7 @@ type App struct {
 	*router.Builder
 	stack middleware.Stack
 	named map[string]NamedHandler
+	built atomic.Pointer[router.Router] // the table Handler built last, for URL
 }
 
 // NamedHandler is a handler registered by name, which configured routes of
@@ -149,7 +151,20 @@ func (a *App) Handler() (http.Handler, error) {
 	if err != nil {
 		return nil, fmt.Errorf("covet: building routes: %w", err)
 	}
+	a.built.Store(r)
 	return a.stack.Then(r), nil
+}
+
+// URL builds the path of the route named name (Route.Name) with its
+// parameters given as name, value pairs, escaped: app.URL("user", "id",
+// "42") is "/users/42". It reads the table Handler (or Run) built, so
+// handlers can link to other routes; before that it is an error.
+func (a *App) URL(name string, pairs ...string) (string, error) {
+	r := a.built.Load()
+	if r == nil {
+		return "", fmt.Errorf("covet: URL(%q): the routes are not built yet (call Handler or Run first)", name)
+	}
+	return r.URL(name, pairs...)
 }
 
 // Run serves the App as configured by cfg until ctx ends, then shuts down

@@ -43,9 +43,29 @@ func Example() {
 	resp, _ = http.Post(srv.URL+"/api/orders", "application/json", nil)
 	resp.Body.Close()
 	fmt.Println(resp.StatusCode)
+	link, _ := app.URL("user", "id", "a b") // reverse routing, escaped
+	fmt.Println(link)
 	// Output:
 	// 200 user 42
 	// 201
+	// /users/a%20b
+}
+
+func TestURLNeedsBuiltRoutes(t *testing.T) {
+	app := covet.New(covet.Config{Bare: true})
+	app.Get("/users/{id}", func(http.ResponseWriter, *http.Request) {}).Name("user")
+	if _, err := app.URL("user", "id", "1"); err == nil || !strings.Contains(err.Error(), "not built yet") {
+		t.Errorf("URL before Handler = %v, want an error saying so", err)
+	}
+	if _, err := app.Handler(); err != nil {
+		t.Fatal(err)
+	}
+	if u, err := app.URL("user", "id", "1"); u != "/users/1" || err != nil {
+		t.Errorf("URL = %q, %v", u, err)
+	}
+	if _, err := app.URL("nope"); err == nil {
+		t.Error("URL of an unknown name: no error")
+	}
 }
 
 // Example_errors shows handlers that return errors: problem.HandlerFunc
