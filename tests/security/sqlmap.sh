@@ -84,11 +84,18 @@ scan() { # NAME, then sqlmap arguments
 
 scan list -u "$base/users?name=User+1&age=31&sort=name&fields=name,email&limit=10&email%5Blike%5D=u%25" \
 	-p "name,age,sort,fields,limit,email[like]"
+# Paging: offset, a comparison filter, and a keyset cursor (base64 JSON
+# the server decodes into placeholders).
+scan page -u "$base/users?sort=-age&limit=1&offset=1&age%5Bgte%5D=30" -p "offset,age[gte]"
+cursor=$(curl -fsS "$base/users?sort=age&limit=1" | python3 -c 'import json, sys; print(json.load(sys.stdin)["next"])')
+scan cursor -u "$base/users?sort=age&limit=1&after=$cursor" -p "after"
 scan item -u "$base/users/1*"
 scan create -u "$base/users" --method POST --headers "Content-Type: application/json" \
 	--data '{"name": "Eve", "email": "eve@example.com", "age": 40, "bio": "x"}'
 scan update -u "$base/users/2" --method PATCH --headers "Content-Type: application/json" \
 	--data '{"name": "Bob", "age": 41}'
+scan replace -u "$base/users/3" --method PUT --headers "Content-Type: application/json" \
+	--data '{"name": "Carol", "email": "carol@example.com", "age": 42, "bio": "y"}'
 
 if [ $status -ne 0 ]; then
 	echo "tests/security/sqlmap.sh ($db): FAIL" >&2
