@@ -64,6 +64,9 @@ type Field struct {
 	MaxLength int `json:"maxLength,omitempty"`
 	// Enum, when set, lists the only values allowed.
 	Enum []any `json:"enum,omitempty"`
+	// Sensitive fields have their values redacted in query events (the
+	// Query Inspector, the slow-query log), as orm.Column.Sensitive.
+	Sensitive bool `json:"sensitive,omitempty"`
 }
 
 // Definition describes a resource: its name, its table and its fields.
@@ -350,7 +353,7 @@ func literalOf(f Field, v any) any {
 func (d Definition) table() (*orm.Table, error) {
 	cols := []orm.Column{{Name: "id", Type: reflect.TypeFor[int64](), PrimaryKey: true, AutoIncrement: true}}
 	for _, f := range d.Fields {
-		c := orm.Column{Name: f.Name, Type: f.goType(), Unique: f.Unique, Nullable: f.nullable()}
+		c := orm.Column{Name: f.Name, Type: f.goType(), Unique: f.Unique, Nullable: f.nullable(), Sensitive: f.Sensitive}
 		if f.Type == TypeString {
 			c.MaxLength = f.MaxLength // text stays unbounded in the database
 		}

@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/covetpy/covet/backend/orm"
@@ -373,4 +374,34 @@ func TestDefaultsAndEnums(t *testing.T) {
 		{"filter bool", "GET", "/tasks?done=false&sort=title", ``, 200, []string{`"title":"a"`}},
 		{"filter null", "GET", "/tasks?due[null]=false", ``, 200, []string{`"title":"c"`}},
 	})
+}
+
+// argsTracer keeps the arguments of every statement.
+type argsTracer struct {
+	mu   sync.Mutex
+	args [][]any
+}
+
+func (a *argsTracer) TraceQuery(_ context.Context, e *orm.QueryEvent) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.args = append(a.args, e.Args)
+}
+
+func TestSensitiveFieldsAreRedacted(t *testing.T) {
+	db := openSQLite(t)
+	tr := &argsTracer{}
+	db.SetTracer(tr)
+	srv := serve(t, db, `{"name": "accounts", "table": "accounts", "fields": [{"name": "login", "type": "string", "required": true}, {"name": "secret", "type": "string", "sensitive": true}]}`)
+	resp, err := http.Post(srv.URL+"/accounts", "application/json", strings.NewReader(`{"login": "ann", "secret": "hunter2"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	tr.mu.Lock()
+	defer tr.mu.Unlock()
+	all := fmt.Sprint(tr.args)
+	if resp.StatusCode != 201 || strings.Contains(all, "hunter2") || !strings.Contains(all, "ann") || !strings.Contains(all, orm.Redacted) {
+		t.Errorf("POST = %d; traced args %s: want ann in clear and the secret redacted", resp.StatusCode, all)
+	}
 }
