@@ -56,7 +56,8 @@ describe('routes page', () => {
     assert.equal(await body('/e2e/x'), 'first answer', 'the server answers the new route at once');
 
     await page.locator('[data-route-id=e2e] [data-testid=try-route]').click();
-    assert.equal(await page.getByTestId('try-path').inputValue(), '/e2e/1');
+    assert.equal(await page.getByTestId('try-param-name').inputValue(), '1', 'a plain parameter gets a sample value');
+    assert.equal(await page.getByTestId('try-url').textContent(), '/e2e/1');
     await page.getByTestId('try-send').click();
     await page.locator('[data-testid=try-body]', { hasText: 'first answer' }).waitFor({ timeout: 10_000 });
     assert.equal(await page.getByTestId('try-status').textContent(), '200');
@@ -114,6 +115,84 @@ describe('routes page', () => {
     await row.locator('[data-testid=route-middleware]', { hasText: 'compress' }).waitFor({ timeout: 10_000 });
     assert.match(await row.textContent(), /covet\.echo · server\.go:\d+/);
     assert.match(await page.getByTestId('stack').textContent(), /recover → requestID → realIP/);
+  });
+
+  it('tries a patterned route with its sample value and a typed one', async () => {
+    const add = await adminFetch('/_covet/api/config/routes', {
+      method: 'POST',
+      body: JSON.stringify({ id: 'e2e-pat', method: 'GET', path: '/e2e-pat/{n:[a-z]+}', kind: 'mock', mock: { status: 200, body: 'got {n}' } }),
+    });
+    assert.equal(add.status, 200, await add.text());
+    await page.locator('[data-route-id=e2e-pat] [data-testid=try-route]').click({ timeout: 10_000 });
+    const n = page.getByTestId('try-param-n');
+    const url = page.getByTestId('try-url');
+    const send = async (want) => {
+      await page.getByTestId('try-send').click();
+      await page.locator('[data-testid=try-body]', { hasText: want }).waitFor({ timeout: 10_000 });
+    };
+    assert.equal(await n.inputValue(), 'a', 'the sample fits [a-z]+');
+    assert.equal(await url.textContent(), '/e2e-pat/a');
+    assert.equal(await page.getByTestId('try-param-hint-n').textContent(), 'Matches [a-z]+');
+    await send('got a');
+    assert.equal(await page.getByTestId('try-status').textContent(), '200');
+    await page.locator('[data-testid=try-events]', { hasText: 'GET /e2e-pat/a → 200' }).waitFor({ timeout: 10_000 });
+
+    await n.fill('zed');
+    assert.equal(await url.textContent(), '/e2e-pat/zed');
+    await send('got zed');
+    assert.equal(await page.getByTestId('try-status').textContent(), '200');
+
+    // A value the pattern refuses is flagged, and can still be tried.
+    await n.fill('ab1');
+    await page.locator('[data-testid=try-param-hint-n]', { hasText: 'Does not match [a-z]+' }).waitFor();
+    assert.equal(await n.getAttribute('aria-invalid'), 'true');
+    await page.getByTestId('try-send').click();
+    await page.locator('[data-testid=try-status]', { hasText: '404' }).waitFor({ timeout: 10_000 });
+
+    // No value: nothing to send.
+    await n.fill('');
+    await page.locator('[data-testid=try-missing]', { hasText: 'Fill in n to send.' }).waitFor();
+    assert.equal(await page.getByTestId('try-send').isDisabled(), true);
+    await n.fill('ok');
+    assert.equal(await page.getByTestId('try-send').isDisabled(), false);
+  });
+
+  it('sends path parameters, query rows, headers and a body exactly as the URL shows them', async () => {
+    const add = await adminFetch('/_covet/api/config/routes', {
+      method: 'POST',
+      body: JSON.stringify({ id: 'e2e-echo', method: 'POST', path: '/e2e-echo/{id:[0-9]{3}}/{rest...}', kind: 'handler', handler: { name: 'covet.echo' } }),
+    });
+    assert.equal(add.status, 200, await add.text());
+    await page.locator('[data-route-id=e2e-echo] [data-testid=try-route]').click({ timeout: 10_000 });
+    assert.equal(await page.getByTestId('try-param-id').inputValue(), '123', 'a sample for [0-9]{3}: braces inside the pattern');
+    assert.equal(await page.getByTestId('try-param-rest').inputValue(), 'example');
+    assert.equal(await page.getByTestId('try-method').inputValue(), 'POST');
+    await page.getByTestId('try-param-rest').fill('a b/c.txt');
+    await page.getByTestId('try-add-query').click();
+    await page.getByTestId('try-query-name').nth(0).fill('q');
+    await page.getByTestId('try-query-value').nth(0).fill('x&y=z');
+    await page.getByTestId('try-add-query').click();
+    await page.getByTestId('try-query-name').nth(1).fill('tag');
+    await page.getByTestId('try-query-value').nth(1).fill('é');
+    await page.getByTestId('try-add-query').click();
+    await page.getByTestId('try-query-name').nth(2).fill('gone');
+    await page.getByTestId('try-query-remove').nth(2).click();
+    assert.equal(await page.getByTestId('try-query-name').count(), 2);
+    assert.equal(await page.getByTestId('try-url').textContent(), '/e2e-echo/123/a%20b/c.txt?q=x%26y%3Dz&tag=%C3%A9');
+    await page.getByTestId('try-headers').fill('X-Try: yes\nAccept: application/json');
+    await page.getByTestId('try-body-input').fill('{"hi": 1}');
+    await page.getByTestId('try-send').click();
+    await page.locator('[data-testid=try-status]', { hasText: '200' }).waitFor({ timeout: 10_000 });
+    const echoed = JSON.parse(await page.getByTestId('try-body').textContent());
+    assert.equal(echoed.method, 'POST');
+    assert.deepEqual(echoed.params, { id: '123', rest: 'a b/c.txt' });
+    assert.deepEqual(echoed.query, { q: ['x&y=z'], tag: ['é'] });
+    assert.deepEqual(echoed.headers['X-Try'], ['yes']);
+    assert.equal(echoed.body, '{"hi": 1}');
+    assert.match(await page.getByTestId('try-body').textContent(), /\n {2}"method": "POST"/, 'the JSON answer is pretty-printed');
+    mkdirSync('artifacts', { recursive: true });
+    await page.screenshot({ path: 'artifacts/routes-try.png' });
+    await page.getByTestId('try-panel').getByRole('button', { name: 'Close' }).click();
   });
 
   it("shows the server's own error next to an invalid path, and applies nothing", async () => {

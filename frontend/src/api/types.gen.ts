@@ -598,8 +598,10 @@ export interface PoolStatus extends PoolStats {
 export interface Proxy {
   upstream: string;
   stripPrefix?: string;
+  rewrite?: string;
   timeout?: string /* Go duration: "250ms", "5s" */;
   setHeaders?: Record<string, string>;
+  responseHeaders?: Record<string, string>;
 }
 
 export interface QueryEvent {
@@ -672,6 +674,7 @@ export interface ResourceField {
   default?: unknown;
   maxLength?: number;
   enum?: unknown[];
+  sensitive?: boolean;
 }
 
 export interface RestoreFileState {

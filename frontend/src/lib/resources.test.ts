@@ -7,7 +7,7 @@ const users: ResourceDefinition = {
   table: 'users',
   fields: [
     { name: 'name', type: 'string', required: true, maxLength: 100 },
-    { name: 'email', type: 'string', unique: true },
+    { name: 'email', type: 'string', unique: true, sensitive: true },
     { name: 'age', type: 'int', default: 18 },
     { name: 'role', type: 'string', enum: ['admin', 'member'], default: 'member' },
     { name: 'score', type: 'float', enum: [1.5, 2] },

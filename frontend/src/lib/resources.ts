@@ -10,6 +10,8 @@ export interface FieldForm {
   type: string;
   required: boolean;
   unique: boolean;
+  /** Values redacted in query events. */
+  sensitive: boolean;
   maxLength: string;
   /** The default as typed; converted to the field's type. */
   default: string;
@@ -28,7 +30,7 @@ export interface ResourceForm {
   path: string;
 }
 
-export const newField = (): FieldForm => ({ name: '', type: 'string', required: false, unique: false, maxLength: '', default: '', enum: '' });
+export const newField = (): FieldForm => ({ name: '', type: 'string', required: false, unique: false, sensitive: false, maxLength: '', default: '', enum: '' });
 
 const text = (v: unknown) => (typeof v === 'string' ? v : JSON.stringify(v));
 
@@ -47,6 +49,7 @@ export function formFromResource(def?: ResourceDefinition, route?: Route): Resou
       type: f.type,
       required: !!f.required,
       unique: !!f.unique,
+      sensitive: !!f.sensitive,
       maxLength: f.maxLength ? String(f.maxLength) : '',
       default: f.default === undefined || f.default === null ? '' : text(f.default),
       enum: (f.enum ?? []).map(text).join(', '),
@@ -76,6 +79,7 @@ export function fieldFromForm(f: FieldForm): ResourceField {
   const out: ResourceField = { name: f.name.trim(), type: f.type };
   if (f.required) out.required = true;
   if (f.unique) out.unique = true;
+  if (f.sensitive) out.sensitive = true;
   const max = f.maxLength.trim();
   if (max) out.maxLength = Number.isFinite(Number(max)) ? Number(max) : (max as unknown as number);
   if (f.default.trim() !== '') out.default = typedValue(f.default, f.type);
@@ -150,7 +154,7 @@ export function removeResource(config: Config, name: string): Config {
 }
 
 /** Sorts the server's errors onto the form: keys are "name", "table",
- * "fields", "fields.<i>.<name|type|required|unique|maxLength|default|enum>"
+ * "fields", "fields.<i>.<name|type|required|unique|sensitive|maxLength|default|enum>"
  * and "path" (the route); the rest come back in other. */
 export function resourceErrorsFor(errors: FieldError[], resourceIndex: number, routeIndex: number): { fields: Record<string, string>; other: string[] } {
   const fields: Record<string, string> = {};

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { Route } from '../api/types.gen';
-import { afterConfigChange, fieldErrorsFor, formFromRoute, routeFromForm, routeTarget, samplePath, shortSource } from './routes';
+import { afterConfigChange, fieldErrorsFor, formFromRoute, routeFromForm, routeTarget, shortSource } from './routes';
 
 const issueRoute: Route = {
   id: 'hello',
@@ -94,12 +94,6 @@ describe('summaries', () => {
     expect(routeTarget({ id: 'r', method: 'GET', path: '/r', kind: 'redirect', redirect: { to: '/x', status: 308 } })).toBe('308 → /x');
     expect(routeTarget({ id: 's', method: 'GET', path: '/s/{f...}', kind: 'static', static: { dir: 'public' } })).toBe('files in public/');
   });
-  it.each([
-    ['/users/{id}', '/users/1'],
-    ['/users/{id:[0-9]+}/x', '/users/1/x'],
-    ['/files/{rest...}', '/files/example'],
-    ['/plain', '/plain'],
-  ])('samplePath(%s)', (p, want) => expect(samplePath(p)).toBe(want));
 });
 
 describe('afterConfigChange', () => {

@@ -234,11 +234,6 @@ export function routeTarget(r: Route): string {
   return r.kind;
 }
 
-/** A concrete path to try a route with: parameters get sample values. */
-export function samplePath(path: string): string {
-  return path.replace(/\{([A-Za-z_][A-Za-z0-9_]*)(\.\.\.)?(:[^}]*)?\}/g, (_m, _name, rest) => (rest ? 'example' : '1'));
-}
-
 /** "file.go:12" from a full "…/dir/file.go:12" source, for the table (the
  * title shows the whole path). */
 export function shortSource(source: string): string {
