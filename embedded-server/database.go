@@ -43,9 +43,10 @@ var (
 	_ admin.Migrations = (*database)(nil)
 )
 
-// openDatabase opens the configured primary (and replicas), relative paths
-// below the project folder, and starts inspecting its statements: each one
-// goes to the hub as a query event.
+// openDatabase opens the configured primary (and replicas, with the
+// configured pool limits), relative paths below the project folder, and
+// starts inspecting its statements: each one goes to the hub as a query
+// event.
 func openDatabase(ctx context.Context, conf config.Database, projectDir string, hub *events.Hub, log *slog.Logger) (*database, error) {
 	var db *orm.DB
 	var writer *sqlite.WriterHooks
@@ -58,7 +59,9 @@ func openDatabase(ctx context.Context, conf config.Database, projectDir string, 
 		writer = &sqlite.WriterHooks{ManualCheckpoints: true}
 		db, err = sqlite.New(ctx, sqlite.Config{Path: path, Writer: writer})
 	} else {
-		db, err = dialect.Open(ctx, conf.Primary, conf.Replicas...)
+		p := conf.Pool
+		db, err = dialect.New(ctx, dialect.Config{DSN: conf.Primary, Replicas: conf.Replicas,
+			MaxConns: p.MaxConns, MinConns: p.MinConns, MaxConnLifetime: p.MaxConnLifetime.Std(), MaxConnIdleTime: p.MaxConnIdleTime.Std()})
 	}
 	if err != nil {
 		return nil, err

@@ -238,3 +238,120 @@ func resourceAndQueryInspector(t *testing.T, dialectName, dsn string) {
 		}
 	}
 }
+
+// TestDatabasePool: database.pool reaches the primary's pool and each
+// replica's (the status shows their maxima); changing it is accepted for
+// the next start (restartRequired names database) and changes no running
+// pool. SQLite refuses a pool, naming database.pool.
+func TestDatabasePool(t *testing.T) {
+	type status struct {
+		Pools []struct {
+			Name    string
+			MaxOpen int
+		}
+	}
+	maxima := func(t *testing.T, srv *servertest.Server) string {
+		t.Helper()
+		var st status
+		if code := adminJSON(t, srv, "GET", "/_covet/api/database", "", &st); code != 200 {
+			t.Fatalf("GET /database = %d", code)
+		}
+		var out []string
+		for _, p := range st.Pools {
+			out = append(out, fmt.Sprintf("%s %d", p.Name, p.MaxOpen))
+		}
+		return strings.Join(out, ", ")
+	}
+	for name, dsn := range testDatabases() {
+		t.Run(name, func(t *testing.T) {
+			primary := dsn(t)
+			if name == "sqlite" {
+				srv := servertest.Start(t, servertest.Options{Config: resourceConfig(primary)})
+				r := configReq(t, srv, "PUT", "/database/pool", `{"maxConns": 4}`)
+				if r.StatusCode != 400 || !strings.Contains(string(r.Body), `"path":"database.pool"`) || !strings.Contains(string(r.Body), "SQLite") {
+					t.Errorf("a pool on SQLite: %d %s; want 400 at database.pool saying SQLite has none", r.StatusCode, r.Body)
+				}
+				return
+			}
+			conf := strings.Replace(resourceConfig(primary), `"database": {"primary": "`+primary+`"}`,
+				`"database": {"primary": "`+primary+`", "replicas": ["`+primary+`"], "pool": {"maxConns": 5, "maxConnLifetime": "10m", "maxConnIdleTime": "1m"}}`, 1)
+			srv := servertest.Start(t, servertest.Options{Config: conf})
+			if got, want := maxima(t, srv), "primary 5, replica 0 5"; got != want {
+				t.Errorf("pool maxima: %s, want %s", got, want)
+			}
+			var c change
+			r := configReq(t, srv, "PUT", "/database/pool/maxConns", `6`)
+			if json.Unmarshal(r.Body, &c); r.StatusCode != 200 || len(c.RestartRequired) != 1 || c.RestartRequired[0] != "database" {
+				t.Errorf("changing database.pool.maxConns: %d %s; want restartRequired [database]", r.StatusCode, r.Body)
+			}
+			if got, want := maxima(t, srv), "primary 5, replica 0 5"; got != want {
+				t.Errorf("pool maxima after the change: %s, want %s until the next start", got, want)
+			}
+			r = configReq(t, srv, "PUT", "/database/pool/maxConns", `5000`)
+			if r.StatusCode != 400 || !strings.Contains(string(r.Body), `"path":"database.pool.maxConns"`) {
+				t.Errorf("maxConns 5000: %d %s; want 400 at database.pool.maxConns", r.StatusCode, r.Body)
+			}
+		})
+	}
+}
+
+// TestResourceFieldRetypeIsRefused: changing a field to a type its column
+// cannot hold (qty, an int, to string), or to more characters than its
+// column holds, is refused with the field's path, the table, the column
+// and both types, and the configuration that ran keeps serving: qty stays
+// an int, so a string for it is a 400, not a database error. A shorter
+// maxLength needs no change to the column and applies.
+func TestResourceFieldRetypeIsRefused(t *testing.T) {
+	for name, dsn := range testDatabases() {
+		t.Run(name, func(t *testing.T) {
+			conf := `{"server": {"listen": "127.0.0.1:0"}, "database": {"primary": "` + dsn(t) + `"},
+			  "resources": [{"name": "users", "table": "users", "fields": [{"name": "name", "type": "string"}]},
+			                {"name": "items", "table": "items", "fields": [{"name": "title", "type": "string", "maxLength": 50}, {"name": "note", "type": "text"}, {"name": "qty", "type": "int"}]}],
+			  "routes": [{"id": "items", "path": "/items", "kind": "resource", "resource": "items"}]}`
+			srv := servertest.Start(t, servertest.Options{Config: conf})
+			post := func(body string) int {
+				t.Helper()
+				req := srv.Request(t, "POST", "/items", strings.NewReader(body))
+				req.Header.Set("Content-Type", "application/json")
+				return srv.Do(t, req).StatusCode
+			}
+			if code := post(`{"title": "a", "qty": 3}`); code != 201 {
+				t.Fatalf("POST /items = %d, want 201", code)
+			}
+			r := configReq(t, srv, "PUT", "/resources/1/fields/2", `{"name": "qty", "type": "string"}`)
+			body := string(r.Body)
+			if r.StatusCode < 400 || r.StatusCode >= 500 {
+				t.Errorf("retyping qty: %d %s; want a refusal", r.StatusCode, body)
+			}
+			for _, part := range []string{`"path":"resources[1]"`, "fields[2].type", "table items", "column qty", "in the database", "migration"} {
+				if !strings.Contains(body, part) {
+					t.Errorf("retyping qty: %s does not name %s", body, part)
+				}
+			}
+			if code := post(`{"qty": "abc"}`); code != 400 {
+				t.Errorf("POST a string for qty after the refusal = %d, want 400 (qty is still an int)", code)
+			}
+			if code := post(`{"qty": 4}`); code != 201 {
+				t.Errorf("POST an int for qty after the refusal = %d, want 201", code)
+			}
+			if r := configReq(t, srv, "GET", "/resources/1/fields/2/type", ""); string(r.Body) != `"int"` {
+				t.Errorf("qty's type after the refusal: %s, want \"int\"", r.Body)
+			}
+
+			r = configReq(t, srv, "PUT", "/resources/1/fields/0/maxLength", `100`)
+			if name == "sqlite" { // SQLite enforces no length
+				if r.StatusCode != 200 {
+					t.Errorf("a longer maxLength on SQLite: %d %s, want 200", r.StatusCode, r.Body)
+				}
+			} else if r.StatusCode < 400 || !strings.Contains(string(r.Body), "fields[0].maxLength") || !strings.Contains(string(r.Body), "column title") {
+				t.Errorf("a longer maxLength: %d %s; want a refusal at fields[0].maxLength naming column title", r.StatusCode, r.Body)
+			}
+			if r := configReq(t, srv, "PUT", "/resources/1/fields/0/maxLength", `20`); r.StatusCode != 200 {
+				t.Errorf("a shorter maxLength: %d %s, want 200", r.StatusCode, r.Body)
+			}
+			if code := post(`{"title": "` + strings.Repeat("x", 21) + `"}`); code != 400 {
+				t.Errorf("POST a 21-character title after maxLength 20 = %d, want 400", code)
+			}
+		})
+	}
+}

@@ -304,7 +304,17 @@ type mapped struct {
 	insertSQL  string
 	updateCols []*Column // the non-key columns, then the key
 	updateSQL  string
-	multi      sync.Map // multiKey → multi-row INSERT of insertCols; see multiInsertSQL
+
+	// defaults are the columns with a default, which an insert leaves to
+	// the database when a row's value is zero; bit i of an insertShape's
+	// omit is defaults[i]. Most models have none, and their Insert never
+	// looks at a shape.
+	defaults []*Column
+	// whole are the plans of the shapes that leave no default out, without
+	// and with the auto-increment key (nil when there is none); built
+	// with the mapping.
+	whole [2]*insertPlan
+	plans sync.Map // insertShape → *insertPlan, for the shapes that leave defaults out
 }
 
 // Mapping returns the Table of struct type T as h's DB maps it (cached).
@@ -350,13 +360,22 @@ func (db *DB) derive(t *Table) *mapped {
 		q = d.AppendPlaceholder(q, 1)
 		m.byPK = string(q)
 	}
+	for _, c := range t.Columns {
+		if c.Default != "" && !(c.PrimaryKey && c.AutoIncrement) {
+			m.defaults = append(m.defaults, c)
+		}
+	}
+	m.whole[0] = m.newPlan(d, insertShape{})
+	if t.pk != nil && t.pk.AutoIncrement {
+		m.whole[1] = m.newPlan(d, insertShape{auto: true})
+	}
 	m.insertCols = t.Columns
 	if t.pk != nil && t.pk.AutoIncrement {
 		m.insertCols = slices.DeleteFunc(slices.Clone(t.Columns), func(c *Column) bool { return c == t.pk })
 	}
 	if len(m.insertCols) > 0 {
 		b := &builder{d: d}
-		writeInsert(b, t, m.insertCols, [][]any{make([]any, len(m.insertCols))})
+		writeInsert(b, t, m.insertCols, nil, [][]any{make([]any, len(m.insertCols))})
 		if t.pk != nil && t.pk.AutoIncrement && d.Returning() {
 			b.b = append(b.b, " RETURNING "...)
 			b.ident(t.pk.Name)

@@ -14,12 +14,21 @@ import (
 // missing table is created (columns, primary key, NOT NULL, UNIQUE, defaults,
 // indexes, and a foreign key for each belongs-to relation), and a missing column is added when that is safe (it is
 // nullable or has a default). It never drops, renames or retypes anything;
-// those changes belong in migrations. It returns the DDL it ran.
+// those changes belong in migrations. A column it cannot make match, because
+// it is missing and cannot be added as it is, or because its type in the
+// database cannot hold what t declares (bigint for text, VARCHAR(50) for
+// VARCHAR(100)), is a *ColumnError, and a type is checked before any DDL
+// runs. It returns the DDL it ran.
 func EnsureTable(ctx context.Context, h Handle, t *Table) ([]string, error) {
 	s := h.session()
 	existing, err := existingColumns(ctx, s, t)
 	if err != nil {
 		return nil, err
+	}
+	if existing != nil {
+		if err := checkTypes(ctx, s, t); err != nil {
+			return nil, err
+		}
 	}
 	var ran []string
 	run := func(sql string) error {
@@ -46,16 +55,164 @@ func EnsureTable(ctx context.Context, h Handle, t *Table) ([]string, error) {
 			continue
 		}
 		if !c.Nullable && c.Default == "" {
-			return ran, fmt.Errorf("orm: ensuring table %s: column %s is missing and NOT NULL without a default; add it with a migration", t.Name, c.Name)
+			return ran, &ColumnError{Table: t.Name, Column: c.Name, Problem: MissingNotNull}
 		}
 		if c.Unique || c.PrimaryKey {
-			return ran, fmt.Errorf("orm: ensuring table %s: column %s is missing and unique; add it with a migration", t.Name, c.Name)
+			return ran, &ColumnError{Table: t.Name, Column: c.Name, Problem: MissingUnique}
 		}
 		if err := run(AddColumnDDL(s.db.dialect, t, c)); err != nil {
 			return ran, err
 		}
 	}
 	return ran, nil
+}
+
+// ColumnError is EnsureTable's refusal of a change it leaves to migrations.
+type ColumnError struct {
+	Table, Column string
+	Problem       ColumnProblem
+	// Have and Want are, for WrongType and TooShort, the column's type in
+	// the database and the type the table declares (ColumnType's).
+	Have, Want string
+}
+
+var _ error = (*ColumnError)(nil)
+
+// ColumnProblem says why EnsureTable cannot make a column match.
+type ColumnProblem int
+
+const (
+	// MissingNotNull: the column is missing, NOT NULL and without a
+	// default, which a table that has rows cannot take.
+	MissingNotNull ColumnProblem = iota + 1
+	// MissingUnique: the column is missing and unique.
+	MissingUnique
+	// WrongType: the column's type holds another family of values (bigint
+	// for text), so writes fail or reads cannot be scanned.
+	WrongType
+	// TooShort: the column's text type holds fewer characters than the
+	// declared one, so longer values the table accepts would fail.
+	TooShort
+)
+
+func (e *ColumnError) Error() string {
+	prefix := "orm: ensuring table " + e.Table + ": column " + e.Column
+	switch e.Problem {
+	case MissingNotNull:
+		return prefix + " is missing and NOT NULL without a default; add it with a migration"
+	case MissingUnique:
+		return prefix + " is missing and unique; add it with a migration"
+	case WrongType:
+		return fmt.Sprintf("%s is %s in the database, but the table now declares it %s, whose values %s cannot hold; the ORM never retypes a column: change it with a migration", prefix, e.Have, e.Want, e.Have)
+	}
+	return fmt.Sprintf("%s is %s in the database, but the table now declares it %s, which holds longer text; the ORM never widens a column: change it with a migration", prefix, e.Have, e.Want)
+}
+
+// checkTypes compares the types of t's columns that exist in the database
+// with the ones t declares, and returns a *ColumnError for the first that
+// cannot hold what the declared one does.
+func checkTypes(ctx context.Context, s *session, t *Table) error {
+	d := s.db.dialect
+	q, args := d.ColumnTypes(t.Name)
+	rows, done, err := s.query(ctx, &stmt{sql: q, args: args}, false)
+	if err != nil {
+		return fmt.Errorf("orm: ensuring table %s: reading its column types: %w", t.Name, err)
+	}
+	defer rows.Close()
+	have := map[string]string{}
+	for rows.Next() {
+		var name, decl string
+		if err = rows.Scan(&name, &decl); err != nil {
+			break
+		}
+		have[strings.ToLower(name)] = decl
+	}
+	if err = s.finish(rows, done, int64(len(have)), err); err != nil {
+		return fmt.Errorf("orm: ensuring table %s: reading its column types: %w", t.Name, err)
+	}
+	for _, c := range t.Columns {
+		decl, ok := have[strings.ToLower(c.Name)]
+		if !ok || c.PrimaryKey && c.AutoIncrement { // missing, or a key whose type is a whole definition
+			continue
+		}
+		want := d.ColumnType(c)
+		if p := fits(d.ParseType(decl), d.ParseType(want)); p != 0 {
+			return &ColumnError{Table: t.Name, Column: c.Name, Problem: p, Have: decl, Want: want}
+		}
+	}
+	return nil
+}
+
+// fits says why a column of type have cannot hold the values of type want,
+// or returns 0 when it can.
+func fits(have, want SQLType) ColumnProblem {
+	switch {
+	case have.Family == FamilyOther || want.Family == FamilyOther:
+		return 0 // not compared
+	case have.Family == FamilyDecimal:
+		if want.Family != FamilyInteger && want.Family != FamilyFloat && want.Family != FamilyDecimal {
+			return WrongType
+		}
+		return 0
+	case have.Family != want.Family:
+		return WrongType
+	case have.MaxLength > 0 && (want.MaxLength == 0 || want.MaxLength > have.MaxLength):
+		return TooShort
+	}
+	return 0
+}
+
+// SQLType is a column type as EnsureTable compares them: the family of
+// values it holds and, for text, its length.
+type SQLType struct {
+	Family TypeFamily
+	// MaxLength is the most characters a text type holds; 0 when the
+	// database enforces no limit.
+	MaxLength int
+}
+
+// TypeFamily is the kind of value a column type holds, as far as the ORM
+// reads and writes it.
+type TypeFamily int
+
+const (
+	// FamilyOther is a type the ORM does not compare (uuid, enum, …).
+	FamilyOther TypeFamily = iota
+	FamilyInteger
+	FamilyFloat
+	// FamilyDecimal (numeric, decimal, SQLite's NUMERIC affinity) holds
+	// integers and floats as well.
+	FamilyDecimal
+	FamilyText
+	FamilyBool
+	FamilyTime
+	FamilyJSON
+	FamilyBlob
+)
+
+// SplitType lower-cases a column type and takes out the numbers in its
+// parentheses, for the dialects' ParseType: "character varying(50)" is
+// "character varying" and [50], "DECIMAL(10, 2) UNSIGNED" is "decimal
+// unsigned" and [10 2]. A part that is not a number is left out.
+func SplitType(decl string) (base string, args []int) {
+	var b strings.Builder
+	for rest := strings.ToLower(decl); rest != ""; {
+		open := strings.IndexByte(rest, '(')
+		if open < 0 {
+			b.WriteString(rest)
+			break
+		}
+		b.WriteString(rest[:open])
+		b.WriteByte(' ')
+		inside, after, _ := strings.Cut(rest[open+1:], ")")
+		for part := range strings.SplitSeq(inside, ",") {
+			if n, err := strconv.Atoi(strings.TrimSpace(part)); err == nil {
+				args = append(args, n)
+			}
+		}
+		rest = after
+	}
+	return strings.Join(strings.Fields(b.String()), " "), args
 }
 
 // CreateTableDDL returns the statements that create table t in h's

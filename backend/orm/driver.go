@@ -38,6 +38,15 @@ type Dialect interface {
 	// an auto-increment primary key it is the whole definition, PRIMARY KEY
 	// included (SQLite needs AUTOINCREMENT after it).
 	ColumnType(c *Column) string
+	// ColumnTypes returns the query, and its arguments, whose rows are the
+	// name and the type of each column of table as the catalogue has them
+	// (information_schema.columns, PRAGMA table_info): what EnsureTable
+	// compares with ColumnType before it calls a table good.
+	ColumnTypes(table string) (query string, args []any)
+	// ParseType reads a column type as ColumnType writes it or as
+	// ColumnTypes reports it. A type the ORM does not compare (uuid, enum,
+	// …) is FamilyOther.
+	ParseType(decl string) SQLType
 	// Classify wraps a driver error in an *Error with its Kind, or returns
 	// err unchanged when it is not a database error.
 	Classify(err error) error

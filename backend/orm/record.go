@@ -106,7 +106,7 @@ func InsertRecord(ctx context.Context, h Handle, t *Table, rec Record) (Record, 
 		return nil, fmt.Errorf("orm: inserting into %s: no values", t.Name)
 	}
 	b := &builder{d: s.db.dialect, scope: []*Table{t}}
-	writeInsert(b, t, cols, [][]any{vals})
+	writeInsert(b, t, cols, nil, [][]any{vals})
 	if s.db.dialect.Returning() {
 		b.b = append(b.b, " RETURNING "...)
 		b.b = append(b.b, m.selectCols...)

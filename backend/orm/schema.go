@@ -41,8 +41,10 @@ type Column struct {
 	PrimaryKey, AutoIncrement, Nullable, Unique, Index bool
 	// Sensitive columns have their values redacted in query events.
 	Sensitive bool
-	// Default is the SQL default from the tag option default=…, used when a
-	// table is created; empty when there is none.
+	// Default is the SQL default from the tag option default=…; empty when
+	// there is none. CREATE TABLE declares it, and Insert and InsertMany
+	// leave the column to it in a row whose value is the zero value, then
+	// read back what the database stored (see Insert).
 	Default string
 	// MaxLength bounds a string column (tag option max=…); 0 means none.
 	MaxLength int
@@ -125,6 +127,17 @@ func (t *Table) add(c *Column) error {
 	if _, dup := t.byName[c.Name]; dup {
 		return fmt.Errorf("column %q declared twice", c.Name)
 	}
+	if c.Default != "" && !(c.PrimaryKey && c.AutoIncrement) {
+		n := 0
+		for _, o := range t.Columns {
+			if o.Default != "" && !(o.PrimaryKey && o.AutoIncrement) {
+				n++
+			}
+		}
+		if n == maxDefaults {
+			return fmt.Errorf("column %q: more than %d columns with a default", c.Name, maxDefaults)
+		}
+	}
 	if c.PrimaryKey {
 		if t.pk != nil {
 			return fmt.Errorf("column %q: a second primary key (composite keys are not supported; %q is the key)", c.Name, t.pk.Name)
@@ -138,6 +151,10 @@ func (t *Table) add(c *Column) error {
 	}
 	return nil
 }
+
+// maxDefaults bounds the columns with a default in a table: an insert
+// tracks which of them a row leaves to the database in a uint64.
+const maxDefaults = 64
 
 // checkIdent accepts the identifiers Covet creates and quotes: a letter or
 // underscore, then letters, digits and underscores, at most 63 bytes (the
@@ -165,15 +182,24 @@ type Namer interface{ TableName() string }
 
 // parseStruct builds the Table for a struct type from its field tags:
 //
-//	ID    int64      `db:"id,pk,auto"`
-//	Email string     `db:"email,unique,max=200"`
-//	Bio   *string    `db:"bio"`          // a pointer or sql.Null[T] is nullable
-//	Token string     `db:"token,sensitive"`
-//	Note  string     `db:"-"`            // not a column
-//	Posts []Post     `rel:"has_many,fk=author_id"`
+//	ID     int64      `db:"id,pk,auto"`
+//	Email  string     `db:"email,unique,max=200"`
+//	Bio    *string    `db:"bio"`          // a pointer or sql.Null[T] is nullable
+//	Token  string     `db:"token,sensitive"`
+//	Status string     `db:"status,default='active'"`
+//	Note   string     `db:"-"`            // not a column
+//	Posts  []Post     `rel:"has_many,fk=author_id"`
 //
 // Fields without a db tag become columns named by snake_case. Embedded
 // structs are flattened. See Relation for the rel tag.
+//
+// default=<SQL> is the column's default in CREATE TABLE, and more: Insert
+// and InsertMany leave the column out of a row whose field holds the zero
+// value ("", 0, false, a zero time, nil), so the database fills it in, and
+// read the stored value back into the field, as gorm does. A zero value
+// cannot be written to such a column by Insert; make the field a pointer
+// (a pointer to "" is not nil) or set it with Update. Update, Upsert and
+// CopyFrom write the field as it is. At most 64 columns have a default.
 func parseStruct(typ reflect.Type) (*Table, error) {
 	if typ.Kind() != reflect.Struct {
 		return nil, fmt.Errorf("orm: model %v is not a struct", typ)

@@ -7,6 +7,7 @@ import (
 	"reflect"
 	"slices"
 	"sort"
+	"sync"
 	"time"
 	"unsafe"
 )
@@ -39,7 +40,10 @@ func Get[T any](ctx context.Context, h Handle, id any) (T, error) {
 
 // Insert writes row as a new row of its table. An auto-increment primary
 // key that is zero is left to the database and set on row afterwards
-// (through RETURNING, or the driver's last insert id on MySQL).
+// (through RETURNING, or the driver's last insert id on MySQL). So is a
+// column with a default (tag option default=…) whose value in row is the
+// zero value: the database fills it in and Insert reads it back into row
+// (through RETURNING, or on MySQL a SELECT by the row's key).
 func Insert[T any](ctx context.Context, h Handle, row *T) error {
 	s := h.session()
 	m, err := s.db.mapping(reflect.TypeFor[T]())
@@ -47,13 +51,16 @@ func Insert[T any](ctx context.Context, h Handle, row *T) error {
 		return err
 	}
 	base := unsafe.Pointer(row)
+	if len(m.defaults) > 0 {
+		return insertPlanned(ctx, s, m, m.plan(s.db.dialect, m.shapeOf(base)), base)
+	}
 	pk := m.pk
 	var st *stmt
 	if cols := insertColumns(m.Table, base); len(cols) == len(m.insertCols) && m.insertSQL != "" {
 		st = &stmt{sql: m.insertSQL, args: rowValues(cols, base), sensitive: sensitiveArgs(cols)}
 	} else {
 		b := &builder{d: s.db.dialect, scope: []*Table{m.Table}}
-		writeInsert(b, m.Table, cols, [][]any{rowValues(cols, base)})
+		writeInsert(b, m.Table, cols, nil, [][]any{rowValues(cols, base)})
 		if st, err = b.stmt(); err != nil {
 			return err
 		}
@@ -103,6 +110,160 @@ func insertReturning(ctx context.Context, s *session, st *stmt, pk *Column, base
 	return err
 }
 
+// insertPlanned inserts the row at base by plan p (its shape's) and reads
+// back what the database filled in.
+func insertPlanned(ctx context.Context, s *session, m *mapped, p *insertPlan, base unsafe.Pointer) error {
+	st := &stmt{sql: p.sql, args: rowValues(p.cols, base), sensitive: sensitiveArgs(p.cols)}
+	one := func() unsafe.Pointer { return base }
+	if len(p.returned) > 0 && s.db.dialect.Returning() {
+		n, err := s.scanRows(ctx, st, p.returned, nil, false, one, nil)
+		if err == nil && n != 1 {
+			err = fmt.Errorf("orm: inserting into %s: RETURNING gave %d rows", m.Name, n)
+		}
+		return err
+	}
+	res, err := s.exec(ctx, st)
+	if err != nil {
+		return err
+	}
+	if p.auto {
+		setInt(m.pk, base, res.LastInsertID)
+	}
+	if p.readBack == "" {
+		return nil
+	}
+	byKey := &stmt{sql: p.readBack, args: []any{m.pk.value(base)}}
+	if m.pk.Sensitive {
+		byKey.sensitive = []int{0}
+	}
+	n, err := s.scanRows(OnPrimary(ctx), byKey, p.defaulted, nil, true, one, nil)
+	if err == nil && n != 1 {
+		err = fmt.Errorf("orm: inserting into %s: reading the defaults back found %d rows", m.Name, n)
+	}
+	return err
+}
+
+// insertShape is what an INSERT of one row leaves to the database: the
+// auto-increment key when it is zero, and each column with a default whose
+// value is zero (bit i of omit for mapped.defaults[i]).
+type insertShape struct {
+	auto bool
+	omit uint64
+}
+
+// shapeOf returns the shape of the row at base.
+func (m *mapped) shapeOf(base unsafe.Pointer) insertShape {
+	var sh insertShape
+	sh.auto = m.pk != nil && m.pk.AutoIncrement && isZero(m.pk, base)
+	for i, c := range m.defaults {
+		if isZero(c, base) {
+			sh.omit |= 1 << i
+		}
+	}
+	return sh
+}
+
+// insertPlan is how rows of one shape are inserted and what is read back.
+type insertPlan struct {
+	auto bool      // the auto-increment key is left out
+	cols []*Column // the columns written, in table order
+	// inline is the first of defaulted when cols would be empty: it is
+	// written as its default's SQL, since a row must write a column.
+	inline *Column
+	// defaulted are the columns with a default the rows leave out, and
+	// returned what is read back: the key when auto, then defaulted.
+	defaulted, returned []*Column
+	// sql is the one-row INSERT, with RETURNING returned where the dialect
+	// has it; without, readBack selects defaulted by key (empty when there
+	// is nothing to read or no key to read it by).
+	sql, readBack string
+	multi         sync.Map // multiKey → multi-row INSERT; see multiSQL
+}
+
+// plan returns the insert plan of shape sh in dialect d (the DB's, which
+// the plans are cached for), building it on first use.
+func (m *mapped) plan(d Dialect, sh insertShape) *insertPlan {
+	if sh.omit == 0 {
+		if sh.auto {
+			return m.whole[1]
+		}
+		return m.whole[0]
+	}
+	if p, ok := m.plans.Load(sh); ok {
+		return p.(*insertPlan)
+	}
+	p, _ := m.plans.LoadOrStore(sh, m.newPlan(d, sh))
+	return p.(*insertPlan)
+}
+
+// newPlan builds the plan of shape sh in dialect d.
+func (m *mapped) newPlan(d Dialect, sh insertShape) *insertPlan {
+	p := &insertPlan{auto: sh.auto}
+	for _, c := range m.Columns {
+		i := slices.Index(m.defaults, c)
+		switch {
+		case sh.auto && c == m.pk:
+			p.returned = append(p.returned, c)
+		case i >= 0 && sh.omit&(1<<i) != 0:
+			p.defaulted = append(p.defaulted, c)
+		default:
+			p.cols = append(p.cols, c)
+		}
+	}
+	p.returned = append(p.returned, p.defaulted...)
+	if len(p.cols) == 0 && len(p.defaulted) > 0 {
+		p.inline = p.defaulted[0]
+	}
+	p.sql = p.multiSQL(d, m.Table, 1, d.Returning() && len(p.returned) > 0)
+	if !d.Returning() && len(p.defaulted) > 0 && m.pk != nil && !slices.Contains(p.defaulted, m.pk) {
+		b := &builder{d: d}
+		b.b = append(b.b, "SELECT "...)
+		for i, c := range p.defaulted {
+			if i > 0 {
+				b.b = append(b.b, ", "...)
+			}
+			b.ident(c.Name)
+		}
+		b.b = append(b.b, " FROM "...)
+		b.ident(m.Name)
+		b.b = append(b.b, " WHERE "...)
+		b.ident(m.pk.Name)
+		b.b = append(b.b, " = "...)
+		b.arg(nil, nil)
+		p.readBack = string(b.b)
+	}
+	return p
+}
+
+type multiKey struct {
+	rows      int
+	returning bool
+}
+
+// multiSQL returns the plan's INSERT INTO t (cols) VALUES (…) × n, with
+// RETURNING its returned columns when returning is set; built once per
+// number of rows.
+func (p *insertPlan) multiSQL(d Dialect, t *Table, n int, returning bool) string {
+	key := multiKey{n, returning}
+	if sql, ok := p.multi.Load(key); ok {
+		return sql.(string)
+	}
+	b := &builder{d: d}
+	writeInsert(b, t, p.cols, p.inline, slices.Repeat([][]any{make([]any, len(p.cols))}, n))
+	if returning {
+		b.b = append(b.b, " RETURNING "...)
+		for i, c := range p.returned {
+			if i > 0 {
+				b.b = append(b.b, ", "...)
+			}
+			b.ident(c.Name)
+		}
+	}
+	sql := string(b.b)
+	p.multi.Store(key, sql)
+	return sql
+}
+
 // insertColumns lists the columns an INSERT of the row at base writes:
 // all but an auto-increment key that is still zero.
 func insertColumns(t *Table, base unsafe.Pointer) []*Column {
@@ -134,8 +295,11 @@ func rowValues(cols []*Column, base unsafe.Pointer) []any {
 	return vals
 }
 
-// writeInsert writes INSERT INTO t (cols) VALUES (…), (…).
-func writeInsert(b *builder, t *Table, cols []*Column, rows [][]any) {
+// writeInsert writes INSERT INTO t (cols) VALUES (…), (…). inline, when
+// not nil, is one more column, written in every row as its default's SQL:
+// a row must write a column, and no syntax for "every column's default"
+// is common to the dialects.
+func writeInsert(b *builder, t *Table, cols []*Column, inline *Column, rows [][]any) {
 	b.b = append(b.b, "INSERT INTO "...)
 	b.ident(t.Name)
 	b.b = append(b.b, " ("...)
@@ -144,6 +308,9 @@ func writeInsert(b *builder, t *Table, cols []*Column, rows [][]any) {
 			b.b = append(b.b, ", "...)
 		}
 		b.ident(c.Name)
+	}
+	if inline != nil {
+		b.ident(inline.Name) // cols is empty
 	}
 	b.b = append(b.b, ") VALUES "...)
 	for r, vals := range rows {
@@ -157,13 +324,19 @@ func writeInsert(b *builder, t *Table, cols []*Column, rows [][]any) {
 			}
 			b.arg(v, cols[i])
 		}
+		if inline != nil {
+			b.b = append(b.b, inline.Default...)
+		}
 		b.b = append(b.b, ')')
 	}
 }
 
 // InsertMany inserts rows with multi-row INSERTs, as few as the dialect's
-// parameter limit allows, and sets auto-increment keys on the rows. Run it
-// in a transaction (WithTx) when all rows must land or none.
+// parameter limit allows, and sets auto-increment keys on the rows. Like
+// Insert, it leaves a column with a default to the database in the rows
+// where its value is zero and reads the stored values back; consecutive
+// rows that leave out the same columns share a statement. Run it in a
+// transaction (WithTx) when all rows must land or none.
 func InsertMany[T any](ctx context.Context, h Handle, rows []T) error {
 	if len(rows) == 0 {
 		return nil
@@ -173,49 +346,68 @@ func InsertMany[T any](ctx context.Context, h Handle, rows []T) error {
 	if err != nil {
 		return err
 	}
-	pk := m.pk
-	auto := pk != nil && pk.AutoIncrement
-	cols := insertColumns(m.Table, unsafe.Pointer(&rows[0]))
-	returning := auto && !slices.Contains(cols, pk)
-	if returning && !s.db.dialect.Returning() {
+	if len(m.defaults) == 0 {
+		// Every row is written like the first.
+		return insertRun(ctx, s, m, m.plan(s.db.dialect, m.shapeOf(unsafe.Pointer(&rows[0]))), rows, 0)
+	}
+	for start := 0; start < len(rows); {
+		shape := m.shapeOf(unsafe.Pointer(&rows[start]))
+		end := start + 1
+		for end < len(rows) && m.shapeOf(unsafe.Pointer(&rows[end])) == shape {
+			end++
+		}
+		if err := insertRun(ctx, s, m, m.plan(s.db.dialect, shape), rows[start:end], start); err != nil {
+			return err
+		}
+		start = end
+	}
+	return nil
+}
+
+// insertRun inserts rows, which have the shape of plan p, and reads back
+// what the database filled in; first is the index of rows[0] in the
+// caller's rows, for errors.
+func insertRun[T any](ctx context.Context, s *session, m *mapped, p *insertPlan, rows []T, first int) error {
+	if len(p.returned) > 0 && !s.db.dialect.Returning() {
 		// Without RETURNING the keys of a multi-row insert are not reliably
 		// known (MySQL gives only the first), so rows go one by one.
 		for i := range rows {
-			if err := Insert(ctx, h, &rows[i]); err != nil {
-				return fmt.Errorf("orm: InsertMany: row %d: %w", i, err)
+			if err := insertPlanned(ctx, s, m, p, unsafe.Pointer(&rows[i])); err != nil {
+				return fmt.Errorf("orm: InsertMany: row %d: %w", first+i, err)
 			}
 		}
 		return nil
 	}
-	return insertChunks(s, m, cols, rows, returning, func(st *stmt, start, end int) error {
+	returning := len(p.returned) > 0
+	return insertChunks(s, m, p, rows, returning, func(st *stmt, start, end int) error {
 		if !returning {
 			_, err := s.exec(ctx, st)
 			return err
 		}
-		ids, err := scanAll[keyRow](ctx, s, st, []*Column{keyColumn}, false, end-start)
-		if err != nil {
-			return err
+		// The servers return the rows of a multi-row VALUES in order.
+		next := start
+		n, err := s.scanRows(ctx, st, p.returned, nil, false, func() unsafe.Pointer {
+			row := unsafe.Pointer(&rows[min(next, end-1)]) // more rows than sent are reported below
+			next++
+			return row
+		}, nil)
+		if err == nil && n != int64(end-start) {
+			err = fmt.Errorf("orm: InsertMany: %d rows returned for %d inserted", n, end-start)
 		}
-		if len(ids) != end-start {
-			return fmt.Errorf("orm: InsertMany: %d keys returned for %d rows", len(ids), end-start)
-		}
-		// The servers return the keys of a multi-row VALUES in order.
-		for i, id := range ids {
-			setInt(pk, unsafe.Pointer(&rows[start+i]), id.ID)
-		}
-		return nil
+		return err
 	})
 }
 
-// insertChunks calls fn with each multi-row INSERT of rows, as many rows
-// per statement as the dialect's parameter limit allows, and the range of
-// rows it holds. The arguments are one flat slice; the SQL of the usual
-// shapes is built once per table.
-func insertChunks[T any](s *session, m *mapped, cols []*Column, rows []T, returning bool, fn func(st *stmt, start, end int) error) error {
-	per := max(1, s.db.dialect.MaxParams()/len(cols))
+// insertChunks calls fn with each multi-row INSERT of rows by plan p, as
+// many rows per statement as the dialect's parameter limit allows, and the
+// range of rows it holds. The arguments are one flat slice; the SQL is
+// built once per plan and number of rows.
+func insertChunks[T any](s *session, m *mapped, p *insertPlan, rows []T, returning bool, fn func(st *stmt, start, end int) error) error {
+	cols := p.cols
+	per := max(1, s.db.dialect.MaxParams()/max(1, len(cols)))
 	for start := 0; start < len(rows); start += per {
 		end := min(len(rows), start+per)
-		st := &stmt{sql: m.multiInsertSQL(s.db.dialect, cols, end-start, returning), args: make([]any, 0, (end-start)*len(cols))}
+		st := &stmt{sql: p.multiSQL(s.db.dialect, m.Table, end-start, returning), args: make([]any, 0, (end-start)*len(cols))}
 		for i := start; i < end; i++ {
 			base := unsafe.Pointer(&rows[i])
 			for _, c := range cols {
@@ -232,39 +424,6 @@ func insertChunks[T any](s *session, m *mapped, cols []*Column, rows []T, return
 	return nil
 }
 
-type multiKey struct {
-	rows      int
-	returning bool
-}
-
-// multiInsertSQL returns INSERT INTO t (cols) VALUES (…) × n [RETURNING
-// key], from the cache when cols are the table's usual insert columns.
-func (m *mapped) multiInsertSQL(d Dialect, cols []*Column, n int, returning bool) string {
-	usual := len(cols) == len(m.insertCols)
-	key := multiKey{n, returning}
-	if usual {
-		if sql, ok := m.multi.Load(key); ok {
-			return sql.(string)
-		}
-	}
-	b := &builder{d: d}
-	writeInsert(b, m.Table, cols, slices.Repeat([][]any{make([]any, len(cols))}, n))
-	if returning {
-		b.b = append(b.b, " RETURNING "...)
-		b.ident(m.pk.Name)
-	}
-	sql := string(b.b)
-	if usual {
-		m.multi.Store(key, sql)
-	}
-	return sql
-}
-
-type keyRow struct{ ID int64 }
-
-// keyColumn scans a returned key into keyRow.ID. Read only.
-var keyColumn = &Column{Name: "id", Type: reflect.TypeFor[int64]()}
-
 // CopyFrom bulk-loads rows as fast as the dialect can: COPY on PostgreSQL,
 // multi-row INSERTs elsewhere. Unlike InsertMany it does not report the
 // generated keys back into rows. It returns the number of rows written.
@@ -277,7 +436,10 @@ func CopyFrom[T any](ctx context.Context, h Handle, rows []T) (int64, error) {
 	if err != nil {
 		return 0, err
 	}
-	cols := insertColumns(m.Table, unsafe.Pointer(&rows[0]))
+	// Every row is written like the first, with its defaults' columns as
+	// they are: COPY cannot leave a column out of some rows.
+	p := m.plan(s.db.dialect, insertShape{auto: m.pk != nil && m.pk.AutoIncrement && isZero(m.pk, unsafe.Pointer(&rows[0]))})
+	cols := p.cols
 	var copier Copier
 	if s.tx != nil {
 		copier, _ = s.tx.(Copier)
@@ -286,7 +448,7 @@ func CopyFrom[T any](ctx context.Context, h Handle, rows []T) (int64, error) {
 	}
 	if copier == nil {
 		var n int64
-		err := insertChunks(s, m, cols, rows, false, func(st *stmt, _, _ int) error {
+		err := insertChunks(s, m, p, rows, false, func(st *stmt, _, _ int) error {
 			res, err := s.exec(ctx, st)
 			n += res.RowsAffected
 			return err
@@ -449,7 +611,7 @@ func Upsert[T any](ctx context.Context, h Handle, row *T, conflict []string, upd
 	}
 	d := s.db.dialect
 	b := &builder{d: d, scope: []*Table{m.Table}}
-	writeInsert(b, m.Table, cols, [][]any{rowValues(cols, base)})
+	writeInsert(b, m.Table, cols, nil, [][]any{rowValues(cols, base)})
 	pk := m.pk
 	key := ""
 	if pk != nil && !slices.Contains(cols, pk) {

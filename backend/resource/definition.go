@@ -24,6 +24,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/covetpy/covet/backend/orm"
 )
@@ -252,6 +253,22 @@ func storableText(s string) error {
 		return fmt.Errorf("a NUL character (U+0000, at byte %d) cannot be stored", i)
 	}
 	return nil
+}
+
+// invalidUTF8 returns the index of the first byte of s that is not part of
+// valid UTF-8, or -1 when s is valid.
+func invalidUTF8(s string) int {
+	if utf8.ValidString(s) {
+		return -1
+	}
+	for i, r := range s {
+		if r == utf8.RuneError {
+			if _, size := utf8.DecodeRuneInString(s[i:]); size == 1 {
+				return i
+			}
+		}
+	}
+	return -1
 }
 
 func (f Field) inEnum(v any) bool {

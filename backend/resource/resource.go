@@ -48,9 +48,33 @@ func New(db *orm.DB, def Definition) (*Resource, error) {
 }
 
 // Ensure creates the table when it is missing and adds missing columns when
-// that is safe; it returns the DDL it ran.
+// that is safe; it returns the DDL it ran. A field the table cannot take
+// as it is (a new required or unique field on an existing table, a type
+// the column cannot hold, a maxLength longer than the column's) is an
+// error that starts with the field's path in the definition
+// ("fields[2].type: …") and wraps the *orm.ColumnError.
 func (r *Resource) Ensure(ctx context.Context) ([]string, error) {
-	return orm.EnsureTable(ctx, r.db, r.table)
+	ran, err := orm.EnsureTable(ctx, r.db, r.table)
+	var ce *orm.ColumnError
+	if !errors.As(err, &ce) {
+		return ran, err
+	}
+	i := slices.IndexFunc(r.def.Fields, func(f Field) bool { return f.Name == ce.Column })
+	if i < 0 {
+		return ran, err
+	}
+	at := fmt.Sprintf("fields[%d]", i)
+	switch {
+	case ce.Problem == orm.WrongType, ce.Problem == orm.TooShort && r.def.Fields[i].Type != TypeString:
+		at += ".type" // text is unbounded in the database; a string's column was shorter
+	case ce.Problem == orm.TooShort:
+		at += ".maxLength"
+	}
+	hint := "covet migrate generate NAME writes that migration"
+	if ce.Problem == orm.WrongType || ce.Problem == orm.TooShort {
+		hint = "covet migrate new NAME starts one to change the column in, or give the field a new name"
+	}
+	return ran, fmt.Errorf("%s: %w (%s)", at, err, hint)
 }
 
 // Table is the resource's table as the ORM maps it, for tools such as
@@ -250,6 +274,24 @@ func (r *Resource) list(w http.ResponseWriter, req *http.Request) error {
 	var errs []problem.FieldError
 	bad := func(path, format string, args ...any) {
 		errs = append(errs, problem.FieldError{Path: path, Message: fmt.Sprintf(format, args...)})
+	}
+	// A query string decodes to any bytes, but text must be UTF-8 to reach
+	// the database (PostgreSQL and MariaDB refuse other bytes; SQLite would
+	// compare them as they are): a parameter that is not is refused, named,
+	// and read no further.
+	for key, vals := range params {
+		if i := invalidUTF8(key); i >= 0 {
+			bad(strings.ToValidUTF8(key, "\uFFFD"), "the parameter's name is not valid UTF-8 (at byte %d)", i)
+			delete(params, key)
+			continue
+		}
+		for _, v := range vals {
+			if i := invalidUTF8(v); i >= 0 {
+				bad(key, "the value is not valid UTF-8 (at byte %d)", i)
+				delete(params, key)
+				break
+			}
+		}
 	}
 	limit := DefaultLimit
 	if s := params.Get("limit"); s != "" {
@@ -456,6 +498,11 @@ func (r *Resource) decodeCursor(s string, order []string) ([]any, error) {
 	raw, err := base64.RawURLEncoding.DecodeString(s)
 	if err != nil {
 		return nil, fmt.Errorf("not a cursor from this API")
+	}
+	// encoding/json would turn bytes that are not UTF-8 into U+FFFD, and
+	// the page would start after a value no record has.
+	if i := invalidUTF8(string(raw)); i >= 0 {
+		return nil, fmt.Errorf("not a cursor from this API: byte %d is not UTF-8", i)
 	}
 	dec := json.NewDecoder(bytes.NewReader(raw))
 	dec.UseNumber()

@@ -2,7 +2,9 @@ package resource_test
 
 import (
 	"context"
+	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"maps"
@@ -320,6 +322,74 @@ func TestRejectsNUL(t *testing.T) {
 				})
 			}
 			run(t, srv, []step{{"unchanged", "GET", "/users/1", ``, 200, []string{`"name":"Ann"`, `"email":"ann@x"`}}})
+		})
+	}
+}
+
+// TestRejectsInvalidUTF8: bytes that are not UTF-8 in a list request's
+// parameters (a filter's value or name, a sort, a cursor's strings) are a
+// 400 naming the parameter on every dialect, rather than a database error
+// on PostgreSQL and MariaDB and a silent miss on SQLite.
+func TestRejectsInvalidUTF8(t *testing.T) {
+	badCursor := base64.RawURLEncoding.EncodeToString([]byte("[\"\xff\", 1]"))
+	for name, open := range dialects() {
+		t.Run(name, func(t *testing.T) {
+			srv := serve(t, open(t), usersDef)
+			run(t, srv, []step{{"seed", "POST", "/users", `{"name": "Ann", "email": "ann@x"}`, 201, nil}})
+			cases := []struct{ name, query, param string }{
+				{"filter", "name=%FF", "name"},
+				{"filter in", "name=Ann&name=b%C3", "name"},
+				{"operator", "email[ne]=%E2%82", "email[ne]"},
+				{"like", "name[like]=%25%FF%25", "name[like]"},
+				{"parameter name", "na%FFme=x", "na\ufffdme"},
+				{"sort", "sort=-%FF", "sort"},
+				{"fields", "fields=name,%FF", "fields"},
+				{"cursor", "sort=name&after=" + badCursor, "after"},
+			}
+			for _, c := range cases {
+				t.Run(c.name, func(t *testing.T) {
+					var p struct {
+						Status int
+						Errors []struct{ Path, Message string }
+					}
+					if status := getJSON(t, "GET", srv.URL+"/users?"+c.query, "", &p); status != http.StatusBadRequest {
+						t.Fatalf("got %d %+v, want 400", status, p)
+					}
+					if len(p.Errors) != 1 || p.Errors[0].Path != c.param || !strings.Contains(p.Errors[0].Message, "UTF-8") {
+						t.Errorf("got problems %+v, want one at %s that names UTF-8", p.Errors, c.param)
+					}
+				})
+			}
+		})
+	}
+}
+
+// TestEnsureNamesTheField: a field whose column cannot take it is refused
+// with the field's path in the definition, and the ORM's error inside.
+func TestEnsureNamesTheField(t *testing.T) {
+	for name, open := range dialects() {
+		t.Run(name, func(t *testing.T) {
+			db := open(t)
+			serve(t, db, usersDef)
+			for _, c := range []struct{ change, want string }{
+				{`{"name": "age", "type": "string"}`, "fields[2].type: "},
+				{`{"name": "age", "type": "int"}, {"name": "nick", "type": "string", "required": true}`, "fields[3]: "},
+			} {
+				var def resource.Definition
+				changed := strings.Replace(usersDef, `{"name": "age", "type": "int"}`, c.change, 1)
+				if err := json.Unmarshal([]byte(changed), &def); err != nil {
+					t.Fatal(err)
+				}
+				res, err := resource.New(db, def)
+				if err != nil {
+					t.Fatal(err)
+				}
+				_, err = res.Ensure(context.Background())
+				var ce *orm.ColumnError
+				if err == nil || !strings.HasPrefix(err.Error(), c.want) || !errors.As(err, &ce) {
+					t.Errorf("%s: got %v, want an *orm.ColumnError starting %q", c.change, err, c.want)
+				}
+			}
 		})
 	}
 }

@@ -206,7 +206,10 @@ func (p pgNode) node() *Node {
 
 // mysqlTree reads EXPLAIN FORMAT=JSON from MySQL and MariaDB: nested
 // objects where each "table" object is an access step and the operations
-// around it (nested_loop, ordering_operation, …) are inner nodes.
+// around it (nested_loop, ordering_operation, …) are inner nodes. MariaDB's
+// ANALYZE FORMAT=JSON adds what it measured as keys starting with "r_"
+// (r_rows, r_total_time_ms, r_engine_stats …); those are attributes of the
+// node they are in, never steps, even when their value is an object.
 func mysqlTree(raw []byte) ([]*Node, error) {
 	var doc map[string]any
 	if err := json.Unmarshal(raw, &doc); err != nil {
@@ -233,7 +236,6 @@ func mysqlNode(name string, obj map[string]any) *Node {
 		if c, ok := obj["attached_condition"].(string); ok {
 			details = append(details, "condition: "+c)
 		}
-		n.Detail = strings.Join(details, "; ")
 		for _, k := range []string{"rows", "rows_examined_per_scan"} {
 			if r, ok := obj[k].(float64); ok {
 				n.Rows = r
@@ -242,9 +244,22 @@ func mysqlNode(name string, obj map[string]any) *Node {
 		if r, ok := obj["r_rows"].(float64); ok {
 			n.ActualRows = r
 		}
-		if ms, ok := obj["r_total_time_ms"].(float64); ok {
-			n.ActualMs = ms
+		// MariaDB 10.11 splits a table's time into reading rows and the
+		// rest, where older servers gave the total.
+		tableMs, ok1 := obj["r_table_time_ms"].(float64)
+		otherMs, ok2 := obj["r_other_time_ms"].(float64)
+		if ok1 || ok2 {
+			n.ActualMs = tableMs + otherMs
 		}
+		if stats, ok := obj["r_engine_stats"].(map[string]any); ok {
+			for _, k := range slices.Sorted(maps.Keys(stats)) {
+				details = append(details, fmt.Sprintf("%s: %v", strings.ReplaceAll(k, "_", " "), stats[k]))
+			}
+		}
+		n.Detail = strings.Join(details, "; ")
+	}
+	if ms, ok := obj["r_total_time_ms"].(float64); ok {
+		n.ActualMs = ms
 	}
 	if c, ok := obj["cost_info"].(map[string]any); ok {
 		if s, ok := c["query_cost"].(string); ok {
@@ -255,6 +270,9 @@ func mysqlNode(name string, obj map[string]any) *Node {
 		n.Cost = c
 	}
 	for _, k := range slices.Sorted(maps.Keys(obj)) {
+		if strings.HasPrefix(k, "r_") {
+			continue // a measurement of this node (r_engine_stats …), read above
+		}
 		switch v := obj[k].(type) {
 		case map[string]any:
 			if k != "cost_info" {

@@ -178,7 +178,35 @@ type Database struct {
 	// NPlusOneThreshold is how many identical queries from one call site
 	// in one request make an N+1 (default 3).
 	NPlusOneThreshold int `json:"nPlusOneThreshold,omitzero"`
+	// Pool sizes the connection pools of a PostgreSQL or MySQL database;
+	// SQLite refuses it.
+	Pool Pool `json:"pool,omitzero"`
 }
+
+// Pool is database.pool: the limits of each connection pool, the
+// primary's and each replica's. A value left out (zero) keeps the
+// dialect's default, given with each field.
+type Pool struct {
+	// MaxConns bounds each pool (PostgreSQL: the larger of 4 and the
+	// number of CPUs; MySQL: 16).
+	MaxConns int `json:"maxConns,omitzero"`
+	// MinConns keeps that many connections of each pool open (default 0).
+	// PostgreSQL only: MySQL's pools open connections on demand.
+	MinConns int `json:"minConns,omitzero"`
+	// MaxConnLifetime closes a connection that has been open this long
+	// (PostgreSQL: 1h; MySQL: 30m).
+	MaxConnLifetime Duration `json:"maxConnLifetime,omitzero"`
+	// MaxConnIdleTime closes a connection that has been idle this long
+	// (PostgreSQL: 30m; MySQL: 5m).
+	MaxConnIdleTime Duration `json:"maxConnIdleTime,omitzero"`
+}
+
+// Limits of database.pool.
+const (
+	MaxPoolConns    = 1000
+	MinPoolDuration = time.Second
+	MaxPoolDuration = 24 * time.Hour
+)
 
 // Auth is how the server issues and checks JWTs. Signing keys live in
 // covet_data/keys.json, encrypted; the studio's Keys page manages them.

@@ -385,6 +385,60 @@ func TestResourceDefaultsAndEnums(t *testing.T) {
 	}
 }
 
+func TestValidatePool(t *testing.T) {
+	const pg, my, lite = "postgres://127.0.0.1/test", "mysql://127.0.0.1/test", "sqlite:covet_data/covet.db"
+	for _, tc := range []struct {
+		name    string
+		primary string
+		pool    Pool
+		want    []string
+	}{
+		{"none", lite, Pool{}, nil},
+		{"postgres", pg, Pool{MaxConns: 16, MinConns: 2, MaxConnLifetime: Duration(30 * time.Minute), MaxConnIdleTime: Duration(5 * time.Minute)}, nil},
+		{"mysql", my, Pool{MaxConns: MaxPoolConns, MaxConnIdleTime: Duration(time.Second)}, nil},
+		{"sqlite", lite, Pool{MaxConns: 4}, []string{"database.pool: SQLite has no pool to size"}},
+		{"too many", pg, Pool{MaxConns: MaxPoolConns + 1}, []string{"database.pool.maxConns: 1001 is out of range: must be from 1 to 1000"}},
+		{"negative", pg, Pool{MaxConns: -1, MinConns: -1}, []string{"database.pool.maxConns: -1 is out of range", "database.pool.minConns: -1 is out of range"}},
+		{"min over max", pg, Pool{MaxConns: 2, MinConns: 3}, []string{"database.pool.minConns: 3 is more than maxConns (2)"}},
+		{"min without max", pg, Pool{MinConns: 3}, []string{"database.pool.minConns: needs maxConns as well"}},
+		{"min on mysql", my, Pool{MaxConns: 8, MinConns: 2}, []string{"database.pool.minConns: MySQL's pools keep no minimum"}},
+		{"durations", pg, Pool{MaxConnLifetime: Duration(time.Millisecond), MaxConnIdleTime: Duration(48 * time.Hour)}, []string{
+			"database.pool.maxConnLifetime: 1ms is out of range: must be from 1s to 24h0m0s", "database.pool.maxConnIdleTime: 48h0m0s is out of range"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := Default()
+			c.Database.Primary, c.Database.Pool = tc.primary, tc.pool
+			err := c.Validate()
+			if tc.want == nil {
+				if err != nil {
+					t.Errorf("got %v, want no problem", err)
+				}
+				return
+			}
+			checkProblems(t, err, tc.want)
+			if n := len(err.(Errors)); n != len(tc.want) {
+				t.Errorf("got %d problems (%v), want %d", n, err, len(tc.want))
+			}
+		})
+	}
+	// A pool is read from covet.json with its durations, and a document
+	// without one is saved without one.
+	cfg, err := Decode([]byte(`{"server": {"listen": "127.0.0.1:0"}, "database": {"primary": "` + pg + `", "pool": {"maxConns": 16, "maxConnLifetime": "30m"}}, "routes": []}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := (Pool{MaxConns: 16, MaxConnLifetime: Duration(30 * time.Minute)}); cfg.Database.Pool != want {
+		t.Errorf("decoded pool %+v, want %+v", cfg.Database.Pool, want)
+	}
+	if _, err := Decode([]byte(`{"database": {"pool": {"maxConns": "16", "maxIdle": 1}}}`)); err == nil ||
+		!strings.Contains(err.Error(), "database.pool.maxConns") || !strings.Contains(err.Error(), "database.pool.maxIdle") {
+		t.Errorf("a pool of the wrong shape: %v, want problems at database.pool.maxConns and database.pool.maxIdle", err)
+	}
+	if doc, _ := Default().Marshal(); strings.Contains(string(doc), `"pool"`) {
+		t.Errorf("the default configuration has a pool:\n%s", doc)
+	}
+}
+
 func TestValidateBackups(t *testing.T) {
 	for _, tc := range []struct {
 		b    Backups

@@ -281,6 +281,39 @@ func validateDatabase(d Database, add func(string, string, ...any)) {
 	if d.NPlusOneThreshold < 0 || d.NPlusOneThreshold == 1 || d.NPlusOneThreshold > 1000 {
 		add("database.nPlusOneThreshold", "%d is out of range: must be from 2 to 1000", d.NPlusOneThreshold)
 	}
+	validatePool(d.Pool, kind, add)
+}
+
+// validatePool checks database.pool against the primary's kind.
+func validatePool(p Pool, kind string, add func(string, string, ...any)) {
+	if p == (Pool{}) {
+		return
+	}
+	if kind == "sqlite" {
+		add("database.pool", "SQLite has no pool to size: one connection takes every write and the server sizes the readers; pool applies to PostgreSQL and MySQL")
+		return
+	}
+	if p.MaxConns < 0 || p.MaxConns > MaxPoolConns {
+		add("database.pool.maxConns", "%d is out of range: must be from 1 to %d (leave it out for the default)", p.MaxConns, MaxPoolConns)
+	}
+	switch {
+	case p.MinConns < 0 || p.MinConns > MaxPoolConns:
+		add("database.pool.minConns", "%d is out of range: must be from 0 to maxConns", p.MinConns)
+	case p.MinConns > 0 && kind == "mysql":
+		add("database.pool.minConns", "MySQL's pools keep no minimum of open connections (they open them on demand); leave minConns out")
+	case p.MinConns > 0 && p.MaxConns == 0:
+		add("database.pool.minConns", "needs maxConns as well: minConns %d cannot be checked against the default maximum, which depends on the machine", p.MinConns)
+	case p.MinConns > p.MaxConns && p.MaxConns > 0:
+		add("database.pool.minConns", "%d is more than maxConns (%d)", p.MinConns, p.MaxConns)
+	}
+	for _, d := range []struct {
+		name string
+		v    Duration
+	}{{"maxConnLifetime", p.MaxConnLifetime}, {"maxConnIdleTime", p.MaxConnIdleTime}} {
+		if d.v != 0 && (d.v.Std() < MinPoolDuration || d.v.Std() > MaxPoolDuration) {
+			add("database.pool."+d.name, "%v is out of range: must be from %v to %v (leave it out for the default)", d.v.Std(), MinPoolDuration, MaxPoolDuration)
+		}
+	}
 }
 
 func validMethod(m string) bool {

@@ -3,6 +3,7 @@ package mysql
 import (
 	"errors"
 	"reflect"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -145,6 +146,58 @@ func (Dialect) ColumnType(c *orm.Column) string {
 		return "VARCHAR(255)"
 	}
 	return "TEXT"
+}
+
+// ColumnTypes reads information_schema.COLUMNS for the table in the
+// connection's database, with each type as COLUMN_TYPE spells it
+// ("varchar(50)", "bigint(20) unsigned", "tinyint(1)").
+func (Dialect) ColumnTypes(table string) (string, []any) {
+	return "SELECT COLUMN_NAME, COLUMN_TYPE FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ?", []any{table}
+}
+
+// textChars is the most characters each text type holds, at 4 bytes a
+// character (utf8mb4), as VARCHAR's length counts them. Read only.
+var textChars = map[string]int{"tinytext": 255 / 4, "text": 65535 / 4, "mediumtext": 16777215 / 4, "longtext": 4294967295 / 4}
+
+// ParseType reads a type as COLUMN_TYPE spells it or as ColumnType writes
+// it. TINYINT(1) is a boolean: it is what BOOLEAN is stored as. Text types
+// without a length hold what textChars says; enum, set, year, time, bit
+// and the spatial types are orm.FamilyOther.
+func (Dialect) ParseType(decl string) orm.SQLType {
+	base, args := orm.SplitType(decl)
+	words := strings.Fields(base)
+	words = slices.DeleteFunc(words, func(w string) bool { return w == "unsigned" || w == "signed" || w == "zerofill" })
+	base = strings.Join(words, " ")
+	switch base {
+	case "tinyint":
+		if len(args) > 0 && args[0] == 1 {
+			return orm.SQLType{Family: orm.FamilyBool}
+		}
+		return orm.SQLType{Family: orm.FamilyInteger}
+	case "bool", "boolean":
+		return orm.SQLType{Family: orm.FamilyBool}
+	case "smallint", "mediumint", "int", "integer", "bigint":
+		return orm.SQLType{Family: orm.FamilyInteger}
+	case "float", "double", "double precision", "real":
+		return orm.SQLType{Family: orm.FamilyFloat}
+	case "decimal", "numeric", "dec", "fixed":
+		return orm.SQLType{Family: orm.FamilyDecimal}
+	case "char", "varchar":
+		t := orm.SQLType{Family: orm.FamilyText, MaxLength: 1} // char without a length is char(1)
+		if len(args) > 0 {
+			t.MaxLength = args[0]
+		}
+		return t
+	case "tinytext", "text", "mediumtext", "longtext":
+		return orm.SQLType{Family: orm.FamilyText, MaxLength: textChars[base]}
+	case "json":
+		return orm.SQLType{Family: orm.FamilyJSON}
+	case "binary", "varbinary", "tinyblob", "blob", "mediumblob", "longblob":
+		return orm.SQLType{Family: orm.FamilyBlob}
+	case "date", "datetime", "timestamp":
+		return orm.SQLType{Family: orm.FamilyTime}
+	}
+	return orm.SQLType{}
 }
 
 // Classify maps MySQL's and MariaDB's error numbers onto orm kinds, after

@@ -111,6 +111,34 @@ func TestColumnType(t *testing.T) {
 // ones the MariaDB test server cannot produce (MySQL 8's table-qualified
 // key names, its max_execution_time); TestClassifyServerErrors checks the
 // real ones.
+// TestParseType: COLUMN_TYPE's spellings and ColumnType's read as the same
+// families and lengths; TINYINT(1) is BOOLEAN.
+func TestParseType(t *testing.T) {
+	for _, c := range []struct {
+		decl string
+		want orm.SQLType
+	}{
+		{"tinyint(1)", orm.SQLType{Family: orm.FamilyBool}},
+		{"BOOLEAN", orm.SQLType{Family: orm.FamilyBool}},
+		{"tinyint(4)", orm.SQLType{Family: orm.FamilyInteger}},
+		{"TINYINT UNSIGNED", orm.SQLType{Family: orm.FamilyInteger}},
+		{"bigint(20) unsigned zerofill", orm.SQLType{Family: orm.FamilyInteger}},
+		{"double", orm.SQLType{Family: orm.FamilyFloat}},
+		{"decimal(10,2)", orm.SQLType{Family: orm.FamilyDecimal}},
+		{"varchar(255)", orm.SQLType{Family: orm.FamilyText, MaxLength: 255}},
+		{"text", orm.SQLType{Family: orm.FamilyText, MaxLength: 16383}},
+		{"MEDIUMTEXT", orm.SQLType{Family: orm.FamilyText, MaxLength: 4194303}},
+		{"longblob", orm.SQLType{Family: orm.FamilyBlob}},
+		{"datetime(6)", orm.SQLType{Family: orm.FamilyTime}},
+		{"enum('a','b')", orm.SQLType{}},
+		{"year(4)", orm.SQLType{}},
+	} {
+		if got := (Dialect{}).ParseType(c.decl); got != c.want {
+			t.Errorf("ParseType(%q) = %+v, want %+v", c.decl, got, c.want)
+		}
+	}
+}
+
 func TestClassifyMessages(t *testing.T) {
 	my := func(n uint16, msg string) error { return &driver.MySQLError{Number: n, Message: msg} }
 	classified := &orm.Error{Kind: orm.UniqueViolation, Err: errors.New("x")}

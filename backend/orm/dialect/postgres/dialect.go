@@ -99,6 +99,54 @@ func (Dialect) ColumnType(c *orm.Column) string {
 	return "TEXT"
 }
 
+// ColumnTypes reads information_schema.columns for the table that table
+// names on the search path (the one a statement would use), spelling each
+// type as data_type with its length: "bigint", "character varying(50)".
+func (d Dialect) ColumnTypes(table string) (string, []any) {
+	return `SELECT c.column_name::text, c.data_type || coalesce('(' || c.character_maximum_length || ')', '')
+		FROM information_schema.columns c
+		JOIN pg_class r ON r.relname = c.table_name
+		JOIN pg_namespace n ON n.oid = r.relnamespace AND n.nspname = c.table_schema
+		WHERE r.oid = to_regclass($1)`, []any{string(d.AppendIdent(nil, table))}
+}
+
+// ParseType reads a type as information_schema spells it ("character
+// varying(50)", "timestamp with time zone") or as ColumnType writes it
+// (VARCHAR(50), TIMESTAMPTZ). Arrays, enums, uuid, interval and the like
+// are orm.FamilyOther.
+func (Dialect) ParseType(decl string) orm.SQLType {
+	base, args := orm.SplitType(decl)
+	switch base {
+	case "smallint", "integer", "int", "bigint", "int2", "int4", "int8", "smallserial", "serial", "bigserial":
+		return orm.SQLType{Family: orm.FamilyInteger}
+	case "real", "double precision", "float4", "float8", "float":
+		return orm.SQLType{Family: orm.FamilyFloat}
+	case "numeric", "decimal":
+		return orm.SQLType{Family: orm.FamilyDecimal}
+	case "text", "character varying", "varchar":
+		t := orm.SQLType{Family: orm.FamilyText}
+		if len(args) > 0 {
+			t.MaxLength = args[0]
+		}
+		return t
+	case "character", "char", "bpchar":
+		t := orm.SQLType{Family: orm.FamilyText, MaxLength: 1} // char without a length is char(1)
+		if len(args) > 0 {
+			t.MaxLength = args[0]
+		}
+		return t
+	case "boolean", "bool":
+		return orm.SQLType{Family: orm.FamilyBool}
+	case "timestamp with time zone", "timestamp without time zone", "timestamptz", "timestamp", "date":
+		return orm.SQLType{Family: orm.FamilyTime}
+	case "json", "jsonb":
+		return orm.SQLType{Family: orm.FamilyJSON}
+	case "bytea":
+		return orm.SQLType{Family: orm.FamilyBlob}
+	}
+	return orm.SQLType{}
+}
+
 // Classify maps PostgreSQL's errors onto the ORM's kinds by SQLSTATE:
 //
 //	23505 unique_violation        UniqueViolation (Constraint: the index)

@@ -137,6 +137,38 @@ func TestColumnType(t *testing.T) {
 	}
 }
 
+// TestParseType: information_schema's spellings and ColumnType's read as
+// the same families and lengths; types the ORM does not create are not
+// compared.
+func TestParseType(t *testing.T) {
+	for _, c := range []struct {
+		decl string
+		want orm.SQLType
+	}{
+		{"bigint", orm.SQLType{Family: orm.FamilyInteger}},
+		{"INTEGER", orm.SQLType{Family: orm.FamilyInteger}},
+		{"double precision", orm.SQLType{Family: orm.FamilyFloat}},
+		{"numeric(10,2)", orm.SQLType{Family: orm.FamilyDecimal}},
+		{"character varying(50)", orm.SQLType{Family: orm.FamilyText, MaxLength: 50}},
+		{"VARCHAR(50)", orm.SQLType{Family: orm.FamilyText, MaxLength: 50}},
+		{"character varying", orm.SQLType{Family: orm.FamilyText}},
+		{"character(1)", orm.SQLType{Family: orm.FamilyText, MaxLength: 1}},
+		{"text", orm.SQLType{Family: orm.FamilyText}},
+		{"timestamp with time zone", orm.SQLType{Family: orm.FamilyTime}},
+		{"TIMESTAMPTZ", orm.SQLType{Family: orm.FamilyTime}},
+		{"boolean", orm.SQLType{Family: orm.FamilyBool}},
+		{"jsonb", orm.SQLType{Family: orm.FamilyJSON}},
+		{"bytea", orm.SQLType{Family: orm.FamilyBlob}},
+		{"uuid", orm.SQLType{}},
+		{"interval", orm.SQLType{}},
+		{"ARRAY", orm.SQLType{}},
+	} {
+		if got := (Dialect{}).ParseType(c.decl); got != c.want {
+			t.Errorf("ParseType(%q) = %+v, want %+v", c.decl, got, c.want)
+		}
+	}
+}
+
 // TestClassifyValues covers what Classify does without a server.
 func TestClassifyValues(t *testing.T) {
 	plain := errors.New("plain")

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+	"slices"
 	"strings"
 	"time"
 
@@ -62,6 +63,44 @@ func (Dialect) ColumnType(c *orm.Column) string {
 		return "BLOB"
 	}
 	return "TEXT"
+}
+
+// ColumnTypes reads PRAGMA table_info: each column's declared type, as
+// the CREATE TABLE wrote it.
+func (Dialect) ColumnTypes(table string) (string, []any) {
+	return "SELECT name, type FROM pragma_table_info(?)", []any{table}
+}
+
+// ParseType reads a declared type by SQLite's affinity rules (a name with
+// INT holds integers; CHAR, CLOB or TEXT, text; BLOB, blobs; REAL, FLOA or
+// DOUB, floats; anything else is NUMERIC), except for the names ColumnType
+// gives booleans and times (BOOLEAN, DATETIME), which the rules file under
+// NUMERIC too. SQLite enforces no length, so text has none; a column
+// declared without a type holds anything and is orm.FamilyOther.
+func (Dialect) ParseType(decl string) orm.SQLType {
+	base, _ := orm.SplitType(decl)
+	switch base {
+	case "boolean", "bool":
+		return orm.SQLType{Family: orm.FamilyBool}
+	case "datetime", "timestamp", "date":
+		return orm.SQLType{Family: orm.FamilyTime}
+	}
+	has := func(parts ...string) bool {
+		return slices.ContainsFunc(parts, func(p string) bool { return strings.Contains(base, p) })
+	}
+	switch {
+	case has("int"):
+		return orm.SQLType{Family: orm.FamilyInteger}
+	case has("char", "clob", "text"):
+		return orm.SQLType{Family: orm.FamilyText}
+	case base == "":
+		return orm.SQLType{}
+	case has("blob"):
+		return orm.SQLType{Family: orm.FamilyBlob}
+	case has("real", "floa", "doub"):
+		return orm.SQLType{Family: orm.FamilyFloat}
+	}
+	return orm.SQLType{Family: orm.FamilyDecimal}
 }
 
 // Classify maps SQLite's extended result codes onto orm kinds. SQLITE_BUSY

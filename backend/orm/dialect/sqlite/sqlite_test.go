@@ -6,7 +6,34 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/covetpy/covet/backend/orm"
 )
+
+// TestParseType: declared types read by SQLite's affinity rules, except
+// BOOLEAN and DATETIME, which ColumnType gives booleans and times.
+func TestParseType(t *testing.T) {
+	for _, c := range []struct {
+		decl string
+		want orm.SQLType
+	}{
+		{"INTEGER", orm.SQLType{Family: orm.FamilyInteger}},
+		{"BIGINT", orm.SQLType{Family: orm.FamilyInteger}},
+		{"VARCHAR(10)", orm.SQLType{Family: orm.FamilyText}},
+		{"CLOB", orm.SQLType{Family: orm.FamilyText}},
+		{"BLOB", orm.SQLType{Family: orm.FamilyBlob}},
+		{"DOUBLE PRECISION", orm.SQLType{Family: orm.FamilyFloat}},
+		{"REAL", orm.SQLType{Family: orm.FamilyFloat}},
+		{"BOOLEAN", orm.SQLType{Family: orm.FamilyBool}},
+		{"DATETIME", orm.SQLType{Family: orm.FamilyTime}},
+		{"NUMERIC", orm.SQLType{Family: orm.FamilyDecimal}},
+		{"", orm.SQLType{}},
+	} {
+		if got := (Dialect{}).ParseType(c.decl); got != c.want {
+			t.Errorf("ParseType(%q) = %+v, want %+v", c.decl, got, c.want)
+		}
+	}
+}
 
 func TestOpenConfiguresDatabase(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "test.db")
