@@ -335,4 +335,78 @@ describe('routes page', () => {
     assert.equal(await page.getByTestId('field-rateHeader').inputValue(), 'X-Api-Key');
     await page.getByRole('button', { name: 'Cancel' }).click();
   });
+
+  it('adds a proxy route with a rewrite, header rules and CSRF, and the upstream sees the rewritten request', async () => {
+    // The upstream is a covet.echo route on the same server: it answers with the request it got.
+    const add = await adminFetch('/_covet/api/config/routes', {
+      method: 'POST',
+      body: JSON.stringify({ id: 'e2e-upstream', method: 'GET', path: '/e2e-upstream/{rest...}', kind: 'handler', handler: { name: 'covet.echo' } }),
+    });
+    assert.equal(add.status, 200, await add.text());
+
+    await page.getByTestId('add-route').click();
+    await page.getByTestId('field-id').fill('e2e-proxy');
+    await page.getByTestId('field-kind').selectOption('proxy');
+    await page.getByTestId('field-path').fill('/e2e-proxy/{id}/{rest...}');
+    await page.getByTestId('field-proxyUpstream').fill(server.url);
+    await page.getByTestId('field-proxyRewrite').fill('/e2e-upstream/v2/{id}/{rest}');
+    assert.equal(await page.getByTestId('field-proxyStripPrefix').isDisabled(), true, 'a rewrite excludes a strip prefix');
+    await page.getByTestId('field-proxySetHeaders').fill('X-From: covet\nX-Drop:');
+    // A bad header name: the server's own error, next to the field.
+    await page.getByTestId('field-proxyResponseHeaders').fill('X-Answered-By: e2e\nX Bad: 1');
+    const err = page.getByTestId('error-proxyResponseHeaders');
+    await err.waitFor({ timeout: 10_000 });
+    assert.match(await err.textContent(), /"X Bad" is not a valid header name/);
+    assert.equal(await page.getByTestId('apply-route').isDisabled(), true);
+    await page.getByTestId('field-proxyResponseHeaders').fill('X-Answered-By: e2e\nServer:');
+    await err.waitFor({ state: 'detached', timeout: 10_000 });
+    // So is a bad CSRF trusted origin.
+    await page.getByTestId('field-csrf').check();
+    await page.getByTestId('field-csrfOrigins').fill('app.example');
+    await page.getByTestId('error-csrfOrigins').waitFor({ timeout: 10_000 });
+    assert.equal(await page.getByTestId('apply-route').isDisabled(), true);
+    await page.getByTestId('field-csrfOrigins').fill('https://app.example');
+    await page.locator('[data-testid=diff-preview]', { hasText: '"rewrite": "/e2e-upstream/v2/{id}/{rest}"' }).waitFor();
+    await page.locator('[data-testid=diff-preview]', { hasText: '"trustedOrigins"' }).waitFor();
+    await page.locator('[data-testid=apply-route]:not([disabled])').waitFor({ timeout: 10_000 });
+    await page.getByTestId('apply-route').click();
+    await page.locator('[data-testid=routes-notice]', { hasText: 'Added GET /e2e-proxy/{id}/{rest...}' }).waitFor({ timeout: 10_000 });
+    assert.deepEqual(readConfig().routes.find((r) => r.id === 'e2e-proxy').policy, { csrf: { trustedOrigins: ['https://app.example'] } });
+
+    const res = await fetch(server.url + '/e2e-proxy/7/a%20b/c.txt?q=1', { headers: { 'X-Drop': 'from the client' } });
+    assert.equal(res.status, 200);
+    assert.equal(res.headers.get('x-answered-by'), 'e2e', 'the response header is set on the answer');
+    const echoed = await res.json();
+    assert.equal(echoed.path, '/e2e-upstream/v2/7/a b/c.txt', 'the upstream saw the rewritten path');
+    assert.deepEqual(echoed.query, { q: ['1'] }, 'the query string is kept');
+    assert.deepEqual(echoed.headers['X-From'], ['covet']);
+    assert.equal(echoed.headers['X-Drop'], undefined, '"X-Drop:" removes the header');
+
+    // Try it shows the same: the rewritten path and the header.
+    await page.locator('[data-route-id=e2e-proxy] [data-testid=try-route]').click();
+    await page.getByTestId('try-param-id').fill('42');
+    await page.getByTestId('try-param-rest').fill('x/y');
+    await page.getByTestId('try-send').click();
+    await page.locator('[data-testid=try-status]', { hasText: '200' }).waitFor({ timeout: 10_000 });
+    assert.equal(JSON.parse(await page.getByTestId('try-body').textContent()).path, '/e2e-upstream/v2/42/x/y');
+    const panel = page.getByTestId('try-panel');
+    const names = (await panel.locator('dt').allTextContents()).map((n) => n.toLowerCase());
+    assert.equal((await panel.locator('dd').allTextContents())[names.indexOf('x-answered-by')], 'e2e');
+    await panel.getByRole('button', { name: 'Close' }).click();
+
+    // Opened again, the editor shows the new fields, and an untouched form changes nothing.
+    await page.locator('[data-route-id=e2e-proxy] [data-testid=edit-route]').click();
+    assert.equal(await page.getByTestId('field-proxyRewrite').inputValue(), '/e2e-upstream/v2/{id}/{rest}');
+    // (The server keeps header rules in name order.)
+    assert.equal(await page.getByTestId('field-proxySetHeaders').inputValue(), 'X-Drop:\nX-From: covet');
+    assert.equal(await page.getByTestId('field-proxyResponseHeaders').inputValue(), 'Server:\nX-Answered-By: e2e');
+    assert.equal(await page.getByTestId('field-csrf').isChecked(), true);
+    assert.equal(await page.getByTestId('field-csrfOrigins').inputValue(), 'https://app.example');
+    assert.equal(await page.locator('[data-testid=diff-preview] :is(.add, .del)').count(), 0, 'no change');
+    mkdirSync('artifacts', { recursive: true });
+    await page.screenshot({ path: 'artifacts/routes-proxy-editor.png' });
+    await page.getByTestId('field-csrfOrigins').scrollIntoViewIfNeeded();
+    await page.screenshot({ path: 'artifacts/routes-csrf-editor.png' });
+    await page.getByRole('button', { name: 'Cancel' }).click();
+  });
 });

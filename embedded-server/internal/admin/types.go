@@ -144,6 +144,7 @@ func APITypes() map[string]any {
 		"ConfigChange":       ConfigChange{},
 		"ConfigVersion":      ConfigVersion{},
 		"ConfigError":        ConfigError{},
+		"PoolConfig":         config.Pool{},
 		"FieldError":         problem.FieldError{},
 		"TryRequest":         TryRequest{},
 		"RouteTable":         RouteTable{},

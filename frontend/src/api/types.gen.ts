@@ -250,6 +250,7 @@ export interface DatabaseConfig {
   replicas?: string[];
   slowQuery?: string /* Go duration: "250ms", "5s" */;
   nPlusOneThreshold?: number;
+  pool?: PoolConfig;
 }
 
 export interface DatabaseInfo {
@@ -580,6 +581,13 @@ export interface Policy {
   compress?: CompressPolicy | null;
   csrf?: CSRFPolicy | null;
   auth?: AuthPolicy | null;
+}
+
+export interface PoolConfig {
+  maxConns?: number;
+  minConns?: number;
+  maxConnLifetime?: string /* Go duration: "250ms", "5s" */;
+  maxConnIdleTime?: string /* Go duration: "250ms", "5s" */;
 }
 
 export interface PoolStats {

@@ -25,6 +25,79 @@ describe('route form', () => {
     expect(routeFromForm(formFromRoute(r), r)).toEqual(r);
   });
 
+  it.each<[string, Route]>([
+    [
+      'a proxy route with a rewrite and header rules',
+      {
+        id: 'people',
+        method: 'GET',
+        path: '/people/{id}/files/{rest...}',
+        kind: 'proxy',
+        proxy: {
+          upstream: 'http://127.0.0.1:9000',
+          rewrite: '/v2/persons/{id}/documents/{rest}',
+          timeout: '5s',
+          setHeaders: { 'X-From': 'covet', Cookie: '', 'X-Url': 'http://a.example:8080/x' },
+          responseHeaders: { Server: '', 'Cache-Control': 'no-store' },
+        },
+      },
+    ],
+    ['a header value with surrounding space', { id: 'p', method: 'GET', path: '/p', kind: 'proxy', proxy: { upstream: 'http://u', timeout: '30s', setHeaders: { 'X-A': ' padded ' } } }],
+    ['CSRF with no trusted origins', { ...issueRoute, policy: { csrf: {} } }],
+    ['a cache max-age without public', { ...issueRoute, policy: { cache: { maxAge: '60s' } } }],
+    ['a public cache', { ...issueRoute, policy: { cache: { maxAge: '1h0m0s', public: true } } }],
+    ['a no-store cache', { ...issueRoute, policy: { cache: { noStore: true } } }],
+    ['CSRF with trusted origins', { ...issueRoute, policy: { timeout: '2s', csrf: { trustedOrigins: ['https://a.example', 'https://b.example:8443'] } } }],
+  ])('shows and round-trips %s', (_name, r) => {
+    // Strictly: no field dropped, added (even as undefined) or reformatted.
+    expect(routeFromForm(formFromRoute(r), r)).toStrictEqual(r);
+  });
+
+  it('shows proxy rewrites, header rules and CSRF in the form', () => {
+    const r: Route = {
+      id: 'api',
+      method: 'POST',
+      path: '/api/{id}',
+      kind: 'proxy',
+      proxy: { upstream: 'http://127.0.0.1:9000', rewrite: '/v2/{id}', timeout: '30s', setHeaders: { 'X-From': 'covet', Cookie: '' }, responseHeaders: { Server: '' } },
+      policy: { csrf: { trustedOrigins: ['https://a.example', 'https://b.example'] } },
+    };
+    const f = formFromRoute(r);
+    expect([f.proxyRewrite, f.proxyStripPrefix, f.proxySetHeaders, f.proxyResponseHeaders]).toEqual(['/v2/{id}', '', 'X-From: covet\nCookie:', 'Server:']);
+    expect([f.csrf, f.csrfOrigins]).toEqual([true, 'https://a.example, https://b.example']);
+    const blank = formFromRoute();
+    expect([blank.proxyRewrite, blank.proxySetHeaders, blank.proxyResponseHeaders, blank.csrf, blank.csrfOrigins]).toEqual(['', '', '', false, '']);
+  });
+
+  it('builds proxy header rules and CSRF from what the user typed', () => {
+    const f = {
+      ...formFromRoute(),
+      id: 'p',
+      path: '/p/{x}',
+      kind: 'proxy',
+      proxyUpstream: 'http://u',
+      proxyRewrite: ' /echo/{x} ',
+      proxySetHeaders: 'X-A:  1 \n\nCookie:\nX-Gone',
+      proxyResponseHeaders: 'X Bad: 1',
+      csrf: true,
+      csrfOrigins: ' https://a.example, ,https://b.example',
+    };
+    const r = routeFromForm(f);
+    expect(r.proxy).toEqual({
+      upstream: 'http://u',
+      rewrite: '/echo/{x}',
+      timeout: '30s',
+      // "Name:" and a bare name are empty values (remove the header); a bad
+      // name is sent as it is, for the server to name.
+      setHeaders: { 'X-A': '1', Cookie: '', 'X-Gone': '' },
+      responseHeaders: { 'X Bad': '1' },
+    });
+    expect(r.policy).toEqual({ csrf: { trustedOrigins: ['https://a.example', 'https://b.example'] } });
+    expect(routeFromForm({ ...f, csrfOrigins: '' }).policy).toEqual({ csrf: {} });
+    expect(routeFromForm({ ...f, csrf: false }).policy).toBeUndefined();
+    expect(routeFromForm({ ...f, proxySetHeaders: '', proxyResponseHeaders: ' \n' }).proxy).toEqual({ upstream: 'http://u', rewrite: '/echo/{x}', timeout: '30s' });
+  });
+
   it('round-trips a rate limit by header', () => {
     const r: Route = { ...issueRoute, policy: { rateLimit: { rate: 5, per: '1m', key: 'header:X-Api-Key' } } };
     const f = formFromRoute(r);
@@ -73,6 +146,10 @@ describe('fieldErrorsFor', () => {
         { path: 'routes[2].mock.headers.X', message: 'value contains a line break' },
         { path: 'routes[2].policy.rateLimit.rate', message: '0 is out of range' },
         { path: 'routes[2].policy.cors.allowOrigins[1]', message: 'not an origin' },
+        { path: 'routes[2].proxy.rewrite', message: 'replaces the whole path, so stripPrefix has nothing to strip; set one of them' },
+        { path: 'routes[2].proxy.setHeaders.X-A', message: 'value contains a line break or NUL' },
+        { path: 'routes[2].proxy.responseHeaders', message: '"X Bad" is not a valid header name' },
+        { path: 'routes[2].policy.csrf.trustedOrigins[0]', message: 'invalid origin "app.example"' },
         { path: 'routes[0].path', message: 'conflicts' },
         { path: '', message: 'invalid JSON' },
       ],
@@ -83,7 +160,12 @@ describe('fieldErrorsFor', () => {
       headers: 'value contains a line break',
       rateRate: '0 is out of range',
       corsOrigins: 'not an origin',
+      proxyRewrite: 'replaces the whole path, so stripPrefix has nothing to strip; set one of them',
+      proxySetHeaders: 'value contains a line break or NUL',
+      proxyResponseHeaders: '"X Bad" is not a valid header name',
+      csrfOrigins: 'invalid origin "app.example"',
     });
+    expect(fieldErrorsFor([{ path: 'routes[0].policy.csrf', message: 'not allowed here' }], 0).fields).toEqual({ csrf: 'not allowed here' });
     expect(other).toEqual(['routes[0].path: conflicts', 'invalid JSON']);
   });
 });

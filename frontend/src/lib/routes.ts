@@ -1,6 +1,6 @@
 // The Routes page's model: a flat form for one route, and the mapping of
 // the server's validation errors (JSON paths) onto its fields.
-import type { FieldError, Route } from '../api/types.gen';
+import type { FieldError, Policy, Route } from '../api/types.gen';
 import { stableJSON } from './diff';
 
 export const METHODS = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'HEAD', 'OPTIONS'];
@@ -28,7 +28,10 @@ export interface RouteForm {
   staticIndex: string;
   proxyUpstream: string;
   proxyStripPrefix: string;
+  proxyRewrite: string; // excludes proxyStripPrefix
   proxyTimeout: string;
+  proxySetHeaders: string; // "Name: value" lines; "Name:" removes the header
+  proxyResponseHeaders: string; // likewise, on the upstream's answer
   status: string;
   headers: string; // "Name: value" lines
   body: string;
@@ -42,8 +45,44 @@ export interface RouteForm {
   bodyLimit: string;
   cacheMaxAge: string;
   cachePublic: boolean;
+  cacheNoStore: boolean;
   corsOrigins: string; // comma-separated
   compress: boolean;
+  csrf: boolean;
+  csrfOrigins: string; // comma-separated trusted origins
+}
+
+/** A header map as "Name: value" lines ("Name:" for an empty value). */
+function headerLines(headers?: Record<string, string> | null): string {
+  return Object.entries(headers ?? {})
+    .map(([k, v]) => (v === '' ? `${k}:` : `${k}: ${v}`))
+    .join('\n');
+}
+
+/** The header map "Name: value" lines describe. A line without a colon is
+ * dropped, or, with bare set, taken as a name with an empty value (sent
+ * as it is, so the server names a bad one). A value that differs from the
+ * original's only in surrounding space keeps the original's, so that an
+ * untouched form gives the route back unchanged. */
+function headerMap(text: string, original?: Record<string, string> | null, bare = false): Record<string, string> {
+  const headers: Record<string, string> = {};
+  for (const line of text.split('\n')) {
+    const i = line.indexOf(':');
+    const name = (i < 0 ? line : line.slice(0, i)).trim();
+    if (!name || (i < 0 && !bare)) continue;
+    const value = i < 0 ? '' : line.slice(i + 1).trim();
+    const was = original?.[name];
+    headers[name] = was !== undefined && was.trim() === value ? was : value;
+  }
+  return headers;
+}
+
+/** Comma-separated origins as a list. */
+function originList(text: string): string[] {
+  return text
+    .split(',')
+    .map((o) => o.trim())
+    .filter(Boolean);
 }
 
 export function formFromRoute(r?: Route): RouteForm {
@@ -62,11 +101,12 @@ export function formFromRoute(r?: Route): RouteForm {
     staticIndex: r?.static?.index ?? 'index.html',
     proxyUpstream: r?.proxy?.upstream ?? 'http://127.0.0.1:9000',
     proxyStripPrefix: r?.proxy?.stripPrefix ?? '',
+    proxyRewrite: r?.proxy?.rewrite ?? '',
     proxyTimeout: r?.proxy?.timeout ?? '30s',
+    proxySetHeaders: headerLines(r?.proxy?.setHeaders),
+    proxyResponseHeaders: headerLines(r?.proxy?.responseHeaders),
     status: String(r?.mock?.status ?? 200),
-    headers: Object.entries(r?.mock?.headers ?? {})
-      .map(([k, v]) => `${k}: ${v}`)
-      .join('\n'),
+    headers: headerLines(r?.mock?.headers),
     body: r?.mock?.body ?? '',
     delay: r?.mock?.delay ?? '',
     timeout: p?.timeout ?? '',
@@ -78,21 +118,21 @@ export function formFromRoute(r?: Route): RouteForm {
     bodyLimit: p?.bodyLimit ? String(p.bodyLimit) : '',
     cacheMaxAge: p?.cache?.maxAge ?? '',
     cachePublic: p?.cache?.public ?? false,
+    cacheNoStore: p?.cache?.noStore ?? false,
     corsOrigins: (p?.cors?.allowOrigins ?? []).join(', '),
     compress: !!p?.compress,
+    csrf: !!p?.csrf,
+    csrfOrigins: (p?.csrf?.trustedOrigins ?? []).join(', '),
   };
 }
 
 /** Builds the route a form describes; what the form does not edit (CORS
- * details, say) is kept from the original route. Numbers the user typed
- * badly are sent as they are, so the server's validator names them. */
+ * details, say) is kept from the original route. Numbers and header names
+ * the user typed badly are sent as they are, so the server's validator
+ * names them. */
 export function routeFromForm(f: RouteForm, original?: Route): Route {
   const num = (s: string) => (s.trim() === '' ? undefined : Number(s.trim()));
-  const headers: Record<string, string> = {};
-  for (const line of f.headers.split('\n')) {
-    const i = line.indexOf(':');
-    if (i > 0) headers[line.slice(0, i).trim()] = line.slice(i + 1).trim();
-  }
+  const headers = headerMap(f.headers, original?.mock?.headers);
   const route: Route = { id: f.id.trim(), method: f.method, path: f.path.trim(), kind: f.kind };
   switch (f.kind) {
     case 'handler':
@@ -105,13 +145,17 @@ export function routeFromForm(f: RouteForm, original?: Route): Route {
       route.static = { dir: f.staticDir.trim(), index: f.staticIndex.trim() };
       break;
     case 'proxy': {
-      // Header rules are not in the form: keep them from the original.
       const strip = f.proxyStripPrefix.trim();
+      const rewrite = f.proxyRewrite.trim();
+      const set = headerMap(f.proxySetHeaders, original?.proxy?.setHeaders, true);
+      const answer = headerMap(f.proxyResponseHeaders, original?.proxy?.responseHeaders, true);
       route.proxy = {
-        ...(original?.proxy?.setHeaders ? { setHeaders: original.proxy.setHeaders } : {}),
         upstream: f.proxyUpstream.trim(),
         ...(strip ? { stripPrefix: strip } : {}),
+        ...(rewrite ? { rewrite } : {}),
         timeout: f.proxyTimeout.trim(),
+        ...(Object.keys(set).length ? { setHeaders: set } : {}),
+        ...(Object.keys(answer).length ? { responseHeaders: answer } : {}),
       };
       break;
     }
@@ -133,15 +177,22 @@ export function routeFromForm(f: RouteForm, original?: Route): Route {
       key: f.rateKey === 'header' ? HEADER_KEY + f.rateHeader.trim() : f.rateKey || 'ip',
     };
   if (f.bodyLimit.trim()) policy.bodyLimit = num(f.bodyLimit);
-  if (f.cacheMaxAge.trim()) policy.cache = { maxAge: f.cacheMaxAge.trim(), public: f.cachePublic };
-  const origins = f.corsOrigins
-    .split(',')
-    .map((o) => o.trim())
-    .filter(Boolean);
+  const cache: NonNullable<Policy['cache']> = {};
+  if (f.cacheMaxAge.trim()) cache.maxAge = f.cacheMaxAge.trim();
+  if (f.cachePublic) cache.public = true;
+  if (f.cacheNoStore) cache.noStore = true;
+  if (Object.keys(cache).length) policy.cache = cache;
+  const origins = originList(f.corsOrigins);
   if (origins.length) policy.cors = { ...(original?.policy?.cors ?? {}), allowOrigins: origins };
   if (f.compress) policy.compress = original?.policy?.compress ?? {};
-  // What the form does not edit is kept.
-  if (original?.policy?.csrf) policy.csrf = original.policy.csrf;
+  if (f.csrf) {
+    // Enabled with no trusted origins is {}: same-origin requests only.
+    const csrf: NonNullable<Policy['csrf']> = { ...(original?.policy?.csrf ?? {}) };
+    const trusted = originList(f.csrfOrigins);
+    if (trusted.length) csrf.trustedOrigins = trusted;
+    else delete csrf.trustedOrigins;
+    policy.csrf = csrf;
+  }
   if (Object.keys(policy).length) route.policy = policy;
   return route;
 }
@@ -157,7 +208,10 @@ const FIELD_OF: [string, keyof RouteForm][] = [
   ['static', 'staticDir'],
   ['proxy.upstream', 'proxyUpstream'],
   ['proxy.stripPrefix', 'proxyStripPrefix'],
+  ['proxy.rewrite', 'proxyRewrite'],
   ['proxy.timeout', 'proxyTimeout'],
+  ['proxy.setHeaders', 'proxySetHeaders'],
+  ['proxy.responseHeaders', 'proxyResponseHeaders'],
   ['proxy', 'proxyUpstream'],
   ['kind', 'kind'],
   ['mock.status', 'status'],
@@ -173,6 +227,8 @@ const FIELD_OF: [string, keyof RouteForm][] = [
   ['policy.cache', 'cacheMaxAge'],
   ['policy.cors', 'corsOrigins'],
   ['policy.compress', 'compress'],
+  ['policy.csrf.trustedOrigins', 'csrfOrigins'],
+  ['policy.csrf', 'csrf'],
   ['id', 'id'],
   ['method', 'method'],
   ['path', 'path'],
