@@ -444,15 +444,22 @@ func (r *Router) Lookup(method, path string, ps *Params) Match {
 			return Match{Route: rt}
 		}
 	}
+	return Match{Allow: r.allow(path[1:])}
+}
+
+// allow returns the Allow header of a path no route serves with the
+// request's method: "" when no route has the path either (404). It is
+// apart from Lookup, whose found routes should not pay for it.
+func (r *Router) allow(path string) string {
 	var matched []*endpoint
-	r.root.endpoints(path[1:], func(e *endpoint) { matched = append(matched, e) })
+	r.root.endpoints(path, func(e *endpoint) { matched = append(matched, e) })
 	switch len(matched) {
 	case 0:
-		return Match{}
+		return ""
 	case 1:
-		return Match{Allow: matched[0].allow}
+		return matched[0].allow
 	}
-	return Match{Allow: allowOf(matched...)}
+	return allowOf(matched...)
 }
 
 // ServeHTTP routes a request.
