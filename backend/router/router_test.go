@@ -96,28 +96,16 @@ func TestMatching(t *testing.T) {
 	}
 }
 
-func TestMethods(t *testing.T) {
-	r := build(t, Options{}, func(b *Builder) {
-		b.Get("/things", echo())
-		b.Post("/things", echo())
-		b.Delete("/things/{id}", echo("id"))
-		b.Handle("OPTIONS", "/custom", echo())
-		b.Handle("PURGE", "/cache", echo())
-	})
-	tests := []struct {
-		method, path string
-		wantCode     int
-		wantAllow    string
-		wantBody     string
-	}{
-		{"GET", "/things", 200, "", "GET /things"},
-		{"HEAD", "/things", 200, "", ""},
-		{"PUT", "/things", 405, "GET, HEAD, OPTIONS, POST", "not allowed"},
-		{"OPTIONS", "/things", 204, "GET, HEAD, OPTIONS, POST", ""},
-		{"GET", "/things/1", 405, "DELETE, OPTIONS", "allowed: DELETE, OPTIONS"},
-		{"OPTIONS", "/custom", 200, "", "OPTIONS /custom"},
-		{"PURGE", "/cache", 200, "", "PURGE /cache"},
-	}
+// methodCase is a request and the answer it must get.
+type methodCase struct {
+	method, path string
+	wantCode     int
+	wantAllow    string
+	wantBody     string
+}
+
+func checkMethods(t *testing.T, r http.Handler, tests []methodCase) {
+	t.Helper()
 	for _, tt := range tests {
 		t.Run(tt.method+" "+tt.path, func(t *testing.T) {
 			rec := serve(r, tt.method, tt.path)
@@ -127,6 +115,26 @@ func TestMethods(t *testing.T) {
 			}
 		})
 	}
+}
+
+func TestMethods(t *testing.T) {
+	r := build(t, Options{}, func(b *Builder) {
+		b.Get("/things", echo())
+		b.Post("/things", echo())
+		b.Delete("/things/{id}", echo("id"))
+		b.Handle("OPTIONS", "/custom", echo())
+		b.Handle("PURGE", "/cache", echo())
+	})
+	tests := []methodCase{
+		{"GET", "/things", 200, "", "GET /things"},
+		{"HEAD", "/things", 200, "", ""},
+		{"PUT", "/things", 405, "GET, HEAD, OPTIONS, POST", "not allowed"},
+		{"OPTIONS", "/things", 204, "GET, HEAD, OPTIONS, POST", ""},
+		{"GET", "/things/1", 405, "DELETE, OPTIONS", "allowed: DELETE, OPTIONS"},
+		{"OPTIONS", "/custom", 200, "", "OPTIONS /custom"},
+		{"PURGE", "/cache", 200, "", "PURGE /cache"},
+	}
+	checkMethods(t, r, tests)
 }
 
 func TestTrailingSlash(t *testing.T) {
@@ -337,12 +345,7 @@ func TestMethodsChooseAmongMatchingPaths(t *testing.T) {
 		b.Delete("/a/{x}/b", echo("x"))
 		b.Patch("/a/c/{y}", echo("y"))
 	})
-	tests := []struct {
-		method, path string
-		wantCode     int
-		wantAllow    string
-		wantBody     string
-	}{
+	tests := []methodCase{
 		{"POST", "/users/42", 200, "", "POST /users/{name} name=42"},
 		{"GET", "/users/42", 200, "", "GET /users/{id:[0-9]+} id=42"},
 		{"POST", "/users/new", 200, "", "POST /users/{name} name=new"},
@@ -362,15 +365,7 @@ func TestMethodsChooseAmongMatchingPaths(t *testing.T) {
 		{"GET", "/a/c/b", 405, "DELETE, OPTIONS, PATCH", "not allowed"},
 		{"GET", "/nope", 404, "", "no route"},
 	}
-	for _, tt := range tests {
-		t.Run(tt.method+" "+tt.path, func(t *testing.T) {
-			rec := serve(r, tt.method, tt.path)
-			if rec.Code != tt.wantCode || rec.Header().Get("Allow") != tt.wantAllow || !strings.Contains(rec.Body.String(), tt.wantBody) {
-				t.Errorf("got %d Allow %q body %q, want %d Allow %q body containing %q",
-					rec.Code, rec.Header().Get("Allow"), rec.Body, tt.wantCode, tt.wantAllow, tt.wantBody)
-			}
-		})
-	}
+	checkMethods(t, r, tests)
 }
 
 func TestLookupAllocatesNothing(t *testing.T) {
