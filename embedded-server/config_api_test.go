@@ -203,8 +203,13 @@ func TestConfigFileEditsAreApplied(t *testing.T) {
 
 	// A hand edit, formatted as a person would, is applied.
 	edited := bytes.Replace(data, []byte("Hello, World!"), []byte("edited by hand"), 1)
+	edited = bytes.Replace(edited, []byte("\n  "), []byte("\n\t"), -1) // tabs: not the canonical layout
 	os.WriteFile(file, edited, 0o644)
 	waitBody(t, srv.URL+"/hello", "edited by hand")
+	nextEvent(t, conn, "config.changed")
+	if now, _ := os.ReadFile(file); !bytes.Equal(now, edited) {
+		t.Errorf("applying the hand edit rewrote covet.json:\n%s", now)
+	}
 
 	// An invalid edit is reported and the previous configuration serves.
 	os.WriteFile(file, []byte(`{"server": {"listen": 1}}`), 0o644)

@@ -139,13 +139,17 @@ func (c *configStore) applyLocked(doc []byte, ifMatch, source string, dryRun boo
 		return change, nil
 	}
 	// Compile before saving and save before swapping, so that what is
-	// served and what is on disk never disagree.
+	// served and what is on disk never disagree. A hand edit is on disk
+	// already, and stays as its author wrote it (layout, key order); what
+	// the API applies is saved in canonical form.
 	tree, err := c.routes.Compile(cfg)
 	if err != nil {
 		return admin.ConfigChange{}, fmt.Errorf("compiling routes: %w", err) // config.Errors stay visible to errors.As
 	}
-	if err := writeFileAtomic(c.file, canonical, 0o644); err != nil {
-		return admin.ConfigChange{}, fmt.Errorf("saving %s: %w", c.file, err)
+	if source != "file" {
+		if err := writeFileAtomic(c.file, canonical, 0o644); err != nil {
+			return admin.ConfigChange{}, fmt.Errorf("saving %s: %w", c.file, err)
+		}
 	}
 	c.routes.Swap(tree)
 	c.doc, c.etag = canonical, change.ETag
