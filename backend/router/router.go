@@ -523,6 +523,17 @@ func toggleSlash(path string) string {
 	return path + "/"
 }
 
+// EscapeValue escapes a parameter value for a path, each segment on its
+// own, so that a catch-all's slashes stay slashes; a plain parameter's
+// value has none.
+func EscapeValue(v string) string {
+	parts := strings.Split(v, "/")
+	for i, p := range parts {
+		parts[i] = url.PathEscape(p)
+	}
+	return strings.Join(parts, "/")
+}
+
 // URL builds the path of the route named name, with the parameters given
 // as name, value pairs. Values are escaped; a catch-all value keeps its
 // slashes. Patterned parameters must match their pattern.
@@ -552,11 +563,7 @@ func (r *Router) URL(name string, pairs ...string) (string, error) {
 		delete(vals, s.text)
 		switch s.kind {
 		case segCatchAll:
-			parts := strings.Split(v, "/")
-			for i, p := range parts {
-				parts[i] = url.PathEscape(p)
-			}
-			b.WriteString(strings.Join(parts, "/"))
+			b.WriteString(EscapeValue(v))
 			continue
 		case segPattern:
 			if !s.pattern.MatchString(v) {

@@ -172,15 +172,6 @@ func methodSlot(method string) int {
 	return -1
 }
 
-// serve returns the route that answers the method of slot; nil when
-// there is none, or no endpoint (e is nil).
-func (e *endpoint) serve(slot int) *Route {
-	if e == nil {
-		return nil
-	}
-	return e.serves[slot]
-}
-
 // route returns the route for method, or nil.
 func (e *endpoint) route(method string) *Route {
 	if i := methodSlot(method); i >= 0 {
@@ -313,8 +304,8 @@ func (n *node) match(path string, slot int, ps *Params) *Route {
 			}
 		}
 	}
-	if n.catchAll != nil {
-		if rt := n.catchAll.end.serve(slot); rt != nil {
+	if n.catchAll != nil { // a catch-all ends its path: it always has an endpoint
+		if rt := n.catchAll.end.serves[slot]; rt != nil {
 			ps.push(path)
 			return rt
 		}

@@ -227,7 +227,7 @@ func proxyHandler(px *config.Proxy, transport http.RoundTripper) http.Handler {
 		Transport: transport,
 		Rewrite: func(pr *httputil.ProxyRequest) {
 			if px.Rewrite != "" {
-				to, _ := url.Parse(config.ExpandParams(px.Rewrite, func(name string) string { return escapeSegments(pr.In.PathValue(name)) }))
+				to, _ := url.Parse(config.ExpandParams(px.Rewrite, func(name string) string { return router.EscapeValue(pr.In.PathValue(name)) }))
 				pr.Out.URL.Path, pr.Out.URL.RawPath = to.Path, to.RawPath
 			} else {
 				pr.Out.URL.Path = strings.TrimPrefix(pr.Out.URL.Path, px.StripPrefix)
@@ -238,22 +238,10 @@ func proxyHandler(px *config.Proxy, transport http.RoundTripper) http.Handler {
 			}
 			pr.SetURL(upstream)
 			pr.SetXForwarded()
-			for k, v := range px.SetHeaders {
-				if v == "" {
-					pr.Out.Header.Del(k)
-				} else {
-					pr.Out.Header.Set(k, v)
-				}
-			}
+			applyHeaderRules(pr.Out.Header, px.SetHeaders)
 		},
 		ModifyResponse: func(resp *http.Response) error {
-			for k, v := range px.ResponseHeaders {
-				if v == "" {
-					resp.Header.Del(k)
-				} else {
-					resp.Header.Set(k, v)
-				}
-			}
+			applyHeaderRules(resp.Header, px.ResponseHeaders)
 			return nil
 		},
 		ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
@@ -276,12 +264,14 @@ func proxyHandler(px *config.Proxy, transport http.RoundTripper) http.Handler {
 	})
 }
 
-// escapeSegments escapes a parameter's value for a path, each segment on
-// its own, so that a catch-all's slashes stay slashes.
-func escapeSegments(v string) string {
-	segs := strings.Split(v, "/")
-	for i, seg := range segs {
-		segs[i] = url.PathEscape(seg)
+// applyHeaderRules sets each header of rules on h; an empty value
+// removes it.
+func applyHeaderRules(h http.Header, rules map[string]string) {
+	for k, v := range rules {
+		if v == "" {
+			h.Del(k)
+		} else {
+			h.Set(k, v)
+		}
 	}
-	return strings.Join(segs, "/")
 }
