@@ -97,19 +97,24 @@ func setup(t *testing.T, open func(t testing.TB) *orm.DB) *fixture {
 	t.Helper()
 	db := open(t)
 	t.Cleanup(func() { db.Close() })
-	ctx := context.Background()
-	for _, m := range []func(orm.Handle) (*orm.Table, error){orm.Mapping[user], orm.Mapping[profile], orm.Mapping[tag], orm.Mapping[post], orm.Mapping[postTag]} {
+	ensureTables(t, db, orm.Mapping[user], orm.Mapping[profile], orm.Mapping[tag], orm.Mapping[post], orm.Mapping[postTag])
+	rec := &recorder{}
+	db.SetTracer(rec)
+	return &fixture{name: db.Dialect().Name(), db: db, rec: rec}
+}
+
+// ensureTables creates the tables of the models whose mappings are given.
+func ensureTables(t *testing.T, db *orm.DB, mappings ...func(orm.Handle) (*orm.Table, error)) {
+	t.Helper()
+	for _, m := range mappings {
 		tbl, err := m(db)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, err := orm.EnsureTable(ctx, db, tbl); err != nil {
+		if _, err := orm.EnsureTable(context.Background(), db, tbl); err != nil {
 			t.Fatal(err)
 		}
 	}
-	rec := &recorder{}
-	db.SetTracer(rec)
-	return &fixture{name: db.Dialect().Name(), db: db, rec: rec}
 }
 
 func ptr[T any](v T) *T { return &v }

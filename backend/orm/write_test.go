@@ -68,15 +68,7 @@ func TestInsertDefaults(t *testing.T) {
 			ctx := context.Background()
 			db := open(t)
 			defer db.Close()
-			for _, m := range []func(orm.Handle) (*orm.Table, error){orm.Mapping[thing], orm.Mapping[tally], orm.Mapping[code]} {
-				tbl, err := m(db)
-				if err != nil {
-					t.Fatal(err)
-				}
-				if _, err := orm.EnsureTable(ctx, db, tbl); err != nil {
-					t.Fatal(err)
-				}
-			}
+			ensureTables(t, db, orm.Mapping[thing], orm.Mapping[tally], orm.Mapping[code])
 			rec := &recorder{}
 			db.SetTracer(rec)
 			check := func(t *testing.T, got thing, name, status string, stars int64, flag bool) {
