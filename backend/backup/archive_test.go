@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -27,7 +28,7 @@ type write struct {
 // writeRows inserts rows, each in its own transaction, every pause until
 // stop closes or n rows are written, with readers running meanwhile (they
 // keep old snapshots of the log alive, so that checkpoints meet readers).
-func writeRows(t *testing.T, db *orm.DB, n int, pause time.Duration, stop <-chan struct{}) []write {
+func writeRows(t *testing.T, db *orm.DB, n int, pause time.Duration, stop <-chan struct{}, written *atomic.Int64) []write {
 	t.Helper()
 	ctx := context.Background()
 	readCtx, cancel := context.WithCancel(ctx)
@@ -58,6 +59,9 @@ func writeRows(t *testing.T, db *orm.DB, n int, pause time.Duration, stop <-chan
 		}
 		w.id, w.ack = id, time.Now()
 		out = append(out, w)
+		if written != nil {
+			written.Add(1)
+		}
 		time.Sleep(pause)
 	}
 	return out
@@ -137,14 +141,27 @@ func TestPointInTime(t *testing.T) {
 
 			stop := make(chan struct{})
 			var writes []write
+			var written atomic.Int64
 			done := make(chan struct{})
-			go func() { defer close(done); writes = writeRows(t, db, 400, 2*time.Millisecond, stop) }()
-			time.Sleep(400 * time.Millisecond)
+			go func() { defer close(done); writes = writeRows(t, db, 1000, 2*time.Millisecond, stop, &written) }()
+			// Writes on both sides of the switch, however slowly a loaded
+			// machine runs them: at least 400 ms and 60 writes each.
+			waitWrites := func(n int64) {
+				t.Helper()
+				for deadline := time.Now().Add(400 * time.Millisecond); time.Now().Before(deadline) || written.Load() < n; {
+					select {
+					case <-done:
+						t.Fatalf("the writer stopped after %d writes", written.Load())
+					case <-time.After(10 * time.Millisecond):
+					}
+				}
+			}
+			waitWrites(60)
 			second, err := a.NewBase(ctx, nil)
 			if err != nil {
 				t.Fatal(err)
 			}
-			time.Sleep(400 * time.Millisecond)
+			waitWrites(written.Load() + 60)
 			close(stop)
 			<-done
 			if err := a.Close(ctx); err != nil {
@@ -217,11 +234,11 @@ func TestPointInTimeRefusals(t *testing.T) {
 		t.Fatal(err)
 	}
 	base := a.Base()
-	writes := writeRows(t, db, 20, time.Millisecond, nil)
+	writes := writeRows(t, db, 20, time.Millisecond, nil, nil)
 	if err := a.Sync(ctx); err != nil {
 		t.Fatal(err)
 	}
-	writes = append(writes, writeRows(t, db, 20, time.Millisecond, nil)...)
+	writes = append(writes, writeRows(t, db, 20, time.Millisecond, nil, nil)...)
 	if err := a.Close(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -282,7 +299,7 @@ func TestArchiveStartsNewBaseWhenTheLogIsReset(t *testing.T) {
 	}
 	defer a.Close(ctx)
 	first := a.Base()
-	writeRows(t, db, 5, 0, nil)
+	writeRows(t, db, 5, 0, nil, nil)
 	if err := a.Sync(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -291,12 +308,12 @@ func TestArchiveStartsNewBaseWhenTheLogIsReset(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	writeRows(t, db, 5, 0, nil)
+	writeRows(t, db, 5, 0, nil, nil)
 	if _, err := other.ExecContext(ctx, "PRAGMA wal_checkpoint(TRUNCATE)"); err != nil {
 		t.Fatal(err)
 	}
 	other.Close()
-	writeRows(t, db, 5, 0, nil)
+	writeRows(t, db, 5, 0, nil, nil)
 	err = a.Sync(ctx)
 	if err == nil || !strings.Contains(err.Error(), "no longer continues the archive") {
 		t.Fatalf("sync after a foreign checkpoint: %v", err)
@@ -335,7 +352,7 @@ func TestRestoreLive(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer a.Close(ctx)
-	writes := writeRows(t, db, 30, time.Millisecond, nil)
+	writes := writeRows(t, db, 30, time.Millisecond, nil, nil)
 	to := between(t, writes, 9)
 	time.Sleep(30 * time.Millisecond) // let a sync pass the moment
 	plan, err := s.RestoreLive(ctx, db, a, "", &to, backup.RestoreOptions{DryRun: true})
@@ -353,7 +370,7 @@ func TestRestoreLive(t *testing.T) {
 		t.Fatalf("after the restore the database has %d rows, want 10", n)
 	}
 	afterRestore := time.Now()
-	more := writeRows(t, db, 3, time.Millisecond, nil)
+	more := writeRows(t, db, 3, time.Millisecond, nil, nil)
 	if more[0].id != 11 {
 		t.Fatalf("the next row got id %d", more[0].id)
 	}
