@@ -30,6 +30,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/covetpy/covet/backend/logbuf"
 	embeddedserver "github.com/covetpy/covet/embedded-server"
 	"golang.org/x/term"
 )
@@ -194,7 +195,8 @@ func serve(args []string, stdout, stderr io.Writer) error {
 		return errUsage
 	}
 
-	log := newLogger(stderr)
+	log, closeLog := newLogger(stderr)
+	defer closeLog()
 	token := os.Getenv("COVET_ADMIN_TOKEN")
 	if token != "" && len(token) < 32 {
 		log.Warn("COVET_ADMIN_TOKEN is shorter than 32 characters; use a long random token outside tests")
@@ -236,10 +238,14 @@ func serve(args []string, stdout, stderr io.Writer) error {
 	return nil
 }
 
-// newLogger logs text to a terminal and JSON anywhere else.
-func newLogger(w io.Writer) *slog.Logger {
+// newLogger logs text to a terminal, line by line, and JSON anywhere
+// else, batched: an access line per request would otherwise cost a
+// write(2) per request (docs/BENCHMARKS.md, logbuf). Warnings and errors
+// are written at once; close writes what is held.
+func newLogger(w io.Writer) (log *slog.Logger, close func()) {
 	if f, ok := w.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
-		return slog.New(slog.NewTextHandler(w, nil))
+		return slog.New(slog.NewTextHandler(w, nil)), func() {}
 	}
-	return slog.New(slog.NewJSONHandler(w, nil))
+	bw := logbuf.New(w, logbuf.Options{})
+	return slog.New(logbuf.FlushOn(slog.NewJSONHandler(bw, nil), bw, slog.LevelWarn)), func() { bw.Close() }
 }

@@ -167,6 +167,11 @@ func TestServeAcceptance(t *testing.T) {
 	if code, _ := get("/healthz", nil); code != 200 {
 		t.Errorf("/healthz = %d", code)
 	}
+	// Its access line is an info line: held by the log's buffer until the
+	// server stops (or 100 ms pass), and written then, checked below.
+	if code, _ := get("/hello", nil); code != 200 {
+		t.Errorf("/hello = %d", code)
+	}
 	if code, body := get("/metrics", nil); code != 200 || !strings.Contains(body, "# TYPE go_goroutines gauge") {
 		t.Errorf("/metrics = %d, not Prometheus text", code)
 	}
@@ -210,7 +215,7 @@ func TestServeAcceptance(t *testing.T) {
 	if _, err := os.Stat(rtPath); !os.IsNotExist(err) {
 		t.Errorf("runtime.json still there after SIGTERM (%v)", err)
 	}
-	for _, want := range []string{`"msg":"serving"`, `"msg":"stopped"`} {
+	for _, want := range []string{`"msg":"serving"`, `"msg":"request","method":"GET","path":"/hello","status":200`, `"msg":"stopped"`} {
 		if !strings.Contains(stderr.String(), want) {
 			t.Errorf("stderr lacks JSON log line %s:\n%s", want, stderr.String())
 		}
