@@ -1,6 +1,7 @@
 package bench
 
 import (
+	"context"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -13,12 +14,8 @@ import (
 // scripts/bench http with wrk, never here): every contender must give the
 // same status, content type and body for both workloads, and the ones with
 // middleware must run it: a request id and the same security headers in the
-// response.
+// response. covet-serve, covet serve itself, runs with its own listener.
 func TestE2EContendersAnswerAlike(t *testing.T) {
-	cases := []struct{ path, ctype, body string }{
-		{"/hello", "text/plain; charset=utf-8", "Hello, World!"},
-		{"/users/42", "application/json", `{"id":"42","name":"user 42"}`},
-	}
 	for _, c := range e2e.Contenders {
 		t.Run(c.Name, func(t *testing.T) {
 			h, err := c.Build()
@@ -27,33 +24,50 @@ func TestE2EContendersAnswerAlike(t *testing.T) {
 			}
 			srv := httptest.NewServer(h)
 			defer srv.Close()
-			for _, tc := range cases {
-				resp, err := http.Get(srv.URL + tc.path)
-				if err != nil {
-					t.Fatal(err)
-				}
-				body, _ := io.ReadAll(resp.Body)
-				resp.Body.Close()
-				if resp.StatusCode != 200 || resp.Header.Get("Content-Type") != tc.ctype || string(body) != tc.body {
-					t.Errorf("GET %s = %d %q %q, want 200 %q %q", tc.path, resp.StatusCode,
-						resp.Header.Get("Content-Type"), body, tc.ctype, tc.body)
-				}
-				withMiddleware := c.Name != "servemux" && c.Name != "covet-bare"
-				if got := resp.Header.Get("X-Request-Id") != ""; got != withMiddleware {
-					t.Errorf("GET %s: X-Request-Id present = %v, want %v", tc.path, got, withMiddleware)
-				}
-				for k, v := range e2e.SecurityHeaders {
-					if !withMiddleware {
-						v = ""
-					}
-					if got := resp.Header.Get(k); got != v {
-						t.Errorf("GET %s: %s = %q, want %q", tc.path, k, got, v)
-					}
-				}
-			}
+			answersAlike(t, srv.URL, c.Name != "servemux" && c.Name != "covet-bare")
 		})
 	}
+	t.Run(e2e.ServeName, func(t *testing.T) {
+		s, err := e2e.StartServe(t.Context(), "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer s.Close(context.Background())
+		answersAlike(t, s.URL, true)
+	})
 	if len(e2e.HelloBody) != 13 {
 		t.Errorf("the hello body is %d bytes, want 13", len(e2e.HelloBody))
+	}
+}
+
+// answersAlike checks both workloads of the contender at base.
+func answersAlike(t *testing.T, base string, withMiddleware bool) {
+	t.Helper()
+	cases := []struct{ path, ctype, body string }{
+		{"/hello", "text/plain; charset=utf-8", "Hello, World!"},
+		{"/users/42", "application/json", `{"id":"42","name":"user 42"}`},
+	}
+	for _, tc := range cases {
+		resp, err := http.Get(base + tc.path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 200 || resp.Header.Get("Content-Type") != tc.ctype || string(body) != tc.body {
+			t.Errorf("GET %s = %d %q %q, want 200 %q %q", tc.path, resp.StatusCode,
+				resp.Header.Get("Content-Type"), body, tc.ctype, tc.body)
+		}
+		if got := resp.Header.Get("X-Request-Id") != ""; got != withMiddleware {
+			t.Errorf("GET %s: X-Request-Id present = %v, want %v", tc.path, got, withMiddleware)
+		}
+		for k, v := range e2e.SecurityHeaders {
+			if !withMiddleware {
+				v = ""
+			}
+			if got := resp.Header.Get(k); got != v {
+				t.Errorf("GET %s: %s = %q, want %q", tc.path, k, got, v)
+			}
+		}
 	}
 }

@@ -15,6 +15,9 @@
 // at start and prints "token JWT", an access token its protected route
 // accepts, valid for -lifetime and a minute more.
 //
+// -impl covet-serve is `covet serve` itself (tests/bench/e2e/serve.go):
+// its own listener on -addr and a fresh project in a temporary folder.
+//
 // -impl servemux-stall serves e2e.NewStall, ServeMux's GET /hello that a
 // POST /stall?for=1s stalls, for the load generator's checks.
 //
@@ -80,7 +83,7 @@ func names() string {
 	for _, c := range e2e.AuthContenders {
 		ns = append(ns, c.Name)
 	}
-	ns = append(ns, stallName)
+	ns = append(ns, e2e.ServeName, stallName)
 	return strings.Join(ns, ", ")
 }
 
@@ -93,6 +96,9 @@ func run(impl, addr, dsn string, lifetime time.Duration) error {
 	defer stop()
 	ctx, cancel := context.WithTimeout(ctx, lifetime)
 	defer cancel()
+	if impl == e2e.ServeName {
+		return serve(ctx, addr)
+	}
 	var h http.Handler
 	if c, ok := e2e.Lookup(impl); ok {
 		if h, err = c.Build(); err != nil {
@@ -146,4 +152,20 @@ func run(impl, addr, dsn string, lifetime time.Duration) error {
 		return err
 	}
 	return nil
+}
+
+// serve runs the covet-serve contender, which has its own listener.
+func serve(ctx context.Context, addr string) error {
+	s, err := e2e.StartServe(ctx, addr)
+	if err != nil {
+		return err
+	}
+	fmt.Printf("listening on %s\n", strings.TrimPrefix(s.URL, "http://"))
+	select {
+	case <-ctx.Done():
+	case <-s.Done():
+	}
+	sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	return s.Close(sctx)
 }
