@@ -53,8 +53,46 @@ func Gt(col string, v any) Cond { return cmp{col, ">", v} }
 // Ge is col >= v.
 func Ge(col string, v any) Cond { return cmp{col, ">=", v} }
 
-// Like is col LIKE pattern; % and _ in pattern are wildcards, as in SQL.
-func Like(col, pattern string) Cond { return cmp{col, "LIKE", pattern} }
+// Like is col LIKE pattern, case-sensitive on every dialect: in pattern,
+// % matches any run of characters, _ one character, and a backslash makes
+// the character after it literal (\% is a percent sign). A pattern that
+// ends in a lone backslash is an error (CheckLikePattern).
+func Like(col, pattern string) Cond { return like{col, pattern, false} }
+
+// ILike is Like, case-insensitive: ILIKE on PostgreSQL, LIKE on SQLite
+// (which ignores the case of A–Z only), LIKE between lowered texts on
+// MySQL. PostgreSQL and MySQL fold the case of all of Unicode.
+func ILike(col, pattern string) Cond { return like{col, pattern, true} }
+
+type like struct {
+	col, pattern string
+	fold         bool
+}
+
+func (c like) build(b *builder) {
+	if err := CheckLikePattern(c.pattern); err != nil {
+		b.fail(err)
+	}
+	pre, mid, post, arg := b.d.Like(c.pattern, c.fold)
+	b.b = append(b.b, pre...)
+	col := b.column(c.col)
+	b.b = append(b.b, mid...)
+	b.arg(arg, col)
+	b.b = append(b.b, post...)
+}
+
+// CheckLikePattern reports a pattern Like and ILike refuse: one whose last
+// character is an unescaped backslash, which escapes nothing.
+func CheckLikePattern(p string) error {
+	escaped := false
+	for i := 0; i < len(p); i++ {
+		escaped = !escaped && p[i] == '\\'
+	}
+	if escaped {
+		return fmt.Errorf("orm: like pattern %q ends in a backslash that escapes nothing (write \\\\ for a backslash)", p)
+	}
+	return nil
+}
 
 type isNull struct {
 	col string

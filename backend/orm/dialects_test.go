@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 
@@ -335,6 +336,62 @@ func TestUpsertSetsKey(t *testing.T) {
 			}
 			if got, err := orm.From[tag](db).Where(orm.Eq("name", "sql")).Count(orm.OnPrimary(ctx)); err != nil || got != 1 {
 				t.Errorf("tags named sql: %d, %v; want 1", got, err)
+			}
+		})
+	}
+}
+
+// TestLikeMatchesAlike: Like and ILike give the same rows on every
+// dialect: Like tells cases apart (SQLite's and MySQL's LIKE do not by
+// themselves), ILike does not, _ is one character (not one byte), a
+// backslash makes %, _ and itself literal, and GLOB's own wildcards are
+// plain text.
+func TestLikeMatchesAlike(t *testing.T) {
+	for name, open := range dialects() {
+		t.Run(name, func(t *testing.T) {
+			f := setup(t, open)
+			ctx := context.Background()
+			seed := []string{"Ann", "ann", "ANNA", "Zoë", "50% off", "50 off", "a_b", "axb", `back\slash`, "star*", "q?", "[x]"}
+			for i, n := range seed {
+				must(t, orm.Insert(ctx, f.db, &user{Name: n, Email: fmt.Sprintf("%d@x", i)}))
+			}
+			cases := []struct {
+				cond orm.Cond
+				want string
+			}{
+				{orm.Like("name", "Ann%"), "Ann"},
+				{orm.Like("name", "ann"), "ann"},
+				{orm.ILike("name", "ann%"), "ANNA,Ann,ann"},
+				{orm.ILike("name", "ANN"), "Ann,ann"},
+				{orm.Like("name", "Zo_"), "Zoë"},
+				{orm.Like("name", `50\% off`), "50% off"},
+				{orm.Like("name", "50% off"), "50 off,50% off"},
+				{orm.Like("name", `a\_b`), "a_b"},
+				{orm.Like("name", "a_b"), "a_b,axb"},
+				{orm.Like("name", `back\\slash`), `back\slash`},
+				{orm.ILike("name", `BACK\\%`), `back\slash`},
+				{orm.Like("name", "star*"), "star*"},
+				{orm.Like("name", "q?"), "q?"},
+				{orm.Like("name", "[x]"), "[x]"},
+				{orm.Like("name", "[%"), "[x]"},
+			}
+			for _, c := range cases {
+				got, err := orm.From[user](f.db).Where(c.cond).All(ctx)
+				if err != nil {
+					t.Errorf("%+v: %v", c.cond, err)
+					continue
+				}
+				var names []string
+				for _, u := range got {
+					names = append(names, u.Name)
+				}
+				slices.Sort(names) // byte order: the dialects' collations differ
+				if s := strings.Join(names, ","); s != c.want {
+					t.Errorf("%+v: got %q, want %q", c.cond, s, c.want)
+				}
+			}
+			if _, err := orm.From[user](f.db).Where(orm.Like("name", `ends in \`)).All(ctx); err == nil || !strings.Contains(err.Error(), "escapes nothing") {
+				t.Errorf("a pattern ending in a lone backslash: %v", err)
 			}
 		})
 	}

@@ -23,6 +23,12 @@ type Dialect interface {
 	// not (SQLite, MySQL), the ORM writes that placement out for nullable
 	// columns, so that every dialect sorts, and pages, alike.
 	NullsLast() bool
+	// Like returns how a LIKE condition is written so that it matches alike
+	// on every dialect (see orm.Like): the SQL before the column, between
+	// the column and the pattern's placeholder, and after it, and the
+	// pattern to bind, which the dialect may translate. fold asks for a
+	// case-insensitive match.
+	Like(pattern string, fold bool) (pre, mid, post, arg string)
 	// AppendUpsert appends the clause that turns an INSERT INTO table into
 	// an upsert: ON CONFLICT (…) DO UPDATE SET … or ON DUPLICATE KEY
 	// UPDATE …. update lists the columns to overwrite; when it is empty the

@@ -448,12 +448,18 @@ func filter(f Field, op string, vals []string) (orm.Cond, error) {
 		}
 		return orm.NotNull(f.Name), nil
 	}
-	if op == "like" {
+	if op == "like" || op == "ilike" {
 		if f.Type != TypeString && f.Type != TypeText {
-			return nil, fmt.Errorf("like applies only to string and text fields")
+			return nil, fmt.Errorf("%s applies only to string and text fields", op)
 		}
 		if err := storableText(vals[0]); err != nil {
 			return nil, err
+		}
+		if orm.CheckLikePattern(vals[0]) != nil {
+			return nil, errors.New(`the pattern ends in a backslash that escapes nothing; write \\ for a backslash`)
+		}
+		if op == "ilike" {
+			return orm.ILike(f.Name, vals[0]), nil
 		}
 		return orm.Like(f.Name, vals[0]), nil
 	}
@@ -475,7 +481,7 @@ func filter(f Field, op string, vals []string) (orm.Cond, error) {
 	case "lte":
 		return orm.Le(f.Name, v), nil
 	}
-	return nil, fmt.Errorf("unknown operator %q (want eq, ne, gt, gte, lt, lte, like or null)", op)
+	return nil, fmt.Errorf("unknown operator %q (want eq, ne, gt, gte, lt, lte, like, ilike or null)", op)
 }
 
 // A cursor is the sort values of a page's last record, as base64url JSON;

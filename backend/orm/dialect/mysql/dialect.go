@@ -45,6 +45,16 @@ func (Dialect) MaxParams() int { return 65535 }
 // NullsLast is false: MySQL and MariaDB sort NULL before every value.
 func (Dialect) NullsLast() bool { return false }
 
+// Like compares under utf8mb4_bin, which tells cases apart whatever the
+// column's collation, or lowers both sides. MySQL's escape character is
+// the backslash.
+func (Dialect) Like(pattern string, fold bool) (pre, mid, post, arg string) {
+	if fold {
+		return "LOWER(", ") LIKE LOWER(", ")", pattern
+	}
+	return "", " LIKE ", " COLLATE utf8mb4_bin", pattern
+}
+
 // AppendUpsert writes ON DUPLICATE KEY UPDATE `c` = VALUES(`c`), ….
 // MySQL finds the conflict through any unique key, so the conflict columns
 // only matter when nothing is to be updated: the first is then set to

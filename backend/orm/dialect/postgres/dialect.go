@@ -52,6 +52,14 @@ func (Dialect) MaxParams() int { return 65535 }
 // NullsLast is true: PostgreSQL sorts NULL as larger than every value.
 func (Dialect) NullsLast() bool { return true }
 
+// Like is LIKE or ILIKE; PostgreSQL's escape character is the backslash.
+func (Dialect) Like(pattern string, fold bool) (pre, mid, post, arg string) {
+	if fold {
+		return "", " ILIKE ", "", pattern
+	}
+	return "", " LIKE ", "", pattern
+}
+
 // AppendUpsert appends ON CONFLICT (…) DO UPDATE SET c = EXCLUDED.c, …, or
 // DO NOTHING when update is empty; see orm.AppendOnConflict for the key.
 func (d Dialect) AppendUpsert(b []byte, table string, conflict, update []string, key string) []byte {

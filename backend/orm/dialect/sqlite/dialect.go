@@ -39,6 +39,47 @@ func (Dialect) MaxParams() int { return 32766 }
 // NullsLast is false: SQLite sorts NULL before every value.
 func (Dialect) NullsLast() bool { return false }
 
+// Like is LIKE with the backslash as its escape character when fold
+// (SQLite's LIKE ignores the case of A–Z), and GLOB, which tells cases
+// apart, with the pattern translated otherwise.
+func (Dialect) Like(pattern string, fold bool) (pre, mid, post, arg string) {
+	if fold {
+		return "", " LIKE ", ` ESCAPE '\'`, pattern
+	}
+	return "", " GLOB ", "", likeToGlob(pattern)
+}
+
+// likeToGlob translates a LIKE pattern (% _ and backslash escapes) into
+// GLOB's syntax (* ?, and brackets around a literal * ? or [).
+func likeToGlob(p string) string {
+	var b strings.Builder
+	escaped := false
+	for _, r := range p {
+		switch {
+		case escaped:
+			escaped = false
+		case r == '\\':
+			escaped = true
+			continue
+		case r == '%':
+			b.WriteByte('*')
+			continue
+		case r == '_':
+			b.WriteByte('?')
+			continue
+		}
+		switch r {
+		case '*', '?', '[':
+			b.WriteByte('[')
+			b.WriteRune(r)
+			b.WriteByte(']')
+		default:
+			b.WriteRune(r)
+		}
+	}
+	return b.String()
+}
+
 func (d Dialect) AppendUpsert(b []byte, table string, conflict, update []string, key string) []byte {
 	return orm.AppendOnConflict(d, b, table, conflict, update, key)
 }
