@@ -149,6 +149,35 @@ func TestMockBodyFillsPathParameters(t *testing.T) {
 	}
 }
 
+// TestRedirectParameters: a catch-all keeps its slashes in the Location,
+// other characters are escaped, and no value can make the Location start
+// with "//" (another host, for a browser).
+func TestRedirectParameters(t *testing.T) {
+	cfg := config.Default()
+	cfg.Routes = append(cfg.Routes,
+		config.Route{ID: "moved", Method: "GET", Path: "/moved/{rest...}", Kind: "redirect", Redirect: &config.Redirect{To: "/{rest}", Status: 302}},
+		config.Route{ID: "old", Method: "GET", Path: "/old/{id}", Kind: "redirect", Redirect: &config.Redirect{To: "/new/{id}?from=old", Status: 301}},
+	)
+	if err := cfg.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	h := newHandler(t, cfg, nil)
+	for _, tt := range []struct{ path, want string }{
+		{"/moved/docs/a%20b.html?x=1", "/docs/a%20b.html?x=1"},
+		{"/moved/a%2Fb", "/a/b"},
+		{"/moved//evil.example/x", "/%2Fevil.example%2Fx"},
+		{"/moved/a//b", "/a%2F%2Fb"},
+		{"/moved/%5Cevil.example", "/%5Cevil.example"},
+		{"/old/a%20b?x=1", "/new/a%20b?from=old"},
+	} {
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, httptest.NewRequest("GET", tt.path, nil))
+		if got := rec.Header().Get("Location"); rec.Code/100 != 3 || got != tt.want {
+			t.Errorf("GET %s = %d Location %q, want %q", tt.path, rec.Code, got, tt.want)
+		}
+	}
+}
+
 func TestMockDelayEndsWhenTheClientLeaves(t *testing.T) {
 	cfg := config.Default()
 	cfg.Routes[0].Mock.Delay = config.Duration(time.Hour)

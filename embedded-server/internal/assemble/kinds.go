@@ -130,12 +130,26 @@ func mockEscaper(contentType string) func(string) string {
 // in (escaped) and the request's query string kept when To has none.
 func redirectHandler(rd *config.Redirect) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		to := config.ExpandParams(rd.To, func(name string) string { return url.PathEscape(r.PathValue(name)) })
+		to := config.ExpandParams(rd.To, redirectValue(r))
 		if r.URL.RawQuery != "" && !strings.Contains(to, "?") {
 			to += "?" + r.URL.RawQuery
 		}
 		http.Redirect(w, r, to, rd.Status)
 	})
+}
+
+// redirectValue escapes the parameters of r for a redirect's Location: a
+// catch-all keeps its slashes (/old/{p...} to /new/{p...} moves a/b to
+// /new/a/b), but a value with an empty segment has them escaped too, so
+// that no value can make the Location start with "//", another host.
+func redirectValue(r *http.Request) func(name string) string {
+	return func(name string) string {
+		v := r.PathValue(name)
+		if strings.Contains("/"+v, "//") {
+			return url.PathEscape(v)
+		}
+		return router.EscapeValue(v)
+	}
 }
 
 // staticHandler serves files of dir (inside project) for the catch-all

@@ -182,6 +182,10 @@ func TestValidate(t *testing.T) {
 			r.Kind, r.Mock, r.Path = "redirect", nil, "/old/{id}"
 			r.Redirect = &Redirect{To: "ftp://x/{name}", Status: 200}
 		}), []string{"routes[0].redirect.status: 200 is not a redirect status", `routes[0].redirect.to: "ftp://x/{name}" is not an http(s) URL`, "routes[0].redirect.to: refers to {name}, which the route's path does not have"}},
+		{"catch-all written with dots", route(func(r *Route) {
+			r.Kind, r.Mock, r.Path = "redirect", nil, "/old/{rest...}"
+			r.Redirect = &Redirect{To: "/new/{rest...}", Status: 301}
+		}), []string{"routes[0].redirect.to: refers to {rest...}: write {rest}"}},
 		{"redirect without target", route(func(r *Route) { r.Kind, r.Mock, r.Redirect = "redirect", nil, &Redirect{Status: 308} }), []string{"routes[0].redirect.to: is required"}},
 		{"static problems", route(func(r *Route) {
 			r.Kind, r.Mock, r.Static = "static", nil, &Static{Dir: "../elsewhere", Index: "a/b.html"}

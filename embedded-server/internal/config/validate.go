@@ -570,9 +570,16 @@ func validateRedirect(rd *Redirect, path, at string, add func(string, string, ..
 	checkParamRefs(rd.To, path, at+".to", add)
 }
 
+// catchAllRef matches a {name...} reference, written as in a path.
+// Read only.
+var catchAllRef = regexp.MustCompile(`\{([A-Za-z_][A-Za-z0-9_]*)\.\.\.\}`)
+
 // checkParamRefs reports each {name} in s that is not a parameter of the
-// route's path.
+// route's path, and each {name...}, which would stay as it is written.
 func checkParamRefs(s, path, at string, add func(string, string, ...any)) {
+	for _, m := range catchAllRef.FindAllStringSubmatch(s, -1) {
+		add(at, "refers to {%s...}: write {%s}; the dots belong to the route's path only", m[1], m[1])
+	}
 	for _, m := range paramRef.FindAllStringSubmatch(s, -1) {
 		if !slices.Contains(router.ParamNames(path), m[1]) {
 			add(at, "refers to {%s}, which the route's path does not have", m[1])
