@@ -101,6 +101,34 @@ func TestGoProgramBesideConfig(t *testing.T) {
 	}
 }
 
+// TestAppURLUnderTheServer: a Go program served by the embedded server
+// builds links to its named routes with app.URL, before and after a
+// configuration change swaps the table.
+func TestAppURLUnderTheServer(t *testing.T) {
+	app := covet.New(covet.Config{})
+	app.Get("/api/things/{id}", func(w http.ResponseWriter, r *http.Request) {}).Name("thing")
+	app.Get("/api/link", func(w http.ResponseWriter, r *http.Request) {
+		u, err := app.URL("thing", "id", "a b")
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusInternalServerError)
+			return
+		}
+		io.WriteString(w, u)
+	})
+	srv := servertest.Start(t, servertest.Options{App: app})
+	check := func(when string) {
+		t.Helper()
+		if code, body := get(t, srv.URL+"/api/link"); code != 200 || body != "/api/things/a%20b" {
+			t.Errorf("%s: GET /api/link = %d %q, want /api/things/a%%20b", when, code, body)
+		}
+	}
+	check("at start")
+	if r := configReq(t, srv, "POST", "/routes", `{"id": "m", "method": "GET", "path": "/m", "kind": "mock", "mock": {}}`); r.StatusCode != 200 {
+		t.Fatalf("adding a route: %d %s", r.StatusCode, r.Body)
+	}
+	check("after a change")
+}
+
 // TestHandlerRouteNeedsItsProgram: a covet.json naming a handler the
 // program does not register is refused at start, naming the field.
 func TestHandlerRouteNeedsItsProgram(t *testing.T) {

@@ -63,7 +63,7 @@ type App struct {
 	*router.Builder
 	stack middleware.Stack
 	named map[string]NamedHandler
-	built atomic.Pointer[router.Router] // the table Handler built last, for URL
+	built atomic.Pointer[router.Router] // the table serving the routes, for URL
 }
 
 // NamedHandler is a handler registered by name, which configured routes of
@@ -151,18 +151,26 @@ func (a *App) Handler() (http.Handler, error) {
 	if err != nil {
 		return nil, fmt.Errorf("covet: building routes: %w", err)
 	}
-	a.built.Store(r)
+	a.ServedBy(r)
 	return a.stack.Then(r), nil
 }
 
+// ServedBy tells the App that r, a table that includes its routes (built
+// from a Builder that Included app.Builder), now serves them: URL reads r
+// from then on. Handler does this itself; a server that builds its own
+// table around the App, as the embedded server does, calls it whenever it
+// swaps one in.
+func (a *App) ServedBy(r *router.Router) { a.built.Store(r) }
+
 // URL builds the path of the route named name (Route.Name) with its
 // parameters given as name, value pairs, escaped: app.URL("user", "id",
-// "42") is "/users/42". It reads the table Handler (or Run) built, so
-// handlers can link to other routes; before that it is an error.
+// "42") is "/users/42". It reads the table Handler (or Run) built, or the
+// one ServedBy named, so handlers can link to other routes; before that
+// it is an error.
 func (a *App) URL(name string, pairs ...string) (string, error) {
 	r := a.built.Load()
 	if r == nil {
-		return "", fmt.Errorf("covet: URL(%q): the routes are not built yet (call Handler or Run first)", name)
+		return "", fmt.Errorf("covet: URL(%q): the routes are not built yet (call Handler or Run first, or serve it)", name)
 	}
 	return r.URL(name, pairs...)
 }

@@ -77,14 +77,14 @@ func (b *Writer) flushEvery(d time.Duration) {
 		case <-b.stop:
 			return
 		case <-t.C:
-			b.Flush() // an error here resurfaces on the next write
+			b.Flush() // a failed write drops its bytes; there is nobody to tell
 		}
 	}
 }
 
 // Write holds p until the buffer is full, the interval passes or Flush.
-// It returns the error of a write of earlier bytes that failed, if any;
-// those bytes are dropped rather than retried forever.
+// When p makes it write what is held, it returns that write's error, if
+// any; those bytes are dropped rather than retried forever.
 func (b *Writer) Write(p []byte) (int, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()

@@ -126,6 +126,7 @@ func defaultStack(s config.Server, d Deps) middleware.Stack {
 // swapped in.
 type Tree struct {
 	h        http.Handler
+	table    *router.Router
 	routes   []Served
 	auth     config.Auth
 	verifier *jwt.Verifier // nil without Deps.Keys
@@ -158,7 +159,7 @@ func (h *Handler) Compile(cfg *config.Config) (*Tree, error) {
 	if h.inner != nil {
 		inner = h.inner(r)
 	}
-	t := &Tree{h: h.stack.Then(inner), auth: cfg.Auth, verifier: verifier}
+	t := &Tree{h: h.stack.Then(inner), table: r, auth: cfg.Auth, verifier: verifier}
 	for _, rt := range r.Routes() {
 		t.routes = append(t.routes, Served{Route: rt, Config: from[rt].Config, Preflight: from[rt].Preflight})
 	}
@@ -166,8 +167,13 @@ func (h *Handler) Compile(cfg *config.Config) (*Tree, error) {
 }
 
 // Swap serves t from now on. Requests already running finish on the tree
-// they started on.
-func (h *Handler) Swap(t *Tree) { h.current.Store(t) }
+// they started on. The Go program's URL reads t's table from now on.
+func (h *Handler) Swap(t *Tree) {
+	h.current.Store(t)
+	if h.app != nil {
+		h.app.ServedBy(t.table)
+	}
+}
 
 // Apply compiles cfg and swaps it in. On error the current routes keep
 // serving.
