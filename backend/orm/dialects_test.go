@@ -395,4 +395,20 @@ func TestLikeMatchesAlike(t *testing.T) {
 			}
 		})
 	}
+	// MySQL: Like compares under utf8mb4_bin also over a connection in
+	// another character set.
+	t.Run("mysql latin1 connection", func(t *testing.T) {
+		db, err := mysql.New(context.Background(), mysql.Config{DSN: ormtest.MySQLDSN(t, os.Getenv) + "?charset=latin1"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer db.Close()
+		ensureTables(t, db, orm.Mapping[user])
+		ctx := context.Background()
+		must(t, orm.InsertMany(ctx, db, []user{{Name: "Ann", Email: "1@x"}, {Name: "ann", Email: "2@x"}}))
+		got, err := orm.From[user](db).Where(orm.Like("name", "A%")).All(ctx)
+		if err != nil || len(got) != 1 || got[0].Name != "Ann" {
+			t.Errorf("Like over a latin1 connection = %+v, %v; want Ann alone", got, err)
+		}
+	})
 }

@@ -46,13 +46,14 @@ func (Dialect) MaxParams() int { return 65535 }
 func (Dialect) NullsLast() bool { return false }
 
 // Like compares under utf8mb4_bin, which tells cases apart whatever the
-// column's collation, or lowers both sides. MySQL's escape character is
-// the backslash.
+// column's collation (the pattern is converted first, so that a
+// connection in another character set can use it), or lowers both sides.
+// MySQL's escape character is the backslash.
 func (Dialect) Like(pattern string, fold bool) (pre, mid, post, arg string) {
 	if fold {
 		return "LOWER(", ") LIKE LOWER(", ")", pattern
 	}
-	return "", " LIKE ", " COLLATE utf8mb4_bin", pattern
+	return "", " LIKE CONVERT(", " USING utf8mb4) COLLATE utf8mb4_bin", pattern
 }
 
 // AppendUpsert writes ON DUPLICATE KEY UPDATE `c` = VALUES(`c`), ….
