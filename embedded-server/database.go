@@ -2,6 +2,7 @@ package embeddedserver
 
 import (
 	"context"
+	"database/sql/driver"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -183,7 +184,9 @@ var errReadOnlyDone = errors.New("read-only statement done")
 // is rolled back, and only statements that start like a read are accepted,
 // because MySQL commits implicitly before DDL even in a read-only
 // transaction. Session locks a read took are released before the
-// connection goes back to the pool.
+// connection goes back to the pool; on MySQL, whose user variables
+// (SELECT @n := 1) outlive any transaction and cannot all be cleared, the
+// read's connection is closed instead, and its session with it.
 func (d *database) Console(ctx context.Context, sql string, args []any, write bool) (*orm.ResultSet, error) {
 	if err := oneStatement(sql); err != nil {
 		return nil, err
@@ -199,6 +202,20 @@ func (d *database) Console(ctx context.Context, sql string, args []any, write bo
 	}
 	dialect := d.db.Dialect().Name()
 	var rs *orm.ResultSet
+	if dialect == "mysql" {
+		err := orm.WithConn(ctx, d.db, func(c *orm.Conn) error {
+			// Close the connection rather than pool it: an error from
+			// Raw's function marks it bad.
+			defer c.Raw(func(any) error { return driver.ErrBadConn })
+			if _, err := orm.Exec(ctx, c, "START TRANSACTION READ ONLY"); err != nil {
+				return err
+			}
+			var err error
+			rs, err = orm.RunNative(ctx, c, sql, args, admin.MaxConsoleRows)
+			return err
+		})
+		return rs, err
+	}
 	err := orm.WithTx(ctx, d.db, func(tx *orm.Tx) error {
 		switch dialect {
 		case "sqlite": // SQLite has no read-only transactions; query_only is per connection
@@ -206,13 +223,12 @@ func (d *database) Console(ctx context.Context, sql string, args []any, write bo
 				return err
 			}
 			defer orm.Exec(context.WithoutCancel(ctx), tx, "PRAGMA query_only = 0")
-		case "postgres", "mysql":
+		case "postgres":
 			// A read can take a lock that outlives its transaction
-			// (pg_advisory_lock, GET_LOCK) and would stay with the pooled
+			// (pg_advisory_lock) and would stay with the pooled
 			// connection; the read runs in a savepoint, so that even a
 			// failed one leaves the transaction able to release them.
-			release := map[string]string{"postgres": "SELECT pg_advisory_unlock_all()", "mysql": "DO RELEASE_ALL_LOCKS()"}[dialect]
-			defer orm.Exec(context.WithoutCancel(ctx), tx, release)
+			defer orm.Exec(context.WithoutCancel(ctx), tx, "SELECT pg_advisory_unlock_all()")
 		}
 		return orm.WithTx(ctx, tx, func(sp *orm.Tx) error {
 			var err error

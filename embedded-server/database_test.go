@@ -212,6 +212,15 @@ func resourceAndQueryInspector(t *testing.T, dialectName, dsn string) {
 			}
 		}
 	}
+	// Nor does a MySQL user variable set by a read outlive it.
+	if dialectName == "mysql" {
+		adminJSON(t, srv, "POST", "/_covet/api/sql", `{"sql": "SELECT @covet_console := 7", "args": []}`, nil)
+		for range 3 {
+			if code := adminJSON(t, srv, "POST", "/_covet/api/sql", `{"sql": "SELECT @covet_console", "args": []}`, &rs); code != 200 || fmt.Sprint(rs.Rows) != "[[<nil>]]" {
+				t.Errorf("a later read sees the variable: %d %v", code, rs.Rows)
+			}
+		}
+	}
 	if code := adminJSON(t, srv, "POST", "/_covet/api/sql", `{"sql": "DELETE FROM covet_demo_books WHERE id = 1", "args": [], "write": true}`, nil); code != 200 {
 		t.Errorf("write console = %d", code)
 	}
