@@ -10,6 +10,8 @@ describe('routes page', () => {
   let browser;
   let context;
   let page;
+  /** The tab's open WebSockets. */
+  const sockets = new Set();
   const body = async (path) => (await fetch(server.url + path)).text();
   /** covet.json of the running server's project, read and edited on disk
    * as a user would (written whole, then renamed into place, so that the
@@ -34,6 +36,10 @@ describe('routes page', () => {
     context = await browser.newContext({ viewport: { width: 1400, height: 900 } });
     page = await context.newPage();
     page.on('dialog', (d) => d.accept());
+    page.on('websocket', (ws) => {
+      sockets.add(ws);
+      ws.on('close', () => sockets.delete(ws));
+    });
     await page.goto(server.login);
     await page.getByTestId('nav-routes').click();
     await page.getByTestId('routes-page').waitFor({ timeout: 15_000 });
@@ -208,6 +214,15 @@ describe('routes page', () => {
     assert.equal(await body('/e2e/x'), 'first answer');
     await page.screenshot({ path: 'artifacts/routes.png' });
   });
+  it('keeps one event stream per tab, whatever the page', async () => {
+    for (const nav of ['nav-dashboard', 'nav-database', 'nav-queries', 'nav-keys', 'nav-bench', 'nav-routes']) {
+      await page.getByTestId(nav).click();
+      await waitFor(async () => sockets.size === 1, 10_000, `one WebSocket on ${nav}, not ${sockets.size}`);
+      await new Promise((r) => setTimeout(r, 300)); // a second stream would have opened by now
+      assert.equal(sockets.size, 1, `WebSockets open on ${nav}`);
+    }
+  });
+
   it('shows an invalid covet.json edit on disk with its JSON path, on every page, until the fixed file applies', async () => {
     const cfg = readConfig();
     cfg.routes.push({ id: 'disk', method: 'GET', path: '/disk/{y}/{y}', kind: 'mock', mock: { status: 200, body: 'from disk' } });

@@ -89,4 +89,54 @@ describe('EventStream', () => {
     FakeSocket.all[0].onclose!();
     expect(h.timers).toHaveLength(0);
   });
+
+  it('shares one WebSocket among the streams of a target, closed by the last to stop', () => {
+    FakeSocket.all = [];
+    const timers: { fn: () => void; ms: number }[] = [];
+    const hooks = { WebSocket: FakeSocket as never, setTimeout: (fn: () => void, ms: number) => timers.push({ fn, ms }), clearTimeout: () => {} };
+    const target = { url: 'ws://127.0.0.1:1/_covet/api/events', protocols: ['covet.v1', 'covet.token.t'] };
+    const make = () => {
+      const log: string[] = [];
+      const s = new EventStream({
+        ...target,
+        ...hooks,
+        onEvent: (e) => log.push('event ' + (e as { seq: number }).seq),
+        onState: (st) => log.push(st),
+        onOpen: () => log.push('open'),
+      });
+      return { s, log };
+    };
+    const a = make();
+    const b = make();
+    a.s.start();
+    b.s.start();
+    expect(FakeSocket.all).toHaveLength(1);
+    FakeSocket.all[0].onopen!();
+    FakeSocket.all[0].onmessage!({ data: '{"type":"request","seq":1,"time":"t","data":{}}' });
+    // A stream started on an open connection is told so, and refills.
+    const c = make();
+    c.s.start();
+    expect(a.log).toEqual(['connecting', 'connected', 'open', 'event 1']);
+    expect(b.log).toEqual(['connecting', 'connected', 'open', 'event 1']);
+    expect(c.log).toEqual(['connected', 'open']);
+    // A drop reaches everyone; after the reconnection everyone refills.
+    FakeSocket.all[0].onclose!();
+    timers[0].fn();
+    FakeSocket.all[1].onopen!();
+    expect(c.log).toEqual(['connected', 'open', 'reconnecting', 'connected', 'open']);
+    // Another token is another connection.
+    const other = new EventStream({ ...target, protocols: ['covet.v1', 'covet.token.u'], ...hooks, onEvent: () => {}, onState: () => {} });
+    other.start();
+    expect(FakeSocket.all).toHaveLength(3);
+    other.stop();
+    a.s.stop();
+    b.s.stop();
+    expect(FakeSocket.all[1].closedWith).toBeNull();
+    c.s.stop();
+    expect(FakeSocket.all[1].closedWith).toBe(1000);
+    // The next stream opens a new one.
+    a.s.start();
+    expect(FakeSocket.all).toHaveLength(4);
+    a.s.stop();
+  });
 });
