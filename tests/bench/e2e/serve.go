@@ -19,9 +19,6 @@ import (
 // server of the others.
 const ServeName = "covet-serve"
 
-// ServeDesc says what ServeName runs, for docs/BENCHMARKS.md.
-const ServeDesc = "covet serve: config routes of kind handler, the server's own listener and timeouts, its default stack with metrics, the studio's per-second series and query inspector, JSON log through logbuf to io.Discard"
-
 // serveConfig is the project's covet.json: both paths as config routes of
 // kind handler, served by the same handlers as every other contender.
 const serveConfig = `{
