@@ -27,6 +27,7 @@ import (
 	"runtime"
 	"syscall"
 
+	"github.com/covetpy/covet/backend/logbuf"
 	embeddedserver "github.com/covetpy/covet/embedded-server"
 	"github.com/wailsapp/wails/v2"
 	"github.com/wailsapp/wails/v2/pkg/logger"
@@ -47,12 +48,18 @@ var appIcon []byte
 func main() {
 	project := flag.String("project", "", "project `folder` to open (default: the last one opened)")
 	flag.Parse()
-	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
 	if flag.NArg() > 0 {
 		fmt.Fprintf(os.Stderr, "covet-studio: unexpected argument %q (use --project DIR)\n", flag.Arg(0))
 		os.Exit(2)
 	}
-	if err := run(*project, log); err != nil {
+	// The server logs a line per request: batched, a load test from the
+	// Benchmarks page does not pay a write(2) per request (logbuf).
+	// Warnings and errors are written at once.
+	out := logbuf.New(os.Stderr, logbuf.Options{})
+	log := slog.New(logbuf.FlushOn(slog.NewTextHandler(out, nil), out, slog.LevelWarn))
+	err := run(*project, log)
+	out.Close()
+	if err != nil {
 		log.Error("Covet Studio could not run", "err", err)
 		os.Exit(1)
 	}
