@@ -139,7 +139,7 @@ func redirectHandler(rd *config.Redirect) http.Handler {
 }
 
 // redirectValue escapes the parameters of r for a redirect's Location: a
-// catch-all keeps its slashes (/old/{p...} to /new/{p...} moves a/b to
+// catch-all keeps its slashes (/old/{p...} to /new/{p} moves a/b to
 // /new/a/b), but a value with an empty segment has them escaped too, so
 // that no value can make the Location start with "//", another host.
 func redirectValue(r *http.Request) func(name string) string {
