@@ -27,7 +27,6 @@ import (
 	"runtime"
 	"syscall"
 
-	"github.com/covetpy/covet/backend/logbuf"
 	embeddedserver "github.com/covetpy/covet/embedded-server"
 	"github.com/wailsapp/wails/v2"
 	"github.com/wailsapp/wails/v2/pkg/logger"
@@ -55,10 +54,9 @@ func main() {
 	// The server logs a line per request: batched, a load test from the
 	// Benchmarks page does not pay a write(2) per request (logbuf).
 	// Warnings and errors are written at once.
-	out := logbuf.New(os.Stderr, logbuf.Options{})
-	log := slog.New(logbuf.FlushOn(slog.NewTextHandler(out, nil), out, slog.LevelWarn))
+	log, closeLog := embeddedserver.BatchedLogger(os.Stderr, false)
 	err := run(*project, log)
-	out.Close()
+	closeLog()
 	if err != nil {
 		log.Error("Covet Studio could not run", "err", err)
 		os.Exit(1)

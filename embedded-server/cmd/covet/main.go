@@ -30,7 +30,6 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/covetpy/covet/backend/logbuf"
 	embeddedserver "github.com/covetpy/covet/embedded-server"
 	"golang.org/x/term"
 )
@@ -246,6 +245,5 @@ func newLogger(w io.Writer) (log *slog.Logger, close func()) {
 	if f, ok := w.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
 		return slog.New(slog.NewTextHandler(w, nil)), func() {}
 	}
-	bw := logbuf.New(w, logbuf.Options{})
-	return slog.New(logbuf.FlushOn(slog.NewJSONHandler(bw, nil), bw, slog.LevelWarn)), func() { bw.Close() }
+	return embeddedserver.BatchedLogger(w, true)
 }

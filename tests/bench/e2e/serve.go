@@ -4,13 +4,11 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"log/slog"
 	"net/http"
 	"os"
 	"path/filepath"
 
 	"github.com/covetpy/covet/backend/covet"
-	"github.com/covetpy/covet/backend/logbuf"
 	embeddedserver "github.com/covetpy/covet/embedded-server"
 )
 
@@ -30,10 +28,10 @@ const serveConfig = `{
 
 // Served is a running covet-serve contender.
 type Served struct {
-	URL string // http://127.0.0.1:PORT
-	srv *embeddedserver.Server
-	log *logbuf.Writer
-	dir string
+	URL      string // http://127.0.0.1:PORT
+	srv      *embeddedserver.Server
+	closeLog func()
+	dir      string
 }
 
 // StartServe starts covet serve's server on addr (a loopback IP:port) with
@@ -52,15 +50,14 @@ func StartServe(ctx context.Context, addr string) (*Served, error) {
 	app := covet.New(covet.Config{})
 	app.Register("e2e.hello", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { Hello(w) }))
 	app.Register("e2e.user", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { User(w, r.PathValue("id")) }))
-	bw := logbuf.New(io.Discard, logbuf.Options{})
-	log := slog.New(logbuf.FlushOn(slog.NewJSONHandler(bw, nil), bw, slog.LevelWarn))
+	log, closeLog := embeddedserver.BatchedLogger(io.Discard, true)
 	srv, err := embeddedserver.New(embeddedserver.Config{Project: dir, Listen: addr, Logger: log, App: app})
 	if err != nil {
-		bw.Close()
+		closeLog()
 		os.RemoveAll(dir)
 		return nil, fmt.Errorf("covet serve: %w", err)
 	}
-	s := &Served{srv: srv, log: bw, dir: dir}
+	s := &Served{srv: srv, closeLog: closeLog, dir: dir}
 	if err := srv.Start(ctx); err != nil {
 		s.Close(context.Background())
 		return nil, fmt.Errorf("covet serve: %w", err)
@@ -75,7 +72,7 @@ func (s *Served) Done() <-chan struct{} { return s.srv.Done() }
 // Close shuts the server down and removes its project.
 func (s *Served) Close(ctx context.Context) error {
 	err := s.srv.Shutdown(ctx)
-	s.log.Close()
+	s.closeLog()
 	os.RemoveAll(s.dir)
 	return err
 }
