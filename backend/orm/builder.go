@@ -25,6 +25,16 @@ func (b *builder) fail(err error) {
 
 func (b *builder) ident(s string) { b.b = b.d.AppendIdent(b.b, s) }
 
+// names writes the quoted names of cols, separated by commas.
+func (b *builder) names(cols []*Column) {
+	for i, c := range cols {
+		if i > 0 {
+			b.b = append(b.b, ", "...)
+		}
+		b.ident(c.Name)
+	}
+}
+
 // qualified writes table.column, both quoted.
 func (b *builder) qualified(table, column string) {
 	b.ident(table)

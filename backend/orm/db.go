@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"reflect"
 	"runtime"
-	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -297,22 +296,17 @@ type mapped struct {
 	selectCols string // quoted column list for SELECT
 	byPK       string // SELECT … WHERE pk = $1
 
-	// The statements of the common writes, built once: an INSERT of every
-	// column but an auto-increment key (with RETURNING it where the dialect
-	// can), and an UPDATE of every column by key.
-	insertCols []*Column
-	insertSQL  string
+	// The UPDATE of every column by key, built once.
 	updateCols []*Column // the non-key columns, then the key
 	updateSQL  string
 
 	// defaults are the columns with a default, which an insert leaves to
 	// the database when a row's value is zero; bit i of an insertShape's
-	// omit is defaults[i]. Most models have none, and their Insert never
-	// looks at a shape.
+	// omit is defaults[i].
 	defaults []*Column
 	// whole are the plans of the shapes that leave no default out, without
-	// and with the auto-increment key (nil when there is none); built
-	// with the mapping.
+	// and with the auto-increment key (nil when there is none), built with
+	// the mapping: every insert of a model without defaults uses one.
 	whole [2]*insertPlan
 	plans sync.Map // insertShape → *insertPlan, for the shapes that leave defaults out
 }
@@ -368,19 +362,6 @@ func (db *DB) derive(t *Table) *mapped {
 	m.whole[0] = m.newPlan(d, insertShape{})
 	if t.pk != nil && t.pk.AutoIncrement {
 		m.whole[1] = m.newPlan(d, insertShape{auto: true})
-	}
-	m.insertCols = t.Columns
-	if t.pk != nil && t.pk.AutoIncrement {
-		m.insertCols = slices.DeleteFunc(slices.Clone(t.Columns), func(c *Column) bool { return c == t.pk })
-	}
-	if len(m.insertCols) > 0 {
-		b := &builder{d: d}
-		writeInsert(b, t, m.insertCols, nil, [][]any{make([]any, len(m.insertCols))})
-		if t.pk != nil && t.pk.AutoIncrement && d.Returning() {
-			b.b = append(b.b, " RETURNING "...)
-			b.ident(t.pk.Name)
-		}
-		m.insertSQL = string(b.b)
 	}
 	if t.pk != nil && len(t.Columns) > 1 {
 		b := &builder{d: d}

@@ -51,32 +51,7 @@ func Insert[T any](ctx context.Context, h Handle, row *T) error {
 		return err
 	}
 	base := unsafe.Pointer(row)
-	if len(m.defaults) > 0 {
-		return insertPlanned(ctx, s, m, m.plan(s.db.dialect, m.shapeOf(base)), base)
-	}
-	pk := m.pk
-	var st *stmt
-	if cols := insertColumns(m.Table, base); len(cols) == len(m.insertCols) && m.insertSQL != "" {
-		st = &stmt{sql: m.insertSQL, args: rowValues(cols, base), sensitive: sensitiveArgs(cols)}
-	} else {
-		b := &builder{d: s.db.dialect, scope: []*Table{m.Table}}
-		writeInsert(b, m.Table, cols, nil, [][]any{rowValues(cols, base)})
-		if st, err = b.stmt(); err != nil {
-			return err
-		}
-	}
-	returning := pk != nil && pk.AutoIncrement && isZero(pk, base)
-	if returning && s.db.dialect.Returning() {
-		return insertReturning(ctx, s, st, pk, base)
-	}
-	res, err := s.exec(ctx, st)
-	if err != nil {
-		return err
-	}
-	if returning {
-		setInt(pk, base, res.LastInsertID)
-	}
-	return nil
+	return insertPlanned(ctx, s, m, m.plan(s.db.dialect, m.shapeOf(base)), base)
 }
 
 // sensitiveArgs lists the positions of sensitive columns among cols, for
@@ -218,12 +193,7 @@ func (m *mapped) newPlan(d Dialect, sh insertShape) *insertPlan {
 	if !d.Returning() && len(p.defaulted) > 0 && m.pk != nil && !slices.Contains(p.defaulted, m.pk) {
 		b := &builder{d: d}
 		b.b = append(b.b, "SELECT "...)
-		for i, c := range p.defaulted {
-			if i > 0 {
-				b.b = append(b.b, ", "...)
-			}
-			b.ident(c.Name)
-		}
+		b.names(p.defaulted)
 		b.b = append(b.b, " FROM "...)
 		b.ident(m.Name)
 		b.b = append(b.b, " WHERE "...)
@@ -252,12 +222,7 @@ func (p *insertPlan) multiSQL(d Dialect, t *Table, n int, returning bool) string
 	writeInsert(b, t, p.cols, p.inline, slices.Repeat([][]any{make([]any, len(p.cols))}, n))
 	if returning {
 		b.b = append(b.b, " RETURNING "...)
-		for i, c := range p.returned {
-			if i > 0 {
-				b.b = append(b.b, ", "...)
-			}
-			b.ident(c.Name)
-		}
+		b.names(p.returned)
 	}
 	sql := string(b.b)
 	p.multi.Store(key, sql)
@@ -303,12 +268,7 @@ func writeInsert(b *builder, t *Table, cols []*Column, inline *Column, rows [][]
 	b.b = append(b.b, "INSERT INTO "...)
 	b.ident(t.Name)
 	b.b = append(b.b, " ("...)
-	for i, c := range cols {
-		if i > 0 {
-			b.b = append(b.b, ", "...)
-		}
-		b.ident(c.Name)
-	}
+	b.names(cols)
 	if inline != nil {
 		b.ident(inline.Name) // cols is empty
 	}
