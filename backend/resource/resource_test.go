@@ -18,9 +18,7 @@ import (
 	"testing"
 
 	"github.com/covetpy/covet/backend/orm"
-	"github.com/covetpy/covet/backend/orm/dialect/mysql"
-	"github.com/covetpy/covet/backend/orm/dialect/postgres"
-	"github.com/covetpy/covet/backend/orm/dialect/sqlite"
+	"github.com/covetpy/covet/backend/orm/dialect"
 	"github.com/covetpy/covet/backend/orm/ormtest"
 	"github.com/covetpy/covet/backend/problem"
 	"github.com/covetpy/covet/backend/resource"
@@ -50,40 +48,30 @@ func serve(t *testing.T, db *orm.DB, defJSON string) *httptest.Server {
 	return srv
 }
 
+// open opens the database at dsn for the test (orm/dialect, as the
+// server does) and closes it after.
+func open(t *testing.T, dsn string) *orm.DB {
+	t.Helper()
+	db, err := dialect.Open(context.Background(), dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return db
+}
+
 func openSQLite(t *testing.T) *orm.DB {
-	t.Helper()
-	db, err := sqlite.New(context.Background(), sqlite.Config{Path: filepath.Join(t.TempDir(), "r.db")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	return db
-}
-
-func openPostgres(t *testing.T) *orm.DB {
-	t.Helper()
-	db, err := postgres.New(context.Background(), postgres.Config{DSN: ormtest.PostgresDSN(t, os.Getenv)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	return db
-}
-
-func openMySQL(t *testing.T) *orm.DB {
-	t.Helper()
-	db, err := mysql.New(context.Background(), mysql.Config{DSN: ormtest.MySQLDSN(t, os.Getenv)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	return db
+	return open(t, "sqlite:"+filepath.Join(t.TempDir(), "r.db"))
 }
 
 // dialects opens a fresh database of each dialect, by name, for the
 // behaviour that must not depend on the database.
 func dialects() map[string]func(*testing.T) *orm.DB {
-	return map[string]func(*testing.T) *orm.DB{"sqlite": openSQLite, "postgres": openPostgres, "mysql": openMySQL}
+	return map[string]func(*testing.T) *orm.DB{
+		"sqlite":   openSQLite,
+		"postgres": func(t *testing.T) *orm.DB { return open(t, ormtest.PostgresDSN(t, os.Getenv)) },
+		"mysql":    func(t *testing.T) *orm.DB { return open(t, ormtest.MySQLDSN(t, os.Getenv)) },
+	}
 }
 
 type step struct {
