@@ -75,10 +75,7 @@ class Connection {
    * also gets onOpen, to fill in what it has not seen. */
   add(l: Listener): void {
     this.listeners.add(l);
-    if (this.listeners.size === 1) {
-      this.state = 'connecting';
-      this.connect();
-    }
+    if (this.listeners.size === 1) this.connect(); // a connection serves one run of listeners
     l.onState(this.state);
     if (this.state === 'connected') l.onOpen?.();
   }
