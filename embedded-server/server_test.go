@@ -437,7 +437,7 @@ func TestConfigProblems(t *testing.T) {
 	got := embeddedserver.ConfigProblems(err)
 	want := []embeddedserver.Problem{
 		{Path: "server.listen", Message: "expected a string, got the number 1"},
-		{Path: "server.tsl", Message: `unknown field (known: accessLog, h2c, idleTimeout, listen, maxHeaderBytes, readHeaderTimeout, readTimeout, shutdownTimeout, tls, trailingSlash, trustedProxies, writeTimeout)`},
+		{Path: "server.tsl", Message: `unknown field (known: accessLog, h2c, idleTimeout, listen, maxHeaderBytes, readHeaderTimeout, readTimeout, securityHeaders, shutdownTimeout, tls, trailingSlash, trustedProxies, writeTimeout)`},
 	}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("ConfigProblems = %+v\nwant %+v", got, want)

@@ -50,6 +50,10 @@ type DefaultConfig struct {
 	LogSampleEvery int
 	// Security configures the security headers.
 	Security SecurityOptions
+	// NoSecurityHeaders leaves the security headers layer out, for an app
+	// behind a proxy that sets its own: each plain-HTTP response is then
+	// about 200 bytes shorter (docs/BENCHMARKS.md measures what that saves).
+	NoSecurityHeaders bool
 	// Report is told about every served request (metrics, studio events);
 	// nil leaves the instrumentation layer out.
 	Report ReportFunc
@@ -61,10 +65,11 @@ const ErrorsOnly = math.MaxInt
 // Default returns Covet's default stack, the one config routes and a
 // covet.App run behind, outermost first: recover (500 problem+json, the
 // panic to OnPanic), request id, real client IP (trusted proxies only),
-// access log and instrumentation, security headers. The access log and
-// Report share one layer ("accessLog+instrument" when both are on), so a
-// request is timed and recorded once for both. Its cost per request is
-// measured in docs/BENCHMARKS.md.
+// access log and instrumentation, security headers (unless
+// NoSecurityHeaders). The access log and Report share one layer
+// ("accessLog+instrument" when both are on), so a request is timed and
+// recorded once for both. Its cost per request is measured in
+// docs/BENCHMARKS.md.
 func Default(cfg DefaultConfig) Stack {
 	s := Stack{
 		{"recover", Recoverer(cfg.OnPanic)},
@@ -82,6 +87,9 @@ func Default(cfg DefaultConfig) Stack {
 		s = append(s, Named{"accessLog", AccessLog(cfg.AccessLog, cfg.LogSampleEvery)})
 	case report != nil:
 		s = append(s, Named{"instrument", Instrument(report)})
+	}
+	if cfg.NoSecurityHeaders {
+		return s
 	}
 	return append(s, Named{"securityHeaders", SecurityHeaders(cfg.Security)})
 }

@@ -109,3 +109,20 @@ func BenchmarkDefaultSampled(b *testing.B) {
 		h.ServeHTTP(w, req)
 	}
 }
+
+func TestDefaultNoSecurityHeaders(t *testing.T) {
+	s := Default(DefaultConfig{NoSecurityHeaders: true})
+	if got := strings.Join(s.Names(), ","); got != "recover,requestID,realIP" {
+		t.Fatalf("Names() = %q", got)
+	}
+	rec := httptest.NewRecorder()
+	s.Then(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {})).ServeHTTP(rec, httptest.NewRequest("GET", "/", nil))
+	for _, k := range []string{"Content-Security-Policy", "X-Content-Type-Options", "Referrer-Policy", "X-Frame-Options"} {
+		if v := rec.Header().Get(k); v != "" {
+			t.Errorf("%s: %q, want none", k, v)
+		}
+	}
+	if rec.Header().Get("X-Request-Id") == "" {
+		t.Error("no X-Request-Id: the rest of the stack must stay")
+	}
+}

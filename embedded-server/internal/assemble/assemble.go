@@ -110,7 +110,13 @@ func New(cfg *config.Config, d Deps) (*Handler, error) {
 // middleware.Default configured by the server section. It is fixed for the
 // life of the server, like the rest of the server section.
 func defaultStack(s config.Server, d Deps) middleware.Stack {
-	cfg := middleware.DefaultConfig{OnPanic: d.OnPanic, TrustedProxies: s.TrustedPrefixes(), AccessLog: d.Logger, Report: d.Report}
+	cfg := middleware.DefaultConfig{
+		OnPanic:           d.OnPanic,
+		TrustedProxies:    s.TrustedPrefixes(),
+		AccessLog:         d.Logger,
+		Report:            d.Report,
+		NoSecurityHeaders: s.SecurityHeaders == "off",
+	}
 	switch s.AccessLog {
 	case "errors":
 		cfg.LogSampleEvery = middleware.ErrorsOnly

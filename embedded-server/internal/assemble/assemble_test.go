@@ -223,3 +223,27 @@ func TestAccessLogModes(t *testing.T) {
 		}
 	}
 }
+
+func TestSecurityHeadersOff(t *testing.T) {
+	for mode, want := range map[string]string{"on": "nosniff", "off": ""} {
+		cfg := config.Default()
+		cfg.Server.SecurityHeaders = mode
+		db, err := sqlite.New(context.Background(), sqlite.Config{Path: filepath.Join(t.TempDir(), "t.db")})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer db.Close()
+		h, err := New(cfg, Deps{DB: db, Gatherer: prometheus.NewRegistry(), Report: func(*http.Request, middleware.Record) {}, Logger: slog.New(slog.DiscardHandler)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, httptest.NewRequest("GET", "/hello", nil))
+		if rec.Code != 200 || rec.Header().Get("X-Content-Type-Options") != want || (rec.Header().Get("Content-Security-Policy") == "") != (want == "") {
+			t.Errorf("securityHeaders %q: %d %v", mode, rec.Code, rec.Header())
+		}
+		if rec.Header().Get("X-Request-Id") == "" {
+			t.Errorf("securityHeaders %q: no request id; only the security headers may go", mode)
+		}
+	}
+}

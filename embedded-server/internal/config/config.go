@@ -125,6 +125,10 @@ type Server struct {
 	// AccessLog is "all" (default), "errors" (4xx and 5xx only), "1/N"
 	// (every 4xx and 5xx, and one in N of the others) or "off".
 	AccessLog string `json:"accessLog,omitempty"`
+	// SecurityHeaders is "on" (default: the default stack sets CSP, nosniff,
+	// Referrer-Policy, HSTS on TLS) or "off", for a proxy in front that
+	// sets its own.
+	SecurityHeaders string `json:"securityHeaders,omitempty"`
 	// TLS serves HTTPS (and HTTP/2) when set.
 	TLS *TLS `json:"tls,omitempty"`
 	// H2C also accepts HTTP/2 without TLS, for a proxy in front that
@@ -501,6 +505,9 @@ func (c *Config) fillDefaults() {
 	}
 	if s.AccessLog == "" {
 		s.AccessLog = "all"
+	}
+	if s.SecurityHeaders == "" {
+		s.SecurityHeaders = "on"
 	}
 	setDuration(&c.Database.SlowQuery, 100*time.Millisecond)
 	a := &c.Auth

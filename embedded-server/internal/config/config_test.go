@@ -232,6 +232,7 @@ func TestValidate(t *testing.T) {
 		}(), []string{`bench.allowHosts[2]: "http://x.example" is not a host name`, "bench.allowHosts[3]"}},
 		{"bad access log mode", func() *Config { c := Default(); c.Server.AccessLog = "some"; return c }(), []string{`server.accessLog: "some" is not a mode`}},
 		{"bad access log sample", func() *Config { c := Default(); c.Server.AccessLog = "1/0"; return c }(), []string{`server.accessLog: "1/0" is not a mode`}},
+		{"bad security headers mode", func() *Config { c := Default(); c.Server.SecurityHeaders = "yes"; return c }(), []string{`server.securityHeaders: "yes" is not a mode: use "on" or "off"`}},
 		{"access log sample too sparse", func() *Config { c := Default(); c.Server.AccessLog = "1/1000001"; return c }(), []string{`server.accessLog: "1/1000001" is not a mode`}},
 		{"auth section", func() *Config {
 			c := Default()

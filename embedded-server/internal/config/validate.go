@@ -84,6 +84,9 @@ func (c *Config) ValidateIn(env Env) error {
 	if s.AccessLog != "errors" && s.AccessLog != "off" && s.AccessLogSample() == 0 {
 		add("server.accessLog", "%q is not a mode: use \"all\", \"errors\", \"1/N\" (one success in N, N from 1 to %d) or \"off\"", s.AccessLog, MaxAccessLogSample)
 	}
+	if s.SecurityHeaders != "on" && s.SecurityHeaders != "off" {
+		add("server.securityHeaders", "%q is not a mode: use \"on\" or \"off\"", s.SecurityHeaders)
+	}
 	if s.TrailingSlash != "redirect" && s.TrailingSlash != "strict" {
 		add("server.trailingSlash", "%q is not a policy: use \"redirect\" or \"strict\"", s.TrailingSlash)
 	}

@@ -792,6 +792,7 @@ export interface ServerConfig {
   trailingSlash?: string;
   trustedProxies?: string[];
   accessLog?: string;
+  securityHeaders?: string;
   tls?: TLSConfig | null;
   h2c?: boolean;
 }
