@@ -2,13 +2,10 @@ package e2e
 
 import (
 	"fmt"
-	"io"
-	"log/slog"
 	"net/http"
 	"time"
 
 	gojwt "github.com/golang-jwt/jwt/v5"
-	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/covetpy/covet/backend/covet"
 	covetmw "github.com/covetpy/covet/backend/middleware"
@@ -115,10 +112,7 @@ func buildCovetAuth(ttl time.Duration) (http.Handler, string, error) {
 	if err != nil {
 		return nil, "", err
 	}
-	app := covet.New(covet.Config{
-		Stack:   covetmw.DefaultConfig{AccessLog: slog.New(slog.NewJSONHandler(io.Discard, nil))},
-		Metrics: prometheus.NewRegistry(),
-	})
+	app := covet.New(defaultConfig(false))
 	app.Group("", auth).Get("/hello", func(w http.ResponseWriter, r *http.Request) { Hello(w) })
 	app.Get("/users/{id}", func(w http.ResponseWriter, r *http.Request) { User(w, r.PathValue("id")) })
 	h, err := app.Handler()
