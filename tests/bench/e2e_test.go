@@ -72,3 +72,29 @@ func answersAlike(t *testing.T, base string, withMiddleware, secure bool) {
 		}
 	}
 }
+
+// BenchmarkE2EInProcess serves the end-to-end workloads in process, without
+// a network: each contender's whole handler (router, middleware, handler)
+// into a writer that keeps nothing. What a contender costs here is what
+// wrk's numbers add to the net/http server's own work, without the noise
+// of two processes and a loopback.
+func BenchmarkE2EInProcess(b *testing.B) {
+	for _, wl := range []struct{ name, path string }{{"hello", "/hello"}, {"users", "/users/42"}} {
+		for _, c := range e2e.Contenders {
+			b.Run(wl.name+"/"+c.Name, func(b *testing.B) {
+				h, err := c.Build()
+				if err != nil {
+					b.Fatal(err)
+				}
+				w := &discard{h: http.Header{}}
+				b.ReportAllocs()
+				for b.Loop() {
+					req, _ := http.NewRequest("GET", wl.path, nil)
+					req.RemoteAddr = "127.0.0.1:40000"
+					clear(w.h)
+					h.ServeHTTP(w, req)
+				}
+			})
+		}
+	}
+}
