@@ -307,10 +307,23 @@ func TestClosedModelCorrectedLatency(t *testing.T) {
 func TestParamsHeadersAndTokens(t *testing.T) {
 	var mu sync.Mutex
 	seen := map[string]bool{}
+	tokens := map[string]bool{}
+	// Every request waits (up to 5 s) until both users have sent one, so
+	// that a fast first user cannot take all 40 requests before the second
+	// one starts, which a loaded machine allowed.
+	both := make(chan struct{})
+	var bothOnce sync.Once
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		mu.Lock()
 		seen[r.Method+" "+r.URL.Path+" "+r.Header.Get("Authorization")+" "+r.Header.Get("X-Test")] = true
+		if tokens[r.Header.Get("Authorization")] = true; len(tokens) == 2 {
+			bothOnce.Do(func() { close(both) })
+		}
 		mu.Unlock()
+		select {
+		case <-both:
+		case <-time.After(5 * time.Second):
+		}
 	}))
 	defer srv.Close()
 	spec := loadgen.Spec{
