@@ -75,9 +75,9 @@ func answersAlike(t *testing.T, base string, withMiddleware, secure bool) {
 
 // BenchmarkE2EInProcess serves the end-to-end workloads in process, without
 // a network: each contender's whole handler (router, middleware, handler)
-// into a writer that keeps nothing. What a contender costs here is what
-// wrk's numbers add to the net/http server's own work, without the noise
-// of two processes and a loopback.
+// into a writer that keeps nothing: the CPU a contender adds to each
+// request on top of the net/http server's own work, without the noise of
+// two processes and a loopback.
 func BenchmarkE2EInProcess(b *testing.B) {
 	for _, wl := range []struct{ name, path string }{{"hello", "/hello"}, {"users", "/users/42"}} {
 		for _, c := range e2e.Contenders {
