@@ -52,10 +52,6 @@ var Contenders = []Contender{
 	{"chi", "chi + middleware.Recoverer, middleware.RequestID (echoed), middleware.RequestLogger (to io.Discard), Prometheus counter+histogram", buildChi},
 }
 
-// SecureContenders are the contenders that send SecurityHeaders (and the
-// covet-serve contender does too).
-var SecureContenders = map[string]bool{"covet-secure": true}
-
 // Lookup returns the contender called name.
 func Lookup(name string) (Contender, bool) {
 	for _, c := range Contenders {
