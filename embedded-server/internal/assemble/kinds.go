@@ -145,7 +145,7 @@ func redirectHandler(rd *config.Redirect) http.Handler {
 func redirectValue(r *http.Request) func(name string) string {
 	return func(name string) string {
 		v := r.PathValue(name)
-		if strings.Contains("/"+v, "//") {
+		if strings.HasPrefix(v, "/") || strings.Contains(v, "//") { // an empty segment
 			return url.PathEscape(v)
 		}
 		return router.EscapeValue(v)
